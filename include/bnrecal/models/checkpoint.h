@@ -1,0 +1,54 @@
+// Checkpoints: safetensors files (8-byte little-endian header length, JSON header, raw
+// little-endian tensor data) that Python's safetensors and PyTorch users read directly.
+// bnrecal's metadata (architecture, dataset, classes, normalization, training command, seed,
+// accuracy, perturbation history) is one JSON object stored as the string
+// __metadata__["bnrecal"].
+//
+//   bnrecal::save_checkpoint("model.safetensors", *net, metadata);   // atomic
+//   bnrecal::LoadedModel m = bnrecal::load_model("model.safetensors");
+#pragma once
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bnrecal/models/network.h"
+
+namespace bnrecal {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+struct Checkpoint {
+  NamedTensors tensors;        // in file order
+  nlohmann::json metadata;     // the "bnrecal" object (empty object if absent)
+};
+
+// Every parameter and buffer of the module (its state dict), by name.
+NamedTensors state_dict(torch::nn::Module& module);
+
+void write_safetensors(const std::string& path, const NamedTensors& tensors,
+                       const nlohmann::json& metadata);
+Checkpoint read_safetensors(const std::string& path);
+
+// Copies tensors into the module's parameters and buffers by name. Checks every name, shape
+// and dtype first and throws one InputError listing every missing, unexpected and mis-shaped
+// tensor; the module is untouched when anything is wrong.
+void load_state_dict(torch::nn::Module& module, const NamedTensors& tensors,
+                     const std::string& source_name);
+
+void save_checkpoint(const std::string& path, torch::nn::Module& module,
+                     const nlohmann::json& metadata);
+
+struct LoadedModel {
+  std::shared_ptr<Network> network;
+  nlohmann::json metadata;
+};
+// Builds metadata["arch"] from the zoo with metadata["num_classes"], metadata["input_shape"],
+// then loads the weights.
+LoadedModel load_model(const std::string& path);
+
+}  // namespace bnrecal

@@ -1,0 +1,40 @@
+// The model zoo: architectures by name, built with random initialisation.
+//
+//   for (const auto& entry : bnrecal::model_zoo()) std::cout << entry.name << "\n";
+//   auto net = bnrecal::build_model("resnet20", {.num_classes = 10, .in_channels = 1});
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bnrecal/models/network.h"
+
+namespace bnrecal {
+
+struct ModelOptions {
+  int64_t num_classes = 10;
+  int64_t in_channels = 3;
+};
+
+struct ZooEntry {
+  std::string name;         // "resnet20"
+  std::string family;       // "small-image" (CIFAR/MNIST sized inputs) or "imagenet"
+  std::string description;  // one line for `bnrecal models`
+  std::vector<int64_t> default_input;  // {C, H, W} it was designed for
+  std::function<std::shared_ptr<Network>(const ModelOptions&)> build;
+};
+
+// Every registered architecture, sorted by name.
+std::vector<ZooEntry> model_zoo();
+// Throws InputError listing the known names when name is unknown.
+std::shared_ptr<Network> build_model(const std::string& name, const ModelOptions& options);
+
+// Registration, called from each architecture file through a static ZooRegistrar:
+//   static bnrecal::ZooRegistrar reg({"resnet20", "small-image", "...", {3, 32, 32}, builder});
+void register_model(ZooEntry entry);
+struct ZooRegistrar {
+  explicit ZooRegistrar(ZooEntry entry) { register_model(std::move(entry)); }
+};
+
+}  // namespace bnrecal

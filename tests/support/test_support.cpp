@@ -1,0 +1,49 @@
+#include "test_support.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace bnrecal::testing {
+
+namespace {
+std::vector<std::string>& created_dirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+void remove_created_dirs() {
+  for (const auto& d : created_dirs()) std::filesystem::remove_all(d);
+}
+}  // namespace
+
+std::string temp_dir() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::atexit(remove_created_dirs); });
+  std::string pattern = (std::filesystem::temp_directory_path() / "bnrecal-test-XXXXXX").string();
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (!::mkdtemp(buffer.data())) std::abort();
+  created_dirs().emplace_back(buffer.data());
+  return created_dirs().back();
+}
+
+std::string cli_path() { return BNRECAL_CLI_PATH; }
+std::string source_dir() { return BNRECAL_SOURCE_DIR; }
+
+CommandResult run_command(const std::string& command) {
+  CommandResult result{-1, ""};
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return result;
+  char chunk[4096];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) result.output.append(chunk, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace bnrecal::testing
