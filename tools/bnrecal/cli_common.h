@@ -12,7 +12,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bnrecal/data/data_source.h"
+
 namespace bnrecal::cli {
+
+// The committed reference model (models/ in the source tree), the default for --model.
+std::string default_model_path();
+// The dataset to use: the user's choice, else the one the model was trained on, else fashion-mnist.
+std::string resolve_dataset(const std::string& requested, const nlohmann::json& model_metadata);
+// The input normalization recorded in a checkpoint (empty when absent: the data's default).
+Normalization normalization_of(const nlohmann::json& model_metadata);
+// "92.31 % +- 0.27"
+std::string format_percent(double value, double stderr_value);
 
 struct CommonOptions {
   int threads = 0;          // 0: all cores
@@ -25,7 +36,7 @@ std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub);
 // Applies --threads (libtorch and OpenMP); returns the thread count in use.
 int apply_common_options(const CommonOptions& options);
 
-// Writes results + provenance (config, seed, git revision, libtorch version) to --json, if given.
+// Writes the result keys + provenance (config, seed, git revision, libtorch version) to --json, if given.
 void write_json_result(const CommonOptions& options, nlohmann::json results,
                        const nlohmann::json& config, uint64_t seed);
 
