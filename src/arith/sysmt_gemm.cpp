@@ -37,43 +37,29 @@ constexpr int kBias = 16;  // makes the signed activation-side values (-15..8) u
 
 enum class AKind { kZero, kX, kRx, kD, kNegD, kBias };
 enum class WKind { kZero, kW, kDelta, kMinus2Delta };
-// Which other lanes a term's indicator looks at: all of subset `rel` (bits
-// index the other lanes in lane order) must be active, or at least `count` of
-// the other lanes must be active.
+
+// Which other lanes of the group a term's indicator looks at. The other lanes
+// of lane j are numbered o_i = (j + i + 1) mod T; any fixed numbering works
+// because every subset size appears with the same coefficient.
 struct Selector {
-  int rel = 0;     // 0 with count 0: always on
-  int count = 0;
+  int subset = 0;  // bit i: other lane o_i must be active (0 and count 0: always)
+  int count = 0;   // > 0: at least `count` other lanes active
 };
 struct Term {
   AKind a_on, a_off;
   Selector a_sel;
-  WKind w_on;
-  Selector w_sel;  // weight side is 0 when the selector is off
-};
-
-// Tables that turn one group of T lanes into T*nt expanded columns with a
-// single byte blend per lane.
-struct Plan {
-  int T = 1;
-  int nt = 1;
-  bool biased = false;
-  bool identity = false;  // T = 1: expanded matrices are A and W themselves
-  alignas(16) uint8_t a_on[256][16] = {};
-  alignas(16) uint8_t a_off[256][16] = {};
-  alignas(16) uint8_t a_mask[16][4][16] = {};
-  alignas(16) int8_t w_on[256][16] = {};
-  alignas(16) uint8_t w_mask[16][4][16] = {};
-  int8_t biased_term[16] = {};
+  WKind w_on;      // weight side is 0 when w_sel is off
+  Selector w_sel;
 };
 
 int a_value(AKind kind, int x, Rounding r) {
-  const int d = reduce_activation4(x, r) - x;
+  const int rx = reduce_activation4(x, r);
   switch (kind) {
     case AKind::kZero: return 0;
     case AKind::kX: return x;
-    case AKind::kRx: return reduce_activation4(x, r);
-    case AKind::kD: return d + kBias;
-    case AKind::kNegD: return -d + kBias;
+    case AKind::kRx: return rx;
+    case AKind::kD: return rx - x + kBias;
+    case AKind::kNegD: return x - rx + kBias;
     case AKind::kBias: return kBias;
   }
   return 0;
@@ -90,26 +76,13 @@ int w_value(WKind kind, int w, Rounding r) {
   return 0;
 }
 
-bool selected(const Selector& s, int pattern, int lane, int T) {
-  int others[3];
-  int n = 0;
-  for (int i = 0; i < T; ++i)
-    if (i != lane) others[n++] = i;
-  int active = 0;
-  for (int i = 0; i < n; ++i) active += (pattern >> others[i]) & 1;
-  if (s.count > 0) return active >= s.count;
-  for (int i = 0; i < n; ++i)
-    if (((s.rel >> i) & 1) && !((pattern >> others[i]) & 1)) return false;
-  return true;
-}
-
 std::vector<Term> terms_for(const SysmtConfig& c) {
   const Selector always{};
   std::vector<Term> t;
   t.push_back({AKind::kX, AKind::kX, always, WKind::kW, always});  // exact product
   if (c.threads == 1) return t;
   if (c.idle == IdleRule::kAct) {
-    // x -> R4a(x) when enough other lanes hold a nonzero activation.
+    // x -> R4a(x) when at least one other lane holds a nonzero activation.
     t[0] = {AKind::kRx, AKind::kX, Selector{0, 1}, WKind::kW, always};
     if (c.threads == 4) t.push_back({AKind::kRx, AKind::kZero, Selector{0, 2}, WKind::kDelta, always});
     return t;
@@ -118,92 +91,163 @@ std::vector<Term> terms_for(const SysmtConfig& c) {
     t.push_back({AKind::kD, AKind::kBias, Selector{1, 0}, WKind::kW, Selector{1, 0}});
     return t;
   }
-  for (int s = 1; s < 8; ++s) {  // subsets of the 3 other lanes
+  for (int s = 1; s < 8; ++s) {  // nonempty subsets of the 3 other lanes
     const int size = __builtin_popcount(s);
     const Selector sel{s, 0};
-    if (size == 1) t.push_back({AKind::kD, AKind::kBias, sel, WKind::kW, sel});
+    if (size == 1) t.push_back({AKind::kD, AKind::kBias, sel, WKind::kW, sel});     // +e1
     if (size == 2) {
-      t.push_back({AKind::kNegD, AKind::kBias, sel, WKind::kW, sel});
-      t.push_back({AKind::kRx, AKind::kZero, sel, WKind::kDelta, sel});
+      t.push_back({AKind::kNegD, AKind::kBias, sel, WKind::kW, sel});               // -e2
+      t.push_back({AKind::kRx, AKind::kZero, sel, WKind::kDelta, sel});             // +e2
     }
     if (size == 3) {
-      t.push_back({AKind::kD, AKind::kBias, sel, WKind::kW, sel});
-      t.push_back({AKind::kRx, AKind::kZero, sel, WKind::kMinus2Delta, sel});
+      t.push_back({AKind::kD, AKind::kBias, sel, WKind::kW, sel});                  // +e3
+      t.push_back({AKind::kRx, AKind::kZero, sel, WKind::kMinus2Delta, sel});       // -2 e3
     }
   }
   return t;
 }
 
-std::unique_ptr<Plan> make_plan(const SysmtConfig& c) {
+// Lanes are processed in blocks of 64 (a multiple of T, so groups never
+// straddle blocks); one bit per lane. others[i] has, at lane j's bit, the
+// active bit of other lane o_i(j).
+constexpr int64_t kBlock = 64;
+struct Others {
+  uint64_t r[3] = {0, 0, 0};
+};
+
+Others others_of(uint64_t active, int T) {
+  Others o;
+  if (T == 2) {
+    o.r[0] = ((active >> 1) & 0x5555555555555555ULL) | ((active << 1) & 0xAAAAAAAAAAAAAAAAULL);
+  } else if (T == 4) {
+    constexpr uint64_t kNibbles = 0x1111111111111111ULL;
+    for (int k = 1; k <= 3; ++k) {
+      const uint64_t low = ((1ULL << (4 - k)) - 1) * kNibbles;  // lanes j with j + k < 4
+      o.r[k - 1] = ((active >> k) & low) | ((active << (4 - k)) & ~low);
+    }
+  }
+  return o;
+}
+
+uint64_t select_lanes(const Selector& s, const Others& o) {
+  if (s.count == 1) return o.r[0] | o.r[1] | o.r[2];
+  if (s.count == 2) return (o.r[0] & o.r[1]) | (o.r[0] & o.r[2]) | (o.r[1] & o.r[2]);
+  uint64_t m = ~0ULL;
+  for (int i = 0; i < 3; ++i)
+    if ((s.subset >> i) & 1) m &= o.r[i];
+  return m;
+}
+
+// Expansion plan: terms plus byte tables. The expanded row is term-major:
+// column t * k_pad + k holds term t of lane k (same order on both sides).
+struct Plan {
+  int T = 1;
+  std::vector<Term> terms;
+  bool biased = false;
+  int64_t k_pad = 0;  // K rounded up to kBlock; padded lanes are (x = 0, w = 0)
+  alignas(64) uint8_t rx[256] = {};
+  uint8_t a_on[16][256] = {};
+  uint8_t a_off[16][256] = {};
+  int8_t w_on[16][256] = {};  // indexed by w + 128
+};
+
+std::unique_ptr<Plan> make_plan(const SysmtConfig& c, int64_t K) {
   auto p = std::make_unique<Plan>();
-  const std::vector<Term> terms = terms_for(c);
   p->T = c.threads;
-  p->nt = static_cast<int>(terms.size());
-  p->identity = c.threads == 1;
-  for (int t = 0; t < p->nt; ++t) {
-    const Term& term = terms[t];
-    const bool b = term.a_off == AKind::kBias;
-    p->biased_term[t] = b;
-    p->biased = p->biased || b;
+  p->terms = terms_for(c);
+  p->k_pad = (K + kBlock - 1) / kBlock * kBlock;
+  for (int x = 0; x < 256; ++x) p->rx[x] = static_cast<uint8_t>(reduce_activation4(x, c.rounding));
+  for (size_t t = 0; t < p->terms.size(); ++t) {
+    const Term& term = p->terms[t];
+    p->biased = p->biased || term.a_off == AKind::kBias;
     for (int x = 0; x < 256; ++x) {
-      p->a_on[x][t] = static_cast<uint8_t>(a_value(term.a_on, x, c.rounding));
-      p->a_off[x][t] = static_cast<uint8_t>(a_value(term.a_off, x, c.rounding));
+      p->a_on[t][x] = static_cast<uint8_t>(a_value(term.a_on, x, c.rounding));
+      p->a_off[t][x] = static_cast<uint8_t>(a_value(term.a_off, x, c.rounding));
     }
     for (int w = -128; w < 128; ++w)
-      p->w_on[w + 128][t] = static_cast<int8_t>(w_value(term.w_on, w, c.rounding));
-    for (int pattern = 0; pattern < (1 << p->T); ++pattern) {
-      for (int lane = 0; lane < p->T; ++lane) {
-        p->a_mask[pattern][lane][t] = selected(term.a_sel, pattern, lane, p->T) ? 0xFF : 0;
-        p->w_mask[pattern][lane][t] = selected(term.w_sel, pattern, lane, p->T) ? 0xFF : 0;
-      }
-    }
+      p->w_on[t][w + 128] = static_cast<int8_t>(w_value(term.w_on, w, c.rounding));
   }
   return p;
 }
 
-// Expands one activation row (K values) into groups*T*nt columns.
-// `out` must have 16 bytes of slack after the last column (unaligned stores).
+#if defined(__AVX512BW__) && defined(__AVX512VBMI__)
+// 64 lanes of one activation-side value kind.
+__m512i a_vector(AKind kind, __m512i x, __m512i rx) {
+  const __m512i bias = _mm512_set1_epi8(kBias);
+  switch (kind) {
+    case AKind::kZero: return _mm512_setzero_si512();
+    case AKind::kX: return x;
+    case AKind::kRx: return rx;
+    case AKind::kD: return _mm512_add_epi8(_mm512_sub_epi8(rx, x), bias);
+    case AKind::kNegD: return _mm512_add_epi8(_mm512_sub_epi8(x, rx), bias);
+    case AKind::kBias: return bias;
+  }
+  return _mm512_setzero_si512();
+}
+#endif
+
+// Expands one activation row (K values) into terms.size() * k_pad columns.
 void expand_a_row(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out) {
-  const int T = p.T, nt = p.nt;
-  const int64_t full = K / T;
-  const int64_t groups = (K + T - 1) / T;
-  for (int64_t g = 0; g < groups; ++g) {
-    uint8_t lane[4] = {0, 0, 0, 0};
-    if (g < full) {
-      std::memcpy(lane, x + g * T, T);
-    } else {
-      for (int j = 0; g * T + j < K; ++j) lane[j] = x[g * T + j];
-    }
-    int pattern = 0;
-    for (int j = 0; j < T; ++j) pattern |= (lane[j] != 0) << j;
-    uint8_t* o = out + g * T * nt;
-    for (int j = 0; j < T; ++j) {
-      const __m128i on = _mm_load_si128(reinterpret_cast<const __m128i*>(p.a_on[lane[j]]));
-      const __m128i off = _mm_load_si128(reinterpret_cast<const __m128i*>(p.a_off[lane[j]]));
-      const __m128i m = _mm_load_si128(reinterpret_cast<const __m128i*>(p.a_mask[pattern][j]));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + j * nt), _mm_blendv_epi8(off, on, m));
+  const size_t nt = p.terms.size();
+#if defined(__AVX512BW__) && defined(__AVX512VBMI__)
+  const __m512i t0 = _mm512_load_si512(p.rx), t1 = _mm512_load_si512(p.rx + 64);
+  const __m512i t2 = _mm512_load_si512(p.rx + 128), t3 = _mm512_load_si512(p.rx + 192);
+  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
+    const int64_t left = std::min<int64_t>(kBlock, K - k0);
+    const __mmask64 valid = left >= kBlock ? ~0ULL : ((1ULL << left) - 1);
+    const __m512i xv = _mm512_maskz_loadu_epi8(valid, x + k0);
+    // R4a by table: vpermi2b looks up 128 entries, the top bit picks the half.
+    const __m512i lo = _mm512_permutex2var_epi8(t0, xv, t1);
+    const __m512i hi = _mm512_permutex2var_epi8(t2, xv, t3);
+    const __m512i rx = _mm512_mask_blend_epi8(_mm512_movepi8_mask(xv), lo, hi);
+    const Others o = others_of(_mm512_test_epi8_mask(xv, xv), p.T);
+    for (size_t t = 0; t < nt; ++t) {
+      const Term& term = p.terms[t];
+      const __m512i v = _mm512_mask_blend_epi8(select_lanes(term.a_sel, o),
+                                               a_vector(term.a_off, xv, rx),
+                                               a_vector(term.a_on, xv, rx));
+      _mm512_storeu_si512(out + t * p.k_pad + k0, v);
     }
   }
+#else
+  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
+    uint8_t lane[kBlock] = {};
+    uint64_t active = 0;
+    for (int64_t i = 0; i < kBlock && k0 + i < K; ++i) {
+      lane[i] = x[k0 + i];
+      active |= uint64_t{lane[i] != 0} << i;
+    }
+    const Others o = others_of(active, p.T);
+    for (size_t t = 0; t < nt; ++t) {
+      const uint64_t sel = select_lanes(p.terms[t].a_sel, o);
+      for (int64_t i = 0; i < kBlock; ++i)
+        out[t * p.k_pad + k0 + i] = ((sel >> i) & 1) ? p.a_on[t][lane[i]] : p.a_off[t][lane[i]];
+    }
+  }
+#endif
 }
 
-// Same for one weight row; also returns sum of the biased columns (for the
-// bias correction). Weight-side "off" values are always 0.
-int32_t expand_w_row(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
-                     bool either) {
-  const int T = p.T, nt = p.nt;
-  const int64_t groups = (K + T - 1) / T;
+// Same for one weight row (run once per call, so scalar). Returns the sum of
+// the columns whose activation side carries the +kBias offset.
+int32_t expand_w_row(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either) {
+  const size_t nt = p.terms.size();
   int32_t biased_sum = 0;
-  for (int64_t g = 0; g < groups; ++g) {
-    int8_t lane[4] = {0, 0, 0, 0};
-    for (int j = 0; j < T && g * T + j < K; ++j) lane[j] = w[g * T + j];
-    int pattern = 0;
-    for (int j = 0; j < T; ++j) pattern |= (either ? lane[j] != 0 : 1) << j;
-    int8_t* o = out + g * T * nt;
-    for (int j = 0; j < T; ++j) {
-      for (int t = 0; t < nt; ++t) {
-        const int8_t v = p.w_mask[pattern][j][t] ? p.w_on[lane[j] + 128][t] : 0;
-        o[j * nt + t] = v;
-        if (p.biased_term[t]) biased_sum += v;
+  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
+    int8_t lane[kBlock] = {};
+    uint64_t active = 0;
+    for (int64_t i = 0; i < kBlock; ++i) {
+      if (k0 + i < K) lane[i] = w[k0 + i];
+      // With idle rule `act` a zero weight does not free its lane.
+      active |= uint64_t{!either || lane[i] != 0} << i;
+    }
+    const Others o = others_of(active, p.T);
+    for (size_t t = 0; t < nt; ++t) {
+      const uint64_t sel = select_lanes(p.terms[t].w_sel, o);
+      const bool biased = p.terms[t].a_off == AKind::kBias;
+      for (int64_t i = 0; i < kBlock; ++i) {
+        const int8_t v = ((sel >> i) & 1) ? p.w_on[t][lane[i] + 128] : 0;
+        out[t * p.k_pad + k0 + i] = v;
+        if (biased) biased_sum += v;
       }
     }
   }
@@ -273,16 +317,14 @@ void sysmt_gemm(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M, int64_
                 int64_t K, const SysmtConfig& config) {
   validate(config, K);
   if (M <= 0 || N <= 0) return;
-  if (config.threads == 1) {  // 1T is the exact GEMM
+  if (config.threads == 1 || K == 0) {  // 1T is the exact GEMM (K = 0 gives zeros)
     int8_gemm(A, K, W, K, Y, N, M, N, K);
     return;
   }
-  // One plan per call: ~20 KB of tables, negligible next to the GEMM.
-  const std::unique_ptr<Plan> plan = make_plan(config);
-  const int T = plan->T, nt = plan->nt;
-  const int64_t groups = (K + T - 1) / T;
-  const int64_t k_ext = groups * T * nt;
-  const int64_t ld = (k_ext + 16 + 63) / 64 * 64;  // slack for the 16-byte stores
+  // One plan per call: ~12 KB of tables, negligible next to the GEMM.
+  const std::unique_ptr<Plan> plan = make_plan(config, K);
+  const int64_t k_ext = static_cast<int64_t>(plan->terms.size()) * plan->k_pad;
+  const int64_t ld = k_ext;
   const bool either = config.idle == IdleRule::kEither;
 
   std::vector<int8_t> w_ext(static_cast<size_t>(N * ld), 0);
