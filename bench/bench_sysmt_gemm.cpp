@@ -6,6 +6,7 @@
 //
 // Every benchmark reports GMAC/s (multiply-accumulates of the equivalent GEMM).
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -98,16 +99,18 @@ void bm_float_conv(benchmark::State& state, Layer l) {
   report(state, l.M * l.K * l.N);
 }
 
+// Benchmark arguments: 1 thread and all cores.
+void threads(benchmark::internal::Benchmark* b) {
+  const int all = omp_get_num_procs();
+  b->Arg(1);
+  if (all > 1) b->Arg(all);
+  b->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<Layer> layers = load_layers(std::string(BNRECAL_SOURCE_DIR) + "/bench/layer_shapes.txt");
-  const int all = omp_get_num_procs();
-  auto threads = [all](benchmark::internal::Benchmark* b) {
-    b->Arg(1);
-    if (all > 1) b->Arg(all);
-    b->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
-  };
   // The reference is scalar: a slice of a real layer keeps it to ~0.1 s.
   const Layer small{"resnet18.layer1.conv[rows 0..127]", 128, 576, 64, 1, 64, 56, 56, 64, 3, 1, 1};
   for (int T : {2, 4})
