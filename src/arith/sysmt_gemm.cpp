@@ -146,6 +146,7 @@ struct Plan {
   bool biased = false;
   int64_t k_pad = 0;  // K rounded up to kBlock; padded lanes are (x = 0, w = 0)
   alignas(64) uint8_t rx[256] = {};
+  alignas(64) int8_t delta[256] = {};  // R4w(w) - w, indexed by uint8_t(w)
   uint8_t a_on[16][256] = {};
   uint8_t a_off[16][256] = {};
   int8_t w_on[16][256] = {};  // indexed by w + 128
@@ -157,6 +158,8 @@ std::unique_ptr<Plan> make_plan(const SysmtConfig& c, int64_t K) {
   p->terms = terms_for(c);
   p->k_pad = (K + kBlock - 1) / kBlock * kBlock;
   for (int x = 0; x < 256; ++x) p->rx[x] = static_cast<uint8_t>(reduce_activation4(x, c.rounding));
+  for (int w = -128; w < 128; ++w)
+    p->delta[static_cast<uint8_t>(w)] = static_cast<int8_t>(reduce_weight4(w, c.rounding) - w);
   for (size_t t = 0; t < p->terms.size(); ++t) {
     const Term& term = p->terms[t];
     p->biased = p->biased || term.a_off == AKind::kBias;
@@ -227,31 +230,60 @@ void expand_a_row(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out) {
 #endif
 }
 
-// Same for one weight row (run once per call, so scalar). Returns the sum of
-// the columns whose activation side carries the +kBias offset.
-int32_t expand_w_row(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either) {
+// Same for one weight row. Weight-side "off" values are always 0.
+void expand_w_row(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either) {
   const size_t nt = p.terms.size();
-  int32_t biased_sum = 0;
+#if defined(__AVX512BW__) && defined(__AVX512VBMI__)
+  const __m512i t0 = _mm512_load_si512(p.delta), t1 = _mm512_load_si512(p.delta + 64);
+  const __m512i t2 = _mm512_load_si512(p.delta + 128), t3 = _mm512_load_si512(p.delta + 192);
+  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
+    const int64_t left = std::min<int64_t>(kBlock, K - k0);
+    const __mmask64 valid = left >= kBlock ? ~0ULL : ((1ULL << left) - 1);
+    const __m512i wv = _mm512_maskz_loadu_epi8(valid, w + k0);
+    // delta table is indexed by the weight's byte (two's complement).
+    const __m512i lo = _mm512_permutex2var_epi8(t0, wv, t1);
+    const __m512i hi = _mm512_permutex2var_epi8(t2, wv, t3);
+    const __m512i delta = _mm512_mask_blend_epi8(_mm512_movepi8_mask(wv), lo, hi);
+    // With idle rule `act` a zero weight does not free its lane.
+    const Others o = others_of(either ? _mm512_test_epi8_mask(wv, wv) : ~0ULL, p.T);
+    for (size_t t = 0; t < nt; ++t) {
+      __m512i v = _mm512_setzero_si512();
+      switch (p.terms[t].w_on) {
+        case WKind::kZero: break;
+        case WKind::kW: v = wv; break;
+        case WKind::kDelta: v = delta; break;
+        case WKind::kMinus2Delta: v = _mm512_sub_epi8(_mm512_setzero_si512(), _mm512_add_epi8(delta, delta)); break;
+      }
+      _mm512_storeu_si512(out + t * p.k_pad + k0, _mm512_maskz_mov_epi8(select_lanes(p.terms[t].w_sel, o), v));
+    }
+  }
+#else
   for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
     int8_t lane[kBlock] = {};
     uint64_t active = 0;
     for (int64_t i = 0; i < kBlock; ++i) {
       if (k0 + i < K) lane[i] = w[k0 + i];
-      // With idle rule `act` a zero weight does not free its lane.
       active |= uint64_t{!either || lane[i] != 0} << i;
     }
     const Others o = others_of(active, p.T);
     for (size_t t = 0; t < nt; ++t) {
       const uint64_t sel = select_lanes(p.terms[t].w_sel, o);
-      const bool biased = p.terms[t].a_off == AKind::kBias;
-      for (int64_t i = 0; i < kBlock; ++i) {
-        const int8_t v = ((sel >> i) & 1) ? p.w_on[t][lane[i] + 128] : 0;
-        out[t * p.k_pad + k0 + i] = v;
-        if (biased) biased_sum += v;
-      }
+      for (int64_t i = 0; i < kBlock; ++i)
+        out[t * p.k_pad + k0 + i] = ((sel >> i) & 1) ? p.w_on[t][lane[i] + 128] : 0;
     }
   }
-  return biased_sum;
+#endif
+}
+
+// Sum of the expanded weight columns whose activation side carries +kBias.
+int32_t biased_column_sum(const Plan& p, const int8_t* row) {
+  int32_t sum = 0;
+  for (size_t t = 0; t < p.terms.size(); ++t) {
+    if (p.terms[t].a_off != AKind::kBias) continue;
+    const int8_t* c = row + t * p.k_pad;
+    for (int64_t k = 0; k < p.k_pad; ++k) sum += c[k];
+  }
+  return sum;
 }
 
 // Portable exact int8 GEMM (row-major, B transposed), used when oneDNN's
@@ -313,42 +345,76 @@ namespace detail {
 void force_portable_gemm(bool on) { g_force_portable.store(on ? 1 : 0); }
 }  // namespace detail
 
-void sysmt_gemm(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M, int64_t N,
-                int64_t K, const SysmtConfig& config) {
+struct SysmtPackedWeights::Impl {
+  std::unique_ptr<Plan> plan;     // null for T = 1 (the expanded weights are W itself)
+  std::vector<int8_t> w_ext;      // [N, terms * k_pad]
+  std::vector<int32_t> bias_fix;  // [N]: kBias * sum of the biased columns
+  int64_t ld = 0;
+};
+
+SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
+                                       const SysmtConfig& config)
+    : config_(config), N_(N), K_(K) {
   validate(config, K);
+  auto impl = std::make_shared<Impl>();
+  if (config.threads == 1 || K == 0) {
+    impl->w_ext.assign(W, W + N * K);
+    impl->ld = K;
+  } else {
+    impl->plan = make_plan(config, K);
+    const Plan& plan = *impl->plan;
+    impl->ld = static_cast<int64_t>(plan.terms.size()) * plan.k_pad;
+    impl->w_ext.resize(static_cast<size_t>(N * impl->ld));
+    impl->bias_fix.assign(N, 0);
+    const bool either = config.idle == IdleRule::kEither;
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      int8_t* row = impl->w_ext.data() + n * impl->ld;
+      expand_w_row(plan, W + n * K, K, row, either);
+      impl->bias_fix[n] = kBias * biased_column_sum(plan, row);
+    }
+  }
+  impl_ = std::move(impl);
+}
+
+void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& weights,
+                       int32_t* Y) {
+  const SysmtPackedWeights::Impl& w = *weights.impl_;
+  const int64_t N = weights.N_, K = weights.K_;
   if (M <= 0 || N <= 0) return;
-  if (config.threads == 1 || K == 0) {  // 1T is the exact GEMM (K = 0 gives zeros)
-    int8_gemm(A, K, W, K, Y, N, M, N, K);
+  if (!w.plan) {  // 1T is the exact GEMM (K = 0 gives zeros)
+    int8_gemm(A, K, w.w_ext.data(), K, Y, N, M, N, K);
     return;
   }
-  // One plan per call: ~12 KB of tables, negligible next to the GEMM.
-  const std::unique_ptr<Plan> plan = make_plan(config, K);
-  const int64_t k_ext = static_cast<int64_t>(plan->terms.size()) * plan->k_pad;
-  const int64_t ld = k_ext;
-  const bool either = config.idle == IdleRule::kEither;
-
-  std::vector<int8_t> w_ext(static_cast<size_t>(N * ld), 0);
-  std::vector<int32_t> bias_fix(N, 0);
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n)
-    bias_fix[n] = kBias * expand_w_row(*plan, W + n * K, K, w_ext.data() + n * ld, either);
-
+  const Plan& plan = *w.plan;
+  const int64_t ld = w.ld;
   // Row chunks keep the expanded activations around 4 MB (never M x K_ext at once).
   const int64_t chunk = std::max<int64_t>(64, (int64_t{4} << 20) / ld);
-  std::vector<uint8_t> a_ext(static_cast<size_t>(std::min(chunk, M) * ld), 0);
+  std::vector<uint8_t> a_ext(static_cast<size_t>(std::min(chunk, M) * ld));
   for (int64_t m0 = 0; m0 < M; m0 += chunk) {
     const int64_t rows = std::min(chunk, M - m0);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r)
-      expand_a_row(*plan, A + (m0 + r) * K, K, a_ext.data() + r * ld);
+      expand_a_row(plan, A + (m0 + r) * K, K, a_ext.data() + r * ld);
     int32_t* y = Y + m0 * N;
-    int8_gemm(a_ext.data(), ld, w_ext.data(), ld, y, N, rows, N, k_ext);
-    if (plan->biased) {
+    int8_gemm(a_ext.data(), ld, w.w_ext.data(), ld, y, N, rows, N, ld);
+    if (plan.biased) {
 #pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < rows; ++r)
-        for (int64_t n = 0; n < N; ++n) y[r * N + n] -= bias_fix[n];
+        for (int64_t n = 0; n < N; ++n) y[r * N + n] -= w.bias_fix[n];
     }
   }
+}
+
+void sysmt_gemm(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M, int64_t N,
+                int64_t K, const SysmtConfig& config) {
+  validate(config, K);
+  if (M <= 0 || N <= 0) return;
+  if (config.threads == 1 || K == 0) {  // no expansion needed: skip the weight copy
+    int8_gemm(A, K, W, K, Y, N, M, N, K);
+    return;
+  }
+  sysmt_gemm_packed(A, M, SysmtPackedWeights(W, N, K, config), Y);
 }
 
 }  // namespace bnrecal::sysmt

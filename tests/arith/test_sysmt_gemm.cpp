@@ -61,8 +61,10 @@ void expect_fast_equals_ref(const Shape& s, Fill fill, const SysmtConfig& c, uin
   std::vector<int32_t> ref(s.M * s.N, -1), fast(s.M * s.N, -7);
   sysmt_gemm_ref(o.A.data(), o.W.data(), ref.data(), s.M, s.N, s.K, c);
   sysmt_gemm(o.A.data(), o.W.data(), fast.data(), s.M, s.N, s.K, c);
+  std::vector<int32_t> packed(s.M * s.N, -9);
+  sysmt_gemm_packed(o.A.data(), s.M, SysmtPackedWeights(o.W.data(), s.N, s.K, c), packed.data());
   int64_t mismatches = 0;
-  for (size_t i = 0; i < ref.size(); ++i) mismatches += ref[i] != fast[i];
+  for (size_t i = 0; i < ref.size(); ++i) mismatches += (ref[i] != fast[i]) + (ref[i] != packed[i]);
   ASSERT_EQ(mismatches, 0) << to_string(c) << " M=" << s.M << " N=" << s.N << " K=" << s.K
                            << " fill=" << static_cast<int>(fill) << " seed=" << seed;
 }

@@ -6,6 +6,8 @@
 //   cfg.idle = bnrecal::sysmt::parse_idle_rule("either");
 //   bnrecal::sysmt::validate(cfg, K);
 //   bnrecal::sysmt::sysmt_gemm(A, W, Y, M, N, K, cfg);  // Y[m,n] == sysmt_gemm_ref(...)
+//   bnrecal::sysmt::SysmtPackedWeights packed(W, N, K, cfg);  // reuse across batches
+//   bnrecal::sysmt::sysmt_gemm_packed(A, M, packed, Y);
 //
 // Layout: A is [M,K] row-major uint8 activations (zero point 0), W is [N,K]
 // row-major int8 weights (symmetric), Y is [M,N] row-major int32. k follows the
@@ -13,6 +15,7 @@
 // the last group is padded with (0, 0) lanes.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace bnrecal::sysmt {
@@ -58,6 +61,28 @@ void sysmt_gemm_ref(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M,
 // sysmt_gemm_ref on every input.
 void sysmt_gemm(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M,
                 int64_t N, int64_t K, const SysmtConfig& config);
+
+// Weights expanded once for sysmt_gemm_packed (inference reuses them for every
+// batch; expansion costs about as much as a small-M GEMM). Immutable, cheap to copy.
+class SysmtPackedWeights {
+ public:
+  // W is [N,K] row-major int8; validates config and K (InputError).
+  SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K, const SysmtConfig& config);
+  const SysmtConfig& config() const { return config_; }
+  int64_t n() const { return N_; }
+  int64_t k() const { return K_; }
+
+ private:
+  friend void sysmt_gemm_packed(const uint8_t*, int64_t, const SysmtPackedWeights&, int32_t*);
+  struct Impl;
+  SysmtConfig config_;
+  int64_t N_ = 0, K_ = 0;
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Same result as sysmt_gemm(A, W, Y, M, N, K, config) for the packed W.
+void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& weights,
+                       int32_t* Y);
 
 // Per-group products of one thread group (lanes x[0..T), w[0..T)); exposed for
 // tests and for the worked examples of spec section 6.
