@@ -1,6 +1,7 @@
 // SySMT GEMM throughput on real conv layer shapes (bench/layer_shapes.txt):
 // the scalar reference (small shape only), the fast kernel at 1T/2T/4T and
-// libtorch's dense float conv of the same layer, each with 1 and all threads.
+// the same with weights packed once (sysmt_packed) and libtorch's dense float
+// conv of the same layer, each with 1 and all threads.
 //
 //   build/bench/bench_sysmt_gemm --benchmark_filter='layer3.conv'
 //
@@ -87,6 +88,22 @@ void bm_sysmt(benchmark::State& state, Layer l, int T, bool ref) {
   report(state, l.M * l.K * l.N);
 }
 
+// Weights expanded once outside the loop, as an inference engine would.
+void bm_sysmt_packed(benchmark::State& state, Layer l, int T) {
+  set_threads(static_cast<int>(state.range(0)));
+  const Operands o(l.M, l.K, l.N);
+  std::vector<int32_t> y(l.M * l.N);
+  bnrecal::sysmt::SysmtConfig c;
+  c.threads = T;
+  const bnrecal::sysmt::SysmtPackedWeights packed(o.W.data(), l.N, l.K, c);
+  for (auto _ : state) {
+    bnrecal::sysmt::sysmt_gemm_packed(o.A.data(), l.M, packed, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, l.M * l.K * l.N);
+}
+
 void bm_float_conv(benchmark::State& state, Layer l) {
   set_threads(static_cast<int>(state.range(0)));
   at::manual_seed(0);
@@ -120,6 +137,9 @@ int main(int argc, char** argv) {
     for (int T : {1, 2, 4})
       benchmark::RegisterBenchmark(("sysmt_fast/" + std::to_string(T) + "T/" + l.name).c_str(),
                                    bm_sysmt, l, T, false)->Apply(threads);
+    for (int T : {2, 4})
+      benchmark::RegisterBenchmark(("sysmt_packed/" + std::to_string(T) + "T/" + l.name).c_str(),
+                                   bm_sysmt_packed, l, T)->Apply(threads);
     benchmark::RegisterBenchmark(("float_conv/" + l.name).c_str(), bm_float_conv, l)->Apply(threads);
   }
   benchmark::Initialize(&argc, argv);

@@ -15,14 +15,17 @@
 // Each (term, lane) is one column of the expanded GEMM. Signed activation-side
 // values (d in -15..8) are stored with a +16 bias so A stays uint8; the bias is
 // removed afterwards with per-output-channel column sums.
+//
+// Terms per lane: 1 (1T), 1 (2T act), 2 (2T either, 4T act), 12 (4T either).
+// The expanded rows are term-major (column t * k_pad + k) and built 64 lanes at
+// a time with AVX-512 (scalar fallback otherwise); weights are expanded once
+// (SysmtPackedWeights), activations in row chunks of about 4 MB.
 #include <omp.h>
 #include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <vector>
 
