@@ -2,6 +2,10 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+namespace bnrecal {
+void add_gemm_command(CLI::App& app);  // tools/bnrecal/cmd_gemm.cpp
+}  // namespace bnrecal
+
 namespace bnrecal::cli {
 
 void add_models_command(CLI::App& app);
@@ -12,6 +16,7 @@ inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
   add_train_command(app);
   add_eval_command(app);
+  add_gemm_command(app);
 }
 
 }  // namespace bnrecal::cli
