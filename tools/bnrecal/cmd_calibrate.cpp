@@ -15,7 +15,7 @@ struct CalibrateSpec {
   std::string model, data, output, stat = "mean_max";
   int64_t images = 2048, batch_size = 256;
   uint64_t seed = 0;
-  bool augment = true;
+  bool no_augment = false;
 };
 }  // namespace
 
@@ -30,7 +30,7 @@ void add_calibrate_command(CLI::App& app) {
   sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")->capture_default_str();
   sub->add_option("--stat", spec->stat, "mean_max (mean of per-image maxima) or max")->capture_default_str();
   sub->add_option("--seed", spec->seed, "Seed for image order and augmentation")->capture_default_str();
-  sub->add_flag("!--no-augment", spec->augment, "Calibrate on un-augmented images (default: training augmentation)");
+  sub->add_flag("--no-augment", spec->no_augment, "Calibrate on un-augmented images (default: training augmentation)");
   sub->add_option("--output,-o", spec->output, "Calibrated checkpoint to write")->required();
   auto common = add_common_options(*sub);
   sub->callback([spec, common] {
@@ -48,14 +48,14 @@ void add_calibrate_command(CLI::App& app) {
     LoaderOptions l;
     l.batch_size = spec->batch_size;
     l.shuffle = true;
-    l.augment = spec->augment;
+    l.augment = !spec->no_augment;
     l.seed = spec->seed;
     l.limit = spec->images;
     l.normalization = normalization_of(model.metadata);
     LoaderBatchStream stream(*train, l);
     ActivationCalibration cal = calibrate_activations(*model.network, stream, spec->stat);
     cal.source = {{"data", data}, {"split", "train"}, {"seed", spec->seed},
-                  {"augment", spec->augment}, {"batch_size", spec->batch_size},
+                  {"augment", !spec->no_augment}, {"batch_size", spec->batch_size},
                   {"command", "bnrecal calibrate"}};
     nlohmann::json meta = model.metadata;
     meta[kCalibrationKey] = cal.to_json();
@@ -71,7 +71,7 @@ void add_calibrate_command(CLI::App& app) {
     }
     const nlohmann::json config = {{"model", spec->model}, {"data", data}, {"images", spec->images},
                                    {"batch_size", spec->batch_size}, {"stat", spec->stat},
-                                   {"augment", spec->augment}, {"output", spec->output}};
+                                   {"augment", !spec->no_augment}, {"output", spec->output}};
     write_json_result(*common, cal.to_json(), config, spec->seed);
   });
 }

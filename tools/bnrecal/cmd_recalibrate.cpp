@@ -106,7 +106,9 @@ void add_recalibrate_command(CLI::App& app) {
                   static_cast<long long>(report.images), report.seconds,
                   entry["variance"].get<std::string>().c_str(), spec->output.c_str());
     }
-    write_json_result(*common, entry, {{"model", spec->model}, {"output", spec->output}}, spec->seed);
+    nlohmann::json results = entry;
+    results["policy_summary"] = policy_summary(*model.network);
+    write_json_result(*common, results, {{"model", spec->model}, {"output", spec->output}}, spec->seed);
   });
 }
 
