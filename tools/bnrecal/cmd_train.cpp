@@ -6,6 +6,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/run_info.h"
 #include "bnrecal/data/subset.h"
+#include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/train/trainer.h"
