@@ -1,0 +1,47 @@
+// A8W8: int8 per-channel weights x uint8 per-layer activations with exact integer accumulation,
+// then rescaled to float32 (sysmt-arithmetic.md section 7).
+//
+//   A8W8Params p;  p.a_max = 3.7;                     // from calibrate_activations()
+//   conv.set_policy(std::make_shared<bnrecal::A8W8Policy>(conv.info(), p));
+//
+// Exactness: the conv/GEMM runs on the integer codes stored as floats. |x code * w code| <= 255*128,
+// so a float32 accumulation of K products is exact while K <= 2^24 / 32640 = 514; larger
+// reductions (every 3x3 conv with >= 57 input channels) run in float64, exact up to 2^53.
+// The result y[o] = acc[o] * (s_x * s_w[o]) + bias[o] is then one float rounding from the
+// exact integer accumulator, as on integer hardware with a float rescale.
+#pragma once
+#include "bnrecal/nn/arith_policy.h"
+#include "bnrecal/nn/quantizer.h"
+
+namespace bnrecal {
+
+struct A8W8Params {
+  double a_max = 0.0;  // calibrated input range; <= 0 means "not calibrated" (forward throws)
+  ActivationMode activation_mode = ActivationMode::kUnsigned;
+  nlohmann::json to_json() const;
+};
+
+class A8W8Policy : public ArithPolicy {
+ public:
+  A8W8Policy(const LayerInfo& layer, A8W8Params params);
+  std::string name() const override { return "a8w8"; }
+  nlohmann::json describe() const override;
+  at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                    const ConvGeometry& geometry) override;
+  at::Tensor linear(const at::Tensor& input, const at::Tensor& weight,
+                    const at::Tensor& bias) override;
+  const A8W8Params& params() const { return params_; }
+  // How many forwards used the float64 path (for tests and diagnostics).
+  int64_t float64_forwards() const { return float64_forwards_; }
+
+ private:
+  ActivationCodes quantize_input(const at::Tensor& input) const;
+  at::Tensor rescale(const at::Tensor& acc, const ActivationCodes& x, const WeightCodes& w,
+                     const at::Tensor& bias, int64_t channel_dim) const;
+
+  LayerInfo layer_;
+  A8W8Params params_;
+  int64_t float64_forwards_ = 0;
+};
+
+}  // namespace bnrecal

@@ -1,0 +1,95 @@
+// Post-training BatchNorm recalibration (methods.md section 2): re-estimate the running mean and
+// variance of BN layers on unlabeled training images with the perturbation active. gamma and
+// beta are never touched. BN layers stay stock torch::nn::BatchNorm2d.
+//
+//   bnrecal::BnSnapshot undo(*net);                       // bit-exact copy of the statistics
+//   bnrecal::LoaderBatchStream stream(*train, {.batch_size = 256, .shuffle = true, .limit = 2048});
+//   bnrecal::RecalOptions opt;  opt.estimator = bnrecal::Estimator::kPooled;
+//   bnrecal::RecalReport r = bnrecal::recalibrate_bn(*net, stream, opt);
+//   ...evaluate...
+//   undo.restore(*net);
+//
+// Estimators (stored variance is always the UNBIASED one, as PyTorch stores it):
+//   ema         r = (1-m) r + m b from the current statistics (PyTorch momentum m; TF decay = 1-m)
+//   ema-reset   the same after resetting the statistics to mean 0 / var 1
+//   cumulative  equal-weight average of the per-batch statistics (m = 1/(t+1) at batch t, after
+//               reset; PyTorch momentum=None); per-batch var unbiased with n = B*H*W
+//   final       the last batch's statistics only (momentum 1, "BN-final")
+//   pooled      exact population mean/var over all N*H*W values per channel: per-batch
+//               (count, mean, M2) in float64 combined with Chan's formula, so the result does not
+//               depend on batch order or size; var unbiased with n = total count
+//
+// All estimators run forward passes under no-grad with only the selected BN layers in training
+// mode (dropout and everything else in eval). sequential = one BN layer at a time in network
+// (registration) order; each pass sees upstream layers already using their new statistics.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/modules/batchnorm.h>
+
+#include "bnrecal/models/network.h"
+#include "bnrecal/recal/batch_stream.h"
+
+namespace bnrecal {
+
+enum class Estimator { kEma, kEmaReset, kCumulative, kFinal, kPooled };
+const char* estimator_name(Estimator e);
+// Throws InputError listing the known names.
+Estimator parse_estimator(const std::string& name);
+std::vector<std::string> estimator_names();
+
+// TensorFlow/Keras decay d == PyTorch momentum 1 - d. Throws InputError outside [0, 1].
+double momentum_from_decay(double decay);
+void check_momentum(double momentum);
+
+struct RecalOptions {
+  Estimator estimator = Estimator::kEma;
+  double momentum = 0.1;            // PyTorch convention; ema and ema-reset only
+  std::vector<std::string> layers;  // BN name patterns (exact or glob); empty = every BN layer
+  bool sequential = false;
+  // Called after every batch: (images done, images total over all passes).
+  std::function<void(int64_t, int64_t)> progress;
+  nlohmann::json to_json() const;
+};
+
+struct RecalReport {
+  RecalOptions options;
+  std::vector<std::string> layers;  // the BN layers recalibrated, in order
+  int64_t images = 0;               // per pass
+  int64_t batches = 0;              // per pass
+  int64_t passes = 0;
+  double seconds = 0;
+  nlohmann::json to_json() const;   // includes "variance": "unbiased ..." note
+};
+
+struct BnLayerRef {
+  std::string name;
+  torch::nn::BatchNorm2dImpl* bn = nullptr;
+};
+// Every BatchNorm2d with running statistics, in registration (= network) order.
+std::vector<BnLayerRef> bn_layers(torch::nn::Module& model);
+
+// Copies of every BN layer's running_mean, running_var, num_batches_tracked and momentum;
+// restore() puts them back bit for bit (gamma/beta are never changed, so not stored).
+class BnSnapshot {
+ public:
+  explicit BnSnapshot(torch::nn::Module& model);
+  void restore(torch::nn::Module& model) const;
+
+ private:
+  struct Entry {
+    std::string name;
+    at::Tensor mean, var, batches;
+    c10::optional<double> momentum;
+  };
+  std::vector<Entry> entries_;
+};
+
+// Throws InputError (model unchanged) when the model has no BN layers, the patterns select none,
+// the momentum is outside [0, 1], or the stream is empty.
+RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptions& options);
+
+}  // namespace bnrecal

@@ -1,0 +1,67 @@
+#include "bnrecal/nn/a8w8_policy.h"
+
+#include "bnrecal/core/error.h"
+
+namespace bnrecal {
+
+nlohmann::json A8W8Params::to_json() const {
+  return {{"a_max", a_max}, {"activations", activation_mode_name(activation_mode)}};
+}
+
+A8W8Policy::A8W8Policy(const LayerInfo& layer, A8W8Params params)
+    : layer_(layer), params_(params) {}
+
+nlohmann::json A8W8Policy::describe() const {
+  nlohmann::json j = params_.to_json();
+  j["policy"] = "a8w8";
+  j["weights"] = "int8 symmetric per output channel, s_w = max|W|/127.5";
+  return j;
+}
+
+ActivationCodes A8W8Policy::quantize_input(const at::Tensor& input) const {
+  if (!(params_.a_max > 0)) {
+    throw InputError("layer '" + layer_.name + "' has no calibrated activation range for a8w8; " +
+                     "run `bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` first");
+  }
+  return quantize_activations(input, params_.a_max, layer_.name, params_.activation_mode);
+}
+
+at::Tensor A8W8Policy::rescale(const at::Tensor& acc, const ActivationCodes& x, const WeightCodes& w,
+                               const at::Tensor& bias, int64_t channel_dim) const {
+  std::vector<int64_t> shape(acc.dim(), 1);
+  shape[channel_dim] = w.scales.size(0);
+  at::Tensor scale = (w.scales.to(at::kDouble) * static_cast<double>(x.scale)).reshape(shape);
+  at::Tensor y = (acc.to(at::kDouble) * scale).to(at::kFloat);
+  if (bias.defined()) {
+    std::vector<int64_t> bshape(acc.dim(), 1);
+    bshape[channel_dim] = bias.size(0);
+    y = y + bias.reshape(bshape);
+  }
+  return y;
+}
+
+at::Tensor A8W8Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
+                              const at::Tensor& bias, const ConvGeometry& g) {
+  ActivationCodes x = quantize_input(input);
+  WeightCodes w = quantize_weights(weight);
+  const int64_t k = weight.size(1) * weight.size(2) * weight.size(3);
+  const bool exact_in_float = k <= exact_float32_reduction_limit(params_.activation_mode);
+  const auto dtype = exact_in_float ? at::kFloat : at::kDouble;
+  if (!exact_in_float) ++float64_forwards_;
+  at::Tensor acc = at::conv2d(x.codes.to(dtype), w.codes.to(dtype), {}, g.stride, g.padding,
+                              g.dilation, g.groups);
+  return rescale(acc, x, w, bias, 1);
+}
+
+at::Tensor A8W8Policy::linear(const at::Tensor& input, const at::Tensor& weight,
+                              const at::Tensor& bias) {
+  ActivationCodes x = quantize_input(input);
+  WeightCodes w = quantize_weights(weight);
+  const bool exact_in_float = weight.size(1) <= exact_float32_reduction_limit(params_.activation_mode);
+  const auto dtype = exact_in_float ? at::kFloat : at::kDouble;
+  if (!exact_in_float) ++float64_forwards_;
+  at::Tensor acc = at::linear(x.codes.to(dtype), w.codes.to(dtype));
+  return rescale(acc, x, w, bias, acc.dim() - 1);
+}
+
+}  // namespace bnrecal

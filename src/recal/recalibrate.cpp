@@ -1,0 +1,260 @@
+#include "bnrecal/recal/recalibrate.h"
+
+#include <ATen/record_function.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/recal/pooled_stats.h"
+
+namespace bnrecal {
+
+namespace {
+struct EstimatorName {
+  Estimator e;
+  const char* name;
+};
+constexpr EstimatorName kEstimators[] = {{Estimator::kEma, "ema"},
+                                         {Estimator::kEmaReset, "ema-reset"},
+                                         {Estimator::kCumulative, "cumulative"},
+                                         {Estimator::kFinal, "final"},
+                                         {Estimator::kPooled, "pooled"}};
+}  // namespace
+
+const char* estimator_name(Estimator e) {
+  for (const auto& n : kEstimators) {
+    if (n.e == e) return n.name;
+  }
+  return "?";
+}
+
+std::vector<std::string> estimator_names() {
+  std::vector<std::string> out;
+  for (const auto& n : kEstimators) out.push_back(n.name);
+  return out;
+}
+
+Estimator parse_estimator(const std::string& name) {
+  for (const auto& n : kEstimators) {
+    if (name == n.name) return n.e;
+  }
+  throw InputError("unknown estimator '" + name + "' (known: ema, ema-reset, cumulative, final, pooled)");
+}
+
+void check_momentum(double momentum) {
+  require(momentum >= 0.0 && momentum <= 1.0,
+          "momentum must be in [0, 1] (PyTorch convention), got " + std::to_string(momentum));
+}
+
+double momentum_from_decay(double decay) {
+  require(decay >= 0.0 && decay <= 1.0,
+          "decay must be in [0, 1] (TensorFlow convention), got " + std::to_string(decay));
+  return 1.0 - decay;
+}
+
+nlohmann::json RecalOptions::to_json() const {
+  nlohmann::json j = {{"estimator", estimator_name(estimator)},
+                      {"layers", layers.empty() ? std::vector<std::string>{"*"} : layers},
+                      {"sequential", sequential}};
+  if (estimator == Estimator::kEma || estimator == Estimator::kEmaReset) {
+    j["momentum_pytorch"] = momentum;
+    j["decay_tensorflow"] = 1.0 - momentum;
+  }
+  return j;
+}
+
+nlohmann::json RecalReport::to_json() const {
+  nlohmann::json j = options.to_json();
+  j["bn_layers"] = layers;
+  j["images"] = images;
+  j["batches"] = batches;
+  j["passes"] = passes;
+  j["seconds"] = seconds;
+  j["variance"] = options.estimator == Estimator::kPooled
+                      ? "unbiased: population M2 / (n - 1), n = total N*H*W per channel"
+                      : "unbiased per batch: biased batch var * n/(n-1), n = B*H*W (as PyTorch)";
+  return j;
+}
+
+std::vector<BnLayerRef> bn_layers(torch::nn::Module& model) {
+  std::vector<BnLayerRef> out;
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(item.value().get());
+    if (bn && bn->options.track_running_stats()) out.push_back({item.key(), bn});
+  }
+  return out;
+}
+
+BnSnapshot::BnSnapshot(torch::nn::Module& model) {
+  for (const auto& l : bn_layers(model)) {
+    entries_.push_back({l.name, l.bn->running_mean.detach().clone(),
+                        l.bn->running_var.detach().clone(),
+                        l.bn->num_batches_tracked.defined() ? l.bn->num_batches_tracked.clone()
+                                                            : at::Tensor(),
+                        l.bn->options.momentum()});
+  }
+}
+
+void BnSnapshot::restore(torch::nn::Module& model) const {
+  std::vector<BnLayerRef> layers = bn_layers(model);
+  TORCH_CHECK(layers.size() == entries_.size(), "BnSnapshot restored into a different model");
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Entry& e = entries_[i];
+    TORCH_CHECK(layers[i].name == e.name, "BnSnapshot restored into a different model");
+    layers[i].bn->running_mean.copy_(e.mean);
+    layers[i].bn->running_var.copy_(e.var);
+    if (e.batches.defined()) layers[i].bn->num_batches_tracked.copy_(e.batches);
+    layers[i].bn->options.momentum(e.momentum);
+  }
+}
+
+namespace {
+
+// libtorch C++ modules have no forward hooks, so the pooled estimator sees each BN layer's input
+// through an ATen RecordFunction observer on aten::batch_norm: it identifies the layer by the
+// address of its running_mean buffer and keeps a reference to the input tensor.
+struct BatchNormCapture {
+  std::unordered_map<const void*, size_t> layer_of_buffer;
+  std::vector<std::pair<size_t, at::Tensor>> captured;
+};
+thread_local BatchNormCapture* t_capture = nullptr;
+
+std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
+  if (t_capture == nullptr || std::strcmp(fn.name(), "aten::batch_norm") != 0) return nullptr;
+  auto inputs = fn.inputs();
+  if (inputs.size() < 5 || !inputs[0].isTensor() || !inputs[3].isTensor()) return nullptr;
+  const at::Tensor& running_mean = inputs[3].toTensor();
+  if (!running_mean.defined()) return nullptr;
+  auto it = t_capture->layer_of_buffer.find(running_mean.data_ptr());
+  if (it != t_capture->layer_of_buffer.end()) {
+    t_capture->captured.emplace_back(it->second, inputs[0].toTensor());
+  }
+  return nullptr;
+}
+
+class CaptureScope {
+ public:
+  explicit CaptureScope(BatchNormCapture& capture) {
+    t_capture = &capture;
+    handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(&on_op_start)
+                                             .needsInputs(true)
+                                             .scopes({at::RecordScope::FUNCTION}));
+  }
+  ~CaptureScope() {
+    at::removeCallback(handle_);
+    t_capture = nullptr;
+  }
+
+ private:
+  at::CallbackHandle handle_;
+};
+
+// One recalibration pass over the stream for a group of BN layers (all of them, or one in
+// sequential mode). The caller has put exactly these layers in training mode.
+int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerRef>& group,
+                 const RecalOptions& opt, int64_t& images_done, int64_t images_total,
+                 int64_t& images) {
+  const Estimator e = opt.estimator;
+  if (e != Estimator::kEma) {
+    for (const auto& l : group) l.bn->reset_running_stats();
+  }
+  std::vector<PooledChannelStats> pooled;
+  BatchNormCapture capture;
+  std::unique_ptr<CaptureScope> scope;
+  if (e == Estimator::kPooled) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      capture.layer_of_buffer[group[i].bn->running_mean.data_ptr()] = i;
+      pooled.emplace_back(group[i].bn->options.num_features());
+    }
+    scope = std::make_unique<CaptureScope>(capture);
+  }
+  stream.rewind();
+  int64_t t = 0;
+  images = 0;
+  for (at::Tensor x; stream.next(x); ++t) {
+    double m = 1.0;  // final, pooled (pooled overwrites the statistics at the end anyway)
+    if (e == Estimator::kEma || e == Estimator::kEmaReset) m = opt.momentum;
+    if (e == Estimator::kCumulative) m = 1.0 / static_cast<double>(t + 1);
+    for (const auto& l : group) l.bn->options.momentum(m);
+    capture.captured.clear();
+    model.forward(x);
+    images += x.size(0);
+    for (const auto& [index, input] : capture.captured) pooled[index].add_batch(input);
+    images_done += x.size(0);
+    if (opt.progress) opt.progress(images_done, images_total);
+  }
+  scope.reset();
+  require(t > 0, "recalibration stream has no images");
+  if (e == Estimator::kPooled) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      require(pooled[i].count() > 0, "BN layer '" + group[i].name + "' was not reached by forward");
+      group[i].bn->running_mean.copy_(pooled[i].mean().to(at::kFloat));
+      group[i].bn->running_var.copy_(pooled[i].unbiased_variance().to(at::kFloat));
+      group[i].bn->num_batches_tracked.fill_(t);
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptions& opt) {
+  check_momentum(opt.momentum);
+  std::vector<BnLayerRef> all = bn_layers(model);
+  require(!all.empty(), "the model has no BatchNorm layers to recalibrate");
+  std::vector<BnLayerRef> selected;
+  for (const auto& l : all) {
+    bool take = opt.layers.empty();
+    for (const auto& p : opt.layers) take = take || name_matches(p, l.name);
+    if (take) selected.push_back(l);
+  }
+  if (selected.empty()) {
+    std::string names;
+    for (const auto& l : all) names += (names.empty() ? "" : ", ") + l.name;
+    if (names.size() > 400) names = names.substr(0, 400) + "...";
+    throw InputError("BN layer pattern(s) select no layer (BN layers: " + names + ")");
+  }
+
+  RecalReport report;
+  report.options = opt;
+  for (const auto& l : selected) report.layers.push_back(l.name);
+  std::vector<std::vector<BnLayerRef>> groups;
+  if (opt.sequential) {
+    for (const auto& l : selected) groups.push_back({l});
+  } else {
+    groups.push_back(selected);
+  }
+  report.passes = static_cast<int64_t>(groups.size());
+
+  BnSnapshot snapshot(model);  // to undo on failure
+  std::vector<c10::optional<double>> momenta;
+  for (const auto& l : all) momenta.push_back(l.bn->options.momentum());
+  const bool was_training = model.is_training();
+  const auto start = std::chrono::steady_clock::now();
+  int64_t images_done = 0;
+  const int64_t images_total = stream.num_images() * report.passes;
+  try {
+    torch::NoGradGuard no_grad;
+    for (const auto& group : groups) {
+      model.eval();  // dropout and every other BN layer: inference behaviour
+      for (const auto& l : group) l.bn->train();
+      report.batches = run_pass(model, stream, group, opt, images_done, images_total,
+                                report.images);
+    }
+  } catch (...) {
+    snapshot.restore(model);
+    model.train(was_training);
+    throw;
+  }
+  for (size_t i = 0; i < all.size(); ++i) all[i].bn->options.momentum(momenta[i]);
+  model.train(was_training);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace bnrecal

@@ -1,0 +1,92 @@
+// CLI tests for calibrate / recalibrate / experiment noise (need the commands wired into main).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "bnrecal/core/files.h"
+#include "bnrecal/models/checkpoint.h"
+#include "bnrecal/models/zoo.h"
+#include "test_support.h"
+
+using namespace bnrecal;
+using namespace bnrecal::testing;
+
+namespace {
+
+// An untrained resnet20 checkpoint for Fashion-MNIST (accuracy is irrelevant here).
+const std::string& model_path() {
+  static const std::string path = [] {
+    ModelOptions o;
+    o.num_classes = 10;
+    o.in_channels = 1;
+    torch::manual_seed(0);
+    auto net = build_model("resnet20", o);
+    const std::string p = temp_dir() + "/r20.safetensors";
+    save_checkpoint(p, *net, {{"arch", "resnet20"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}},
+                              {"dataset", "fashion-mnist"}});
+    return p;
+  }();
+  return path;
+}
+
+CommandResult bnrecal_cli(const std::string& args) {
+  return run_command(cli_path() + " " + args + " --quiet --threads 2 2>&1");
+}
+
+void expect_input_error(const std::string& args, const std::string& out, const std::string& needle = "") {
+  CommandResult r = bnrecal_cli(args + " -o " + out);
+  EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
+  EXPECT_FALSE(file_exists(out)) << args;
+  if (!needle.empty()) EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+TEST(RecalCli, BadInputExitsOneAndWritesNothing) {
+  const std::string m = "recalibrate --model " + model_path() + " --images 32 --batch-size 16";
+  const std::string out = temp_dir() + "/never.safetensors";
+  expect_input_error(m + " --estimator median", out, "pooled");
+  expect_input_error(m + " --momentum 1.5", out, "momentum");
+  expect_input_error(m + " --decay -0.5", out, "decay");
+  expect_input_error(m + " --noise seed-003 --eta -0.1", out, "eta");
+  expect_input_error(m + " --noise pink --eta 0.1", out, "seed-003");
+  expect_input_error(m + " --policy int3", out, "a8w8");
+  expect_input_error(m + " --policy a8w8", out, "bnrecal calibrate");
+  expect_input_error(m + " --layers nothing", out, "BN");
+  expect_input_error("recalibrate --model " + model_path() + " --images 100000000", out, "training split");
+  // Both conventions at once is a usage error.
+  CommandResult r = bnrecal_cli(m + " --momentum 0.1 --decay 0.9 -o " + out);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+TEST(RecalCli, CalibrateThenRecalibrateA8W8ThenNoiseStudy) {
+  const std::string cal = temp_dir() + "/cal.safetensors";
+  CommandResult r = bnrecal_cli("calibrate --model " + model_path() + " --images 64 --batch-size 32 -o " + cal);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Checkpoint c = read_safetensors(cal);
+  ASSERT_TRUE(c.metadata.contains("activation_calibration"));
+  EXPECT_EQ(c.metadata["activation_calibration"]["images"], 64);
+  EXPECT_TRUE(c.metadata["activation_calibration"]["layers"].contains("layer1.0.conv1"));
+
+  const std::string rec = temp_dir() + "/rec.safetensors";
+  const std::string json = temp_dir() + "/rec.json";
+  r = bnrecal_cli("recalibrate --model " + cal + " --policy a8w8 --noise seed-003 --eta 0.05 --images 64 "
+                  "--batch-size 32 --estimator pooled --seed 3 -o " + rec + " --json " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Checkpoint rc = read_safetensors(rec);
+  ASSERT_TRUE(rc.metadata.contains("recalibration"));
+  const auto& entry = rc.metadata["recalibration"].back();
+  EXPECT_EQ(entry["estimator"], "pooled");
+  EXPECT_EQ(entry["images"], 64);
+  EXPECT_EQ(entry["seed"], 3);
+  EXPECT_EQ(entry["perturbation"]["policy"], "a8w8");
+  EXPECT_NE(entry["variance"].get<std::string>().find("unbiased"), std::string::npos);
+  EXPECT_TRUE(file_exists(json));
+
+  const std::string md = temp_dir() + "/noise.md";
+  r = bnrecal_cli("experiment noise --model " + cal + " --eta 0,0.05 --seeds 2 --recal-images 64 "
+                  "--recal-batch-size 32 --limit 64 --markdown " + md);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string table = read_file(md);
+  EXPECT_NE(table.find("eta0=0.05"), std::string::npos) << table;
+  EXPECT_NE(table.find("A8W8 + recal"), std::string::npos) << table;
+}

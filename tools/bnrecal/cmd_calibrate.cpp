@@ -1,0 +1,79 @@
+// `bnrecal calibrate`: measures a8w8 activation ranges on training images and writes a checkpoint
+// (same weights) whose metadata records them, so a8w8 never calibrates silently.
+#include <cstdio>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/eval/evaluate.h"
+#include "bnrecal/models/checkpoint.h"
+#include "bnrecal/nn/calibration.h"
+#include "cli_common.h"
+
+namespace bnrecal::cli {
+
+namespace {
+struct CalibrateSpec {
+  std::string model, data, output, stat = "mean_max";
+  int64_t images = 2048, batch_size = 256;
+  uint64_t seed = 0;
+  bool no_augment = false;
+};
+}  // namespace
+
+void add_calibrate_command(CLI::App& app) {
+  auto spec = std::make_shared<CalibrateSpec>();
+  spec->model = default_model_path();
+  CLI::App* sub = app.add_subcommand(
+      "calibrate", "Measure a8w8 activation ranges on training images; write a calibrated checkpoint");
+  sub->add_option("--model,-m", spec->model, "Checkpoint (.safetensors)")->capture_default_str();
+  sub->add_option("--data,-d", spec->data, "Dataset (default: the one the model was trained on)");
+  sub->add_option("--images,-n", spec->images, "Training images to calibrate on")->capture_default_str();
+  sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")->capture_default_str();
+  sub->add_option("--stat", spec->stat, "mean_max (mean of per-image maxima) or max")->capture_default_str();
+  sub->add_option("--seed", spec->seed, "Seed for image order and augmentation")->capture_default_str();
+  sub->add_flag("--no-augment", spec->no_augment, "Calibrate on un-augmented images (default: training augmentation)");
+  sub->add_option("--output,-o", spec->output, "Calibrated checkpoint to write")->required();
+  auto common = add_common_options(*sub);
+  sub->callback([spec, common] {
+    apply_common_options(*common);
+    require(spec->stat == "mean_max" || spec->stat == "max",
+            "unknown --stat '" + spec->stat + "' (known: mean_max, max)");
+    require(spec->images > 0 && spec->batch_size > 0, "--images and --batch-size must be positive");
+    LoadedModel model = load_model(spec->model);
+    const std::string data = resolve_dataset(spec->data, model.metadata);
+    auto train = open_dataset(data, Split::kTrain);
+    check_data_fits_model(*train, model.metadata);
+    require(spec->images <= train->size(), "--images " + std::to_string(spec->images) +
+                                               " exceeds the training split (" +
+                                               std::to_string(train->size()) + " images)");
+    LoaderOptions l;
+    l.batch_size = spec->batch_size;
+    l.shuffle = true;
+    l.augment = !spec->no_augment;
+    l.seed = spec->seed;
+    l.limit = spec->images;
+    l.normalization = normalization_of(model.metadata);
+    LoaderBatchStream stream(*train, l);
+    ActivationCalibration cal = calibrate_activations(*model.network, stream, spec->stat);
+    cal.source = {{"data", data}, {"split", "train"}, {"seed", spec->seed},
+                  {"augment", !spec->no_augment}, {"batch_size", spec->batch_size},
+                  {"command", "bnrecal calibrate"}};
+    nlohmann::json meta = model.metadata;
+    meta[kCalibrationKey] = cal.to_json();
+    save_checkpoint(spec->output, *model.network, meta);
+    if (!common->quiet) {
+      std::printf("calibrated %zu layers on %lld training images (%s, stat %s)\n", cal.layers.size(),
+                  static_cast<long long>(cal.images), data.c_str(), spec->stat.c_str());
+      for (const auto& [name, r] : cal.layers) {
+        std::printf("  %-28s a_max %.5g  min %.5g%s\n", name.c_str(), r.a_max, r.min,
+                    r.min < 0 ? "  (signed input: stays fp32 unless --activations signed)" : "");
+      }
+      std::printf("wrote %s\n", spec->output.c_str());
+    }
+    const nlohmann::json config = {{"model", spec->model}, {"data", data}, {"images", spec->images},
+                                   {"batch_size", spec->batch_size}, {"stat", spec->stat},
+                                   {"augment", !spec->no_augment}, {"output", spec->output}};
+    write_json_result(*common, cal.to_json(), config, spec->seed);
+  });
+}
+
+}  // namespace bnrecal::cli
