@@ -65,16 +65,18 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-bool have_torchvision() {
-  return testing::run_command("/usr/bin/python3 -c 'import torchvision'").exit_code == 0;
+// Runs scripts/torchvision_transform_reference.py once on a manifest of jobs. The script exits
+// with 3 when PIL, numpy or torchvision cannot be imported; the caller then skips.
+testing::CommandResult run_reference(const std::string& manifest) {
+  return testing::run_command("/usr/bin/python3 " + testing::source_dir() +
+                              "/scripts/torchvision_transform_reference.py " + manifest);
 }
+constexpr int kReferenceUnavailable = 3;
 
 struct EvalJob { std::string image; int64_t resize, crop; std::string out; };
 struct CropJob { std::string image; CropBox box; int64_t size; std::string out; };
 
 TEST(ImageTransforms, MatchTorchvisionOnPngAndJpeg) {
-  if (!have_torchvision())
-    GTEST_SKIP() << "torchvision not importable by /usr/bin/python3: apt-get install python3-torchvision";
   const std::string dir = temp_dir();
   const std::vector<std::pair<int64_t, int64_t>> shapes = {
       {300, 400}, {500, 260}, {256, 256}, {50, 70}, {375, 500}, {231, 229}};
@@ -106,8 +108,10 @@ TEST(ImageTransforms, MatchTorchvisionOnPngAndJpeg) {
       manifest << "decode " << f << " " << f << ".rgb\n";
     }
   manifest.close();
-  const auto result = testing::run_command("/usr/bin/python3 " + testing::source_dir() +
-                                           "/scripts/torchvision_transform_reference.py " + dir + "/manifest.txt");
+  const auto result = run_reference(dir + "/manifest.txt");
+  if (result.exit_code == kReferenceUnavailable)
+    GTEST_SKIP() << "/usr/bin/python3 lacks the reference: " << result.output
+                 << " (apt-get install python3-torchvision)";
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   // Decoders: libpng is lossless, and PIL links the same libjpeg-turbo, so both should be exact.
@@ -146,6 +150,38 @@ TEST(ImageTransforms, MatchTorchvisionOnPngAndJpeg) {
   EXPECT_LE(jpeg_eval, 3.0 / 255 + 1e-7);
   EXPECT_LE(crop_max, 3.0 / 255 + 1e-7);
   EXPECT_EQ(png_decode, 0);
+}
+
+// Pixel formats PIL writes: every one must decode to exactly what PIL's convert("RGB") gives
+// (16-bit gray: the high byte, where PIL would clip instead).
+TEST(ImageTransforms, DecodesPixelFormatsLikePil) {
+  const std::string dir = temp_dir();
+  write_png_file(dir + "/base.png", make_image(37, 53, 11));
+  const std::vector<std::pair<std::string, std::string>> formats = {
+      {"L", "png"}, {"LA", "png"}, {"RGBA", "png"}, {"P", "png"}, {"PT", "png"}, {"1", "png"},
+      {"L", "jpg"}, {"CMYK", "jpg"}, {"I16", "png"}};
+  std::ofstream manifest(dir + "/manifest.txt");
+  std::vector<std::string> files;
+  for (const auto& [mode, ext] : formats) {
+    files.push_back(dir + "/" + mode + "." + ext);
+    manifest << "make " << mode << " " << dir << "/base.png " << files.back() << "\n";
+    if (mode != "I16") manifest << "decode " << files.back() << " " << files.back() << ".rgb\n";
+  }
+  manifest.close();
+  const auto result = run_reference(dir + "/manifest.txt");
+  if (result.exit_code == kReferenceUnavailable)
+    GTEST_SKIP() << "/usr/bin/python3 lacks the reference: " << result.output
+                 << " (apt-get install python3-torchvision)";
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  for (const auto& f : files) {
+    const Image image = decode_image_file(f);
+    const bool i16 = f.find("I16") != std::string::npos;
+    const std::string ref = read_file(f + (i16 ? ".high" : ".rgb"));
+    ASSERT_EQ(ref.size(), image.pixels.size()) << f;
+    int m = 0;
+    for (size_t i = 0; i < ref.size(); ++i) m = std::max(m, std::abs(int(uint8_t(ref[i])) - image.pixels[i]));
+    EXPECT_EQ(m, 0) << f;
+  }
 }
 
 TEST(ImageTransforms, ResizeShapeAndCenterCropFollowTorchvision) {
