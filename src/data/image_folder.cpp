@@ -291,8 +291,16 @@ std::unique_ptr<DataSource> open_image_dataset(const std::string& spec, Split sp
     return spec.rfind(prefix, 0) == 0 ? spec.substr(prefix.size()) : std::string();
   };
   if (const auto path = after("imagefolder:"); !path.empty()) return open_image_folder(path, split, options);
-  if (const auto path = after("cifar10:"); !path.empty()) return open_cifar(path, split);
-  if (const auto path = after("cifar100:"); !path.empty()) return open_cifar(path, split);
+  for (const int64_t classes : {10, 100}) {
+    const std::string prefix = "cifar" + std::to_string(classes) + ":";
+    if (const auto path = after(prefix); !path.empty()) {
+      auto source = open_cifar(path, split);
+      if (source->num_classes() != classes)
+        throw InputError("'" + spec + "': '" + path + "' holds CIFAR-" +
+                         std::to_string(source->num_classes()) + ", not CIFAR-" + std::to_string(classes));
+      return source;
+    }
+  }
   if (const auto rest = after("imagenet-val:"); !rest.empty()) {
     if (split != Split::kTest)
       throw InputError("'" + spec + "': the ImageNet validation set has only a test split");
