@@ -30,11 +30,10 @@ std::vector<ZooEntry> model_zoo();
 // Throws InputError listing the known names when name is unknown.
 std::shared_ptr<Network> build_model(const std::string& name, const ModelOptions& options);
 
-// Registration, called from each architecture file through a static ZooRegistrar:
-//   static bnrecal::ZooRegistrar reg({"resnet20", "small-image", "...", {3, 32, 32}, builder});
-void register_model(ZooEntry entry);
-struct ZooRegistrar {
-  explicit ZooRegistrar(ZooEntry entry) { register_model(std::move(entry)); }
-};
+// Each architecture family adds its entries here (explicit calls from zoo.cpp rather than static
+// registrars, which a static library would silently drop at link time).
+namespace detail {
+void add_resnet_models(std::vector<ZooEntry>& zoo);
+}  // namespace detail
 
 }  // namespace bnrecal

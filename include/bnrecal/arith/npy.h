@@ -1,0 +1,45 @@
+// NumPy .npy files (format versions 1.0, 2.0 and 3.0; C order; little-endian
+// uint8, int8, int32, int64 and float32), used for golden-model inputs/outputs.
+//
+//   bnrecal::NpyArray a = bnrecal::read_npy("A.npy");    // throws InputError
+//   if (a.dtype != bnrecal::NpyDtype::kUint8 || a.shape.size() != 2) ...
+//   const uint8_t* x = a.data_as<uint8_t>();
+//   bnrecal::write_npy("Y.npy", bnrecal::NpyDtype::kInt32, {M, N}, y.data());
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bnrecal {
+
+enum class NpyDtype { kUint8, kInt8, kInt32, kInt64, kFloat32 };
+
+// Bytes per element, and the .npy descr string ("|u1", "|i1", "<i4", "<i8", "<f4").
+int64_t npy_dtype_size(NpyDtype dtype);
+std::string npy_descr(NpyDtype dtype);
+
+struct NpyArray {
+  NpyDtype dtype = NpyDtype::kUint8;
+  std::vector<int64_t> shape;  // empty: a scalar (one element)
+  std::vector<uint8_t> bytes;  // numel() * npy_dtype_size(dtype), C order, little-endian
+
+  int64_t numel() const;
+  // Typed view; T must match dtype (checked, std::logic_error otherwise).
+  template <typename T>
+  const T* data_as() const;
+};
+
+// Reads a whole .npy file. Throws InputError naming the file for a missing
+// file, bad magic, unsupported version, fortran_order True, an unsupported
+// dtype, a malformed header or truncated data.
+NpyArray read_npy(const std::string& path);
+
+// Writes atomically: to path + ".tmp.<pid>", then rename(). Throws InputError
+// when the file cannot be written.
+void write_npy(const std::string& path, NpyDtype dtype, const std::vector<int64_t>& shape,
+               const void* data);
+inline void write_npy(const std::string& path, const NpyArray& array) {
+  write_npy(path, array.dtype, array.shape, array.bytes.data());
+}
+
+}  // namespace bnrecal

@@ -1,0 +1,40 @@
+// Evaluation of a model on a data source: top-1/top-5 with standard errors, and throughput.
+//
+//   bnrecal::EvalResult r = bnrecal::evaluate(*net, *test, {.batch_size = 256, .normalization = norm});
+//   std::cout << r.top1 << " +- " << r.top1_stderr << "\n";
+#pragma once
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bnrecal/data/data_source.h"
+#include "bnrecal/models/network.h"
+
+namespace bnrecal {
+
+struct EvalOptions {
+  int64_t batch_size = 256;
+  int64_t limit = -1;           // first `limit` images of the split (-1: all)
+  Normalization normalization;  // usually the checkpoint's
+  // Called after every batch with (images done, images total); may print progress.
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+struct EvalResult {
+  double top1 = 0, top5 = 0, top1_stderr = 0, top5_stderr = 0;  // percent
+  double loss = 0;
+  int64_t n = 0;
+  double seconds = 0;
+  double images_per_second = 0;
+  nlohmann::json to_json() const;  // keys top1, top5, top1_stderr, top5_stderr, loss, n, ...
+};
+
+// Runs the model in eval mode under no-grad; restores the model's previous train/eval mode.
+EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions& options);
+
+// Throws InputError when the data's image shape or class count does not fit the model's
+// metadata ("input_shape", "num_classes").
+void check_data_fits_model(const DataSource& source, const nlohmann::json& model_metadata);
+
+}  // namespace bnrecal

@@ -1,0 +1,33 @@
+// Classification accuracy with its binomial standard error.
+//
+//   bnrecal::AccuracyCounter acc;
+//   acc.add(logits, labels);
+//   acc.top1();  acc.top1_stderr();   // percent
+#pragma once
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+namespace bnrecal {
+
+// sqrt(p (1 - p) / n), in the unit of p (percent in, percent out).
+double binomial_stderr_percent(double percent, int64_t n);
+
+class AccuracyCounter {
+ public:
+  // logits [B, classes], labels int64 [B]. Ties count in favour of the lower class index,
+  // as torch::topk does.
+  void add(const at::Tensor& logits, const at::Tensor& labels);
+  int64_t count() const { return n_; }
+  double top1() const;          // percent
+  double top5() const;          // percent (equals 100 when there are at most 5 classes)
+  double top1_stderr() const;   // percent
+  double top5_stderr() const;
+  double mean_loss() const;     // cross-entropy
+
+ private:
+  int64_t n_ = 0, correct1_ = 0, correct5_ = 0;
+  double loss_sum_ = 0.0;
+};
+
+}  // namespace bnrecal

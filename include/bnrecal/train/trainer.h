@@ -1,0 +1,62 @@
+// Supervised training with SGD (momentum, optional Nesterov, weight decay) and a cosine or step
+// learning-rate schedule. Seeded: for a given thread count the same options give the same model.
+//
+//   bnrecal::TrainOptions opt; opt.epochs = 10;
+//   bnrecal::train_model(*net, *train_split, test_split.get(), opt, callbacks);
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bnrecal/data/data_source.h"
+#include "bnrecal/models/network.h"
+
+namespace bnrecal {
+
+struct TrainOptions {
+  int64_t epochs = 10;
+  int64_t start_epoch = 0;     // resume: skip the schedule's first epochs
+  int64_t batch_size = 128;
+  double lr = 0.1;
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 5e-4;
+  std::string schedule = "cosine";        // "cosine" (to 0 at the last epoch) or "step"
+  std::vector<int64_t> milestones;        // step schedule: epochs where lr *= gamma
+  double gamma = 0.1;
+  uint64_t seed = 0;
+  int64_t train_limit = -1;               // first N training images (after the seeded shuffle)
+  int64_t eval_limit = -1;
+  int64_t eval_every = 1;                 // evaluate every N epochs (and after the last)
+  bool augment = true;
+  Normalization normalization;            // empty: the data source's default
+  nlohmann::json to_json() const;
+};
+
+struct EpochReport {
+  int64_t epoch = 0;  // 1-based
+  double lr = 0, train_loss = 0, train_top1 = 0, images_per_second = 0, seconds = 0;
+  bool evaluated = false;
+  double eval_top1 = 0, eval_top1_stderr = 0, eval_loss = 0;
+  int64_t eval_n = 0;
+  nlohmann::json to_json() const;
+};
+
+struct TrainCallbacks {
+  // After each step: (step in epoch, steps in epoch, running loss, running top-1 %, images/s).
+  std::function<void(int64_t, int64_t, double, double, double)> on_step;
+  // After each epoch (eval included); a good place to save a checkpoint.
+  std::function<void(const EpochReport&)> on_epoch;
+};
+
+// Learning rate at the start of `epoch` (0-based).
+double learning_rate(const TrainOptions& options, int64_t epoch);
+
+// Trains in place; evaluates on eval_source (may be null) per eval_every. Returns all epochs.
+std::vector<EpochReport> train_model(Network& model, const DataSource& train_source,
+                                     const DataSource* eval_source, const TrainOptions& options,
+                                     const TrainCallbacks& callbacks);
+
+}  // namespace bnrecal

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package bnrecal needs and builds it in Release into ./build.
+# Run as root on Debian 12 from the repository root (or anywhere: it finds the repository).
+#   bash scripts/setup.sh            # install + build
+#   BNRECAL_SKIP_APT=1 bash scripts/setup.sh   # build only
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(
+  build-essential cmake ninja-build ccache git pkg-config
+  libtorch-dev            # libtorch 1.13 (CPU), found by find_package(Torch)
+  libopenblas-dev         # an optimized BLAS for libtorch's matmul (Debian's default is the reference one)
+  libdnnl-dev             # oneDNN: exact u8 x s8 -> s32 GEMM for the SySMT kernels
+  libcli11-dev nlohmann-json3-dev zlib1g-dev libjpeg-dev libpng-dev
+  libgtest-dev libbenchmark-dev
+  dataset-fashion-mnist   # the default dataset, /usr/share/datasets/fashion-mnist
+  python3-torch python3-torchvision python3-pil python3-numpy  # reference checks against torchvision
+)
+
+if [[ "${BNRECAL_SKIP_APT:-0}" != 1 ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup.sh: installing packages needs root (or set BNRECAL_SKIP_APT=1 if they are installed)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${packages[@]}"
+fi
+
+jobs="$(nproc)"
+cmake -S "$repo" -B "$repo/build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$repo/build" -j "$jobs"

@@ -1,0 +1,33 @@
+#include "bnrecal/eval/metrics.h"
+
+#include <cmath>
+
+namespace bnrecal {
+
+double binomial_stderr_percent(double percent, int64_t n) {
+  if (n <= 0) return 0.0;
+  const double p = percent / 100.0;
+  return 100.0 * std::sqrt(p * (1.0 - p) / static_cast<double>(n));
+}
+
+void AccuracyCounter::add(const at::Tensor& logits, const at::Tensor& labels) {
+  TORCH_CHECK(logits.dim() == 2 && labels.dim() == 1 && logits.size(0) == labels.size(0),
+              "logits [B, classes] and labels [B] expected");
+  const at::Tensor target = labels.to(at::kLong).unsqueeze(1);
+  const int64_t k = std::min<int64_t>(5, logits.size(1));
+  const at::Tensor topk = std::get<1>(logits.topk(k, /*dim=*/1));
+  const at::Tensor hits = topk.eq(target);
+  correct1_ += hits.narrow(1, 0, 1).sum().item<int64_t>();
+  correct5_ += hits.any(1).sum().item<int64_t>();
+  loss_sum_ += at::cross_entropy_loss(logits.to(at::kFloat), labels.to(at::kLong), {}, at::Reduction::Sum)
+                   .item<double>();
+  n_ += labels.size(0);
+}
+
+double AccuracyCounter::top1() const { return n_ ? 100.0 * correct1_ / n_ : 0.0; }
+double AccuracyCounter::top5() const { return n_ ? 100.0 * correct5_ / n_ : 0.0; }
+double AccuracyCounter::top1_stderr() const { return binomial_stderr_percent(top1(), n_); }
+double AccuracyCounter::top5_stderr() const { return binomial_stderr_percent(top5(), n_); }
+double AccuracyCounter::mean_loss() const { return n_ ? loss_sum_ / n_ : 0.0; }
+
+}  // namespace bnrecal

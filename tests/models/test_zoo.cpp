@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/models/zoo.h"
+#include "bnrecal/nn/arith_layers.h"
+
+namespace bnrecal {
+namespace {
+
+TEST(Zoo, ListsSmallResNetsIncludingABottleneckVariant) {
+  std::set<std::string> names;
+  for (const auto& e : model_zoo()) names.insert(e.name);
+  for (const char* n : {"resnet20", "resnet32", "resnet56", "resnet29_bottleneck", "resnet18", "resnet50"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_THROW(build_model("resnet21", {}), InputError);
+}
+
+TEST(Zoo, ResNet20HasTorchvisionNamesAndTheKnownParameterCount) {
+  auto net = build_model("resnet20", {10, 3});
+  int64_t params = 0;
+  std::set<std::string> names;
+  for (const auto& p : net->named_parameters()) {
+    params += p.value().numel();
+    names.insert(p.key());
+  }
+  // He et al.'s "0.27M"; counted by hand with projection shortcuts (1x1 conv + BN) and 3 input channels:
+  // stem 464, stage 1 14,016, stage 2 51,648, stage 3 205,696, fc 650.
+  EXPECT_EQ(params, 272474);
+  for (const char* n : {"conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+                        "layer2.0.downsample.1.bias", "layer3.2.bn2.weight", "fc.weight", "fc.bias"})
+    EXPECT_TRUE(names.count(n)) << n;
+  at::Tensor y = net->forward(at::randn({2, 3, 32, 32}));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 10}));
+}
+
+TEST(Zoo, EveryConvIsFollowedByABatchNorm) {
+  for (const char* arch : {"resnet20", "resnet29_bottleneck"}) {
+    auto net = build_model(arch, {10, 1});
+    std::set<std::string> bns;
+    for (const auto& m : net->named_modules())
+      if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.value().get())) bns.insert(m.key());
+    for (const auto& layer : arith_layers(*net)) {
+      if (layer.linear) continue;
+      std::string bn = layer.name;
+      const auto pos = bn.rfind("conv");
+      bn = pos != std::string::npos ? bn.replace(pos, 4, "bn") : bn;
+      if (bn.size() > 2 && bn.substr(bn.size() - 2) == ".0") bn = bn.substr(0, bn.size() - 1) + "1";  // downsample.0 -> .1
+      EXPECT_TRUE(bns.count(bn)) << arch << ": no BN after " << layer.name;
+    }
+  }
+}
+
+TEST(Zoo, FirstConvIsMarked) {
+  auto net = build_model("resnet20", {10, 1});
+  const auto layers = arith_layers(*net);
+  ASSERT_FALSE(layers.empty());
+  EXPECT_EQ(layers.front().name, "conv1");
+  EXPECT_TRUE(layers.front().info().is_first_conv);
+  EXPECT_TRUE(layers.back().info().is_linear);
+  for (size_t i = 1; i < layers.size(); ++i) EXPECT_FALSE(layers[i].info().is_first_conv);
+}
+
+}  // namespace
+}  // namespace bnrecal

@@ -1,0 +1,94 @@
+#include "cli_common.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "bnrecal/core/files.h"
+#include "bnrecal/core/run_info.h"
+
+namespace bnrecal::cli {
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+std::string default_model_path() { return BNRECAL_DEFAULT_MODEL; }
+
+std::string resolve_dataset(const std::string& requested, const nlohmann::json& meta) {
+  if (!requested.empty()) return requested;
+  if (meta.contains("dataset")) return meta.at("dataset").get<std::string>();
+  return "fashion-mnist";
+}
+
+Normalization normalization_of(const nlohmann::json& meta) {
+  Normalization n;
+  if (meta.contains("normalization")) {
+    n.mean = meta.at("normalization").at("mean").get<std::vector<double>>();
+    n.std = meta.at("normalization").at("std").get<std::vector<double>>();
+  }
+  return n;
+}
+
+std::string format_percent(double value, double stderr_value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f %% +- %.2f", value, stderr_value);
+  return text;
+}
+
+std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub) {
+  auto options = std::make_shared<CommonOptions>();
+  sub.add_option("--threads", options->threads, "CPU threads for libtorch and the kernels (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--json", options->json_path,
+                 "Write the results, with the resolved configuration, seed, git revision and libtorch "
+                 "version, to this JSON file (written atomically)");
+  sub.add_flag("--quiet,-q", options->quiet, "No progress display");
+  return options;
+}
+
+int apply_common_options(const CommonOptions& options) { return configure_threads(options.threads); }
+
+void write_json_result(const CommonOptions& options, nlohmann::json results, const nlohmann::json& config,
+                       uint64_t seed) {
+  if (options.json_path.empty()) return;
+  nlohmann::json out = run_provenance(seed, config);
+  out.update(results);  // result keys at the top level, next to the provenance
+  write_file_atomic(options.json_path, out.dump(2) + "\n");
+}
+
+Progress::Progress(std::string label, int64_t total, bool quiet)
+    : label_(std::move(label)), total_(total), quiet_(quiet), tty_(::isatty(::fileno(stderr))),
+      start_(now_seconds()) {}
+
+void Progress::update(int64_t done, const std::string& extra) {
+  if (quiet_ || total_ <= 0) return;
+  const double now = now_seconds();
+  const int decile = static_cast<int>(10 * done / total_);
+  if (tty_) {
+    if (now - last_draw_ < 0.1 && done < total_) return;  // redraw at most 10 times a second
+    last_draw_ = now;
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / total_);
+    std::fprintf(stderr, "\r%s [%s%s] %lld/%lld %s\033[K", label_.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total_), extra.c_str());
+  } else if (decile != last_decile_) {
+    last_decile_ = decile;
+    std::fprintf(stderr, "%s %3d%% (%lld/%lld) %s\n", label_.c_str(), 10 * decile, static_cast<long long>(done),
+                 static_cast<long long>(total_), extra.c_str());
+  }
+  std::fflush(stderr);
+}
+
+void Progress::finish(const std::string& extra) {
+  if (quiet_) return;
+  if (tty_) std::fprintf(stderr, "\r\033[K");
+  std::fprintf(stderr, "%s done in %.1f s %s\n", label_.c_str(), now_seconds() - start_, extra.c_str());
+}
+
+}  // namespace bnrecal::cli

@@ -1,0 +1,61 @@
+// Pieces every subcommand shares: common options, progress display, JSON result files.
+//
+//   CLI::App* sub = app.add_subcommand("eval", "...");
+//   auto common = bnrecal::cli::add_common_options(*sub);
+//   sub->callback([=] { bnrecal::cli::apply_common_options(*common); ... });
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bnrecal/data/data_source.h"
+
+namespace bnrecal::cli {
+
+// The committed reference model (models/ in the source tree), the default for --model.
+std::string default_model_path();
+// The dataset to use: the user's choice, else the one the model was trained on, else fashion-mnist.
+std::string resolve_dataset(const std::string& requested, const nlohmann::json& model_metadata);
+// The input normalization recorded in a checkpoint (empty when absent: the data's default).
+Normalization normalization_of(const nlohmann::json& model_metadata);
+// "92.31 % +- 0.27"
+std::string format_percent(double value, double stderr_value);
+
+struct CommonOptions {
+  int threads = 0;          // 0: all cores
+  std::string json_path;    // --json: write results here
+  bool quiet = false;       // --quiet: no progress bar
+};
+
+// Adds --threads, --json and --quiet to a subcommand.
+std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub);
+// Applies --threads (libtorch and OpenMP); returns the thread count in use.
+int apply_common_options(const CommonOptions& options);
+
+// Writes the result keys + provenance (config, seed, git revision, libtorch version) to --json, if given.
+void write_json_result(const CommonOptions& options, nlohmann::json results,
+                       const nlohmann::json& config, uint64_t seed);
+
+// A one-line progress display on stderr (redrawn in place on a terminal, a line every ~10 %
+// otherwise). Silent when quiet.
+class Progress {
+ public:
+  Progress(std::string label, int64_t total, bool quiet);
+  // done: units finished so far; extra: text shown after the bar (loss, accuracy, ...).
+  void update(int64_t done, const std::string& extra = "");
+  void finish(const std::string& extra = "");
+
+ private:
+  std::string label_;
+  int64_t total_;
+  bool quiet_, tty_;
+  int last_decile_ = -1;
+  double start_;
+  double last_draw_ = 0;
+};
+
+}  // namespace bnrecal::cli

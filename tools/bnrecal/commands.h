@@ -1,0 +1,17 @@
+// Every subcommand registers itself on the application; one file per subcommand.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace bnrecal::cli {
+
+void add_models_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+
+inline void add_all_commands(CLI::App& app) {
+  add_models_command(app);
+  add_train_command(app);
+  add_eval_command(app);
+}
+
+}  // namespace bnrecal::cli
