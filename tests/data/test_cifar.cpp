@@ -13,20 +13,6 @@
 namespace bnrecal {
 namespace {
 
-// Local scratch folders: tests/support's temp_dir() registers its atexit cleanup before its
-// static list is constructed, so the list is destroyed first and the cleanup crashes at exit
-// (reported to the lead). Remove this and use testing::temp_dir() once that is fixed.
-std::string temp_dir() {
-  struct Dirs {
-    std::vector<std::string> paths;
-    ~Dirs() { for (const auto& p : paths) std::filesystem::remove_all(p); }
-  };
-  static Dirs dirs;
-  std::string pattern = (std::filesystem::temp_directory_path() / "bnrecal-images-XXXXXX").string();
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-  dirs.paths.push_back(pattern);
-  return pattern;
-}
 
 // n records; record i has label (i % classes) and every pixel of channel c equal to i + c.
 std::string records(int n, int label_bytes, int classes) {
@@ -44,7 +30,7 @@ void write(const std::string& path, const std::string& bytes) {
 }
 
 std::string make_cifar10() {
-  const std::string root = temp_dir();
+  const std::string root = testing::temp_dir();
   const std::string dir = root + "/cifar-10-batches-bin";
   std::filesystem::create_directories(dir);
   for (int b = 1; b <= 5; ++b) write(dir + "/data_batch_" + std::to_string(b) + ".bin", records(2, 1, 10));
@@ -87,7 +73,7 @@ TEST(Cifar, AugmentationPadsWithZerosAndIsSeeded) {
 }
 
 TEST(Cifar, Cifar100UsesFineLabels) {
-  const std::string dir = temp_dir();
+  const std::string dir = testing::temp_dir();
   write(dir + "/train.bin", records(4, 2, 100));
   write(dir + "/test.bin", records(150, 2, 100));
   auto test = open_cifar(dir, Split::kTest);
@@ -115,7 +101,7 @@ TEST(Cifar, TruncatedMissingAndBadLabelAreInputErrors) {
   bad[0] = 12;
   write(dir + "/test_batch.bin", bad);
   EXPECT_THROW(open_cifar(root, Split::kTest), InputError);
-  const std::string empty = temp_dir();
+  const std::string empty = testing::temp_dir();
   EXPECT_FALSE(looks_like_cifar(empty));
   EXPECT_THROW(open_cifar(empty, Split::kTest), InputError);
 }

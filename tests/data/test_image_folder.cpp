@@ -12,20 +12,6 @@
 namespace bnrecal {
 namespace {
 
-// Local scratch folders: tests/support's temp_dir() registers its atexit cleanup before its
-// static list is constructed, so the list is destroyed first and the cleanup crashes at exit
-// (reported to the lead). Remove this and use testing::temp_dir() once that is fixed.
-std::string temp_dir() {
-  struct Dirs {
-    std::vector<std::string> paths;
-    ~Dirs() { for (const auto& p : paths) std::filesystem::remove_all(p); }
-  };
-  static Dirs dirs;
-  std::string pattern = (std::filesystem::temp_directory_path() / "bnrecal-images-XXXXXX").string();
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-  dirs.paths.push_back(pattern);
-  return pattern;
-}
 
 namespace fs = std::filesystem;
 
@@ -47,7 +33,7 @@ void write_truncated_copy(const std::string& from, const std::string& to, double
 
 // root/{cat,dog}/...: cat has 2 PNGs (values 10, 20), dog has 1 JPEG in a sub-folder + 1 PNG.
 std::string make_tree() {
-  const std::string root = temp_dir();
+  const std::string root = testing::temp_dir();
   fs::create_directories(root + "/dog/sub");
   fs::create_directories(root + "/cat");
   write_png_file(root + "/cat/b.png", solid(40, 60, 20));
@@ -100,7 +86,7 @@ TEST(ImageFolder, AugmentedLoadIsDeterministicAcrossThreadCounts) {
 }
 
 TEST(ImageFolder, TrainAndValSubfoldersPickedBySplit) {
-  const std::string root = temp_dir();
+  const std::string root = testing::temp_dir();
   for (const char* split : {"train", "val"})
     for (const char* cls : {"x", "y", "z"}) {
       fs::create_directories(root + "/" + split + "/" + cls);
@@ -118,7 +104,7 @@ TEST(ImageFolder, TrainAndValSubfoldersPickedBySplit) {
 }
 
 TEST(ImageFolder, EmptyFolderAndEmptyClassAreErrors) {
-  const std::string root = temp_dir();
+  const std::string root = testing::temp_dir();
   EXPECT_FALSE(looks_like_image_folder(root));
   EXPECT_THROW(open_image_folder(root, Split::kTest), InputError);
   EXPECT_THROW(open_image_folder(root + "/missing", Split::kTest), InputError);
@@ -165,7 +151,7 @@ TEST(ImageFolder, CorruptJpegFailsOrIsSkipped) {
 }
 
 TEST(ImageFolder, TruncatedAndGarbagePngAreInputErrors) {
-  const std::string dir = temp_dir();
+  const std::string dir = testing::temp_dir();
   write_png_file(dir + "/ok.png", solid(64, 64, 7));
   write_truncated_copy(dir + "/ok.png", dir + "/cut.png", 0.6);
   write_text(dir + "/text.png", "hello");
@@ -183,7 +169,7 @@ TEST(ImageFolder, TruncatedAndGarbagePngAreInputErrors) {
 
 // Flat val folder with 3 images of values 0, 1, 2.
 std::string make_val_folder() {
-  const std::string dir = temp_dir() + "/val";
+  const std::string dir = testing::temp_dir() + "/val";
   fs::create_directories(dir);
   for (int i = 1; i <= 3; ++i)
     write_png_file(dir + "/ILSVRC2012_val_0000000" + std::to_string(i) + ".JPEG", solid(10, 12, i));
@@ -231,7 +217,7 @@ TEST(ImageNetVal, MissingGroundTruthCountMismatchAndBadLabels) {
   expect_error(dir + "/../word.txt", "not an integer");
   write_text(dir + "/../unlisted.txt", "ILSVRC2012_val_00000001.JPEG 0\nother.JPEG 1\nILSVRC2012_val_00000002.JPEG 2\n");
   expect_error(dir + "/../unlisted.txt", "no label for");
-  const std::string empty_dir = temp_dir();
+  const std::string empty_dir = testing::temp_dir();
   EXPECT_THROW(open_imagenet_val(empty_dir, dir + "/../short.txt", options), InputError);
 }
 

@@ -17,20 +17,6 @@
 namespace bnrecal {
 namespace {
 
-// Local scratch folders: tests/support's temp_dir() registers its atexit cleanup before its
-// static list is constructed, so the list is destroyed first and the cleanup crashes at exit
-// (reported to the lead). Remove this and use testing::temp_dir() once that is fixed.
-std::string temp_dir() {
-  struct Dirs {
-    std::vector<std::string> paths;
-    ~Dirs() { for (const auto& p : paths) std::filesystem::remove_all(p); }
-  };
-  static Dirs dirs;
-  std::string pattern = (std::filesystem::temp_directory_path() / "bnrecal-images-XXXXXX").string();
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-  dirs.paths.push_back(pattern);
-  return pattern;
-}
 
 // Gradients, a hard edge and noise: exercises both smooth interpolation and clipping.
 Image make_image(int64_t height, int64_t width, uint64_t seed) {
@@ -77,7 +63,7 @@ struct EvalJob { std::string image; int64_t resize, crop; std::string out; };
 struct CropJob { std::string image; CropBox box; int64_t size; std::string out; };
 
 TEST(ImageTransforms, MatchTorchvisionOnPngAndJpeg) {
-  const std::string dir = temp_dir();
+  const std::string dir = testing::temp_dir();
   const std::vector<std::pair<int64_t, int64_t>> shapes = {
       {300, 400}, {500, 260}, {256, 256}, {50, 70}, {375, 500}, {231, 229}};
   std::vector<std::string> pngs, jpegs;
@@ -155,7 +141,7 @@ TEST(ImageTransforms, MatchTorchvisionOnPngAndJpeg) {
 // Pixel formats PIL writes: every one must decode to exactly what PIL's convert("RGB") gives
 // (16-bit gray: the high byte, where PIL would clip instead).
 TEST(ImageTransforms, DecodesPixelFormatsLikePil) {
-  const std::string dir = temp_dir();
+  const std::string dir = testing::temp_dir();
   write_png_file(dir + "/base.png", make_image(37, 53, 11));
   const std::vector<std::pair<std::string, std::string>> formats = {
       {"L", "png"}, {"LA", "png"}, {"RGBA", "png"}, {"P", "png"}, {"PT", "png"}, {"1", "png"},

@@ -11,9 +11,10 @@
 namespace bnrecal::testing {
 
 namespace {
+// Deliberately leaked: the atexit cleanup below must still find it after static destructors ran.
 std::vector<std::string>& created_dirs() {
-  static std::vector<std::string> dirs;
-  return dirs;
+  static auto* dirs = new std::vector<std::string>();
+  return *dirs;
 }
 void remove_created_dirs() {
   for (const auto& d : created_dirs()) std::filesystem::remove_all(d);

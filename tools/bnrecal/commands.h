@@ -11,11 +11,17 @@ namespace bnrecal::cli {
 void add_models_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_calibrate_command(CLI::App& app);
+void add_recalibrate_command(CLI::App& app);
+void add_experiment_command(CLI::App& app);
 
 inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
   add_train_command(app);
   add_eval_command(app);
+  add_calibrate_command(app);
+  add_recalibrate_command(app);
+  add_experiment_command(app);
   add_gemm_command(app);
 }
 

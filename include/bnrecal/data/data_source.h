@@ -32,7 +32,7 @@ struct Augmentation {
 };
 
 struct Batch {
-  at::Tensor images;  // float32 [B, C, H, W], normalized
+  at::Tensor images;  // float32 [B, C, H, W]: in [0, 1] from DataSource::load, normalized from BatchLoader
   at::Tensor labels;  // int64 [B]
 };
 
