@@ -7,11 +7,13 @@ namespace bnrecal::cli {
 void add_models_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_import_command(CLI::App& app);
 
 inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
   add_train_command(app);
   add_eval_command(app);
+  add_import_command(app);
 }
 
 }  // namespace bnrecal::cli
