@@ -98,10 +98,10 @@ GoogLeNet::GoogLeNet(const GoogLeNetConfig& config, const ModelOptions& options)
 GoogLeNetOutputs GoogLeNet::forward_with_aux(at::Tensor x) {
   if (config_.transform_input) {
     // Per channel: x * (std / 0.5) + (mean - 0.5) / 0.5, torchvision's constants.
-    const double mean[3] = {0.485, 0.456, 0.406}, std[3] = {0.229, 0.224, 0.225};
+    const double mean[3] = {0.485, 0.456, 0.406}, stdev[3] = {0.229, 0.224, 0.225};
     std::vector<at::Tensor> channels;
     for (int64_t c = 0; c < 3; ++c)
-      channels.push_back(x.select(1, c).unsqueeze(1) * (std[c] / 0.5) + (mean[c] - 0.5) / 0.5);
+      channels.push_back(x.select(1, c).unsqueeze(1) * (stdev[c] / 0.5) + (mean[c] - 0.5) / 0.5);
     x = at::cat(channels, 1);
   }
   const auto pool = [](const at::Tensor& t, int64_t kernel) {

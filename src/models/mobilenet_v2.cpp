@@ -11,10 +11,25 @@ namespace bnrecal {
 
 namespace {
 
-torch::nn::Sequential conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups) {
-  return torch::nn::Sequential(
-      ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding((kernel - 1) / 2).groups(groups)),
-      torch::nn::BatchNorm2d(out), torch::nn::ReLU6());
+// torchvision's Conv2dNormActivation (conv, BN, ReLU6) is a Sequential, so its children are named
+// "0", "1", "2". A nested torch::nn::Sequential cannot live inside another one (its forward is a
+// template, which AnyModule rejects), hence this small module with the same child names.
+class ConvBNReLU6 : public torch::nn::Module {
+ public:
+  ConvBNReLU6(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups) {
+    conv = register_module(
+        "0", ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding((kernel - 1) / 2).groups(groups)));
+    bn = register_module("1", torch::nn::BatchNorm2d(out));
+    relu = register_module("2", torch::nn::ReLU6());
+  }
+  at::Tensor forward(const at::Tensor& x) { return relu(bn(conv(x))); }
+  ArithConv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::nn::ReLU6 relu{nullptr};
+};
+
+std::shared_ptr<ConvBNReLU6> conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups) {
+  return std::make_shared<ConvBNReLU6>(in, out, kernel, stride, groups);
 }
 
 class InvertedResidual : public torch::nn::Module {

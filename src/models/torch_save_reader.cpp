@@ -6,6 +6,7 @@
 // torch._utils._rebuild_tensor_v2 / _rebuild_parameter / OrderedDict constructors.
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -84,8 +85,9 @@ class Unpickler {
     return s;
   }
   std::string read_line() {
-    const size_t end = std::string(bytes_.data(), bytes_.size()).find('\n', pos_);
-    if (end == std::string::npos) fail("truncated pickle");
+    const size_t end = static_cast<size_t>(std::find(bytes_.begin() + static_cast<std::ptrdiff_t>(pos_), bytes_.end(), '\n') -
+                                           bytes_.begin());
+    if (end == bytes_.size()) fail("truncated pickle");
     std::string s(bytes_.data() + pos_, end - pos_);
     pos_ = end + 1;
     return s;

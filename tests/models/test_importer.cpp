@@ -5,6 +5,7 @@
 #include <torch/serialize.h>
 
 #include <fstream>
+#include <functional>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/models/checkpoint.h"
