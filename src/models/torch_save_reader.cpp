@@ -3,7 +3,8 @@
 // (pytorch/pytorch#100741, fixed only in 2.x). So this file unpickles data.pkl itself, supporting
 // exactly the opcodes and globals that torch.save emits for (nested) dicts of tensors:
 // containers, strings, numbers, persistent storage ids ("data/<key>" records) and the
-// torch._utils._rebuild_tensor_v2 / _rebuild_parameter / OrderedDict constructors.
+// torch._utils._rebuild_tensor_v2 / _rebuild_parameter / OrderedDict constructors (and the type
+// tag of libtorch's torch::pickle_save).
 #include <caffe2/serialize/inline_container.h>
 
 #include <algorithm>
@@ -252,6 +253,8 @@ class Unpickler {
       return v;
     }
     if (f == "torch._utils._rebuild_parameter" && !a.empty()) return a[0];
+    // libtorch's own pickle_save tags typed containers with their TorchScript type: (object, type).
+    if (f == "torch.jit._pickle.restore_type_tag" && !a.empty()) return a[0];
     fail("unsupported object " + f + "; the file holds more than a state dict of tensors");
   }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 
+#include "bnrecal/core/error.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/models/importer.h"
 #include "bnrecal/models/mobilenet.h"
@@ -90,6 +91,22 @@ TEST_F(TorchvisionEquivalence, DenseNet121) {
 }
 TEST_F(TorchvisionEquivalence, MobileNetV2) {
   EXPECT_LE(logit_error_ratio("mobilenet_v2", "mobilenet_v2.pt"), kTolerance);
+}
+
+// The ratios above come out as exactly 0 when Python's torch and this libtorch are the same
+// library build (same kernels, same summation order); make sure the comparison can fail at all.
+TEST_F(TorchvisionEquivalence, ComparisonDetectsAMisloadedBatchNorm) {
+  ImportOptions options;
+  options.arch = "resnet18";
+  options.weights_path = path("resnet18.pt");
+  ImportedModel model = import_pytorch_model(options);
+  std::map<std::string, at::Tensor> io;
+  for (const auto& [name, tensor] : detail::read_torch_save(path("resnet18_io.pt"))) io[name] = tensor;
+  at::NoGradGuard no_grad;
+  for (const auto& b : model.network->named_buffers())
+    if (b.key() == "layer4.1.bn2.running_var") b.value().mul_(1.1);
+  const at::Tensor diff = (model.network->forward(io.at("input")) - io.at("logits")).abs().max();
+  EXPECT_GT(diff.item<double>(), 1e-3 * io.at("logits").abs().max().item<double>());
 }
 
 TEST_F(TorchvisionEquivalence, TorchScriptArchiveGivesTheSameModelAsTheStateDict) {
