@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/models/checkpoint.h"
@@ -24,11 +25,31 @@ using bnrecal::testing::run_command;
 constexpr const char* kPython = "/usr/bin/python3";
 constexpr double kTolerance = 1e-4;
 
-// Small inputs keep the whole suite fast on shared cores; odd sizes (80, 76) exercise padding and
-// GoogLeNet's ceil-mode pooling. resnet18 is also written as a TorchScript archive.
-const char* const kReferenceSpecs =
-    " --script resnet18:2,3,80,80 resnet34:2,3,64,64 resnet50:2,3,64,64 resnet101:1,3,64,64"
-    " wide_resnet50_2:1,3,64,64 googlenet:2,3,76,76 densenet121:2,3,64,64 mobilenet_v2:2,3,64,64";
+// Reference models per test (test name -> NAME:N,C,H,W). Small inputs keep the suite fast on
+// shared cores; odd sizes (80, 76) exercise padding and GoogLeNet's ceil-mode pooling. Tests not
+// listed use resnet18, which is also written as a TorchScript archive.
+const std::map<std::string, std::string> kReferenceSpecs = {
+    {"ResNet34", "resnet34:2,3,64,64"},          {"ResNet50", "resnet50:2,3,64,64"},
+    {"ResNet101", "resnet101:1,3,64,64"},        {"WideResNet50_2", "wide_resnet50_2:1,3,64,64"},
+    {"GoogLeNet", "googlenet:2,3,76,76"},        {"DenseNet121", "densenet121:2,3,64,64"},
+    {"MobileNetV2", "mobilenet_v2:2,3,64,64"}};
+const char* const kResNet18Spec = "--script resnet18:2,3,80,80";
+
+// The specs of the tests that will run: ctest runs each test in its own process, which then builds
+// only its own torchvision model, and a plain run builds them all in one Python start-up.
+std::string wanted_specs() {
+  std::set<std::string> specs;
+  const ::testing::TestSuite* suite = ::testing::UnitTest::GetInstance()->current_test_suite();
+  for (int i = 0; suite && i < suite->total_test_count(); ++i) {
+    const ::testing::TestInfo* test = suite->GetTestInfo(i);
+    if (!test->should_run()) continue;
+    auto it = kReferenceSpecs.find(test->name());
+    specs.insert(it != kReferenceSpecs.end() ? it->second : kResNet18Spec);
+  }
+  std::string joined;
+  for (const auto& s : specs) joined += " " + s;
+  return joined;
+}
 
 class TorchvisionEquivalence : public ::testing::Test {
  protected:
@@ -37,7 +58,7 @@ class TorchvisionEquivalence : public ::testing::Test {
     if (!available_) return;
     dir_ = bnrecal::testing::temp_dir();
     const auto result = run_command(std::string(kPython) + " " + bnrecal::testing::source_dir() +
-                                    "/scripts/torchvision_reference.py " + dir_ + kReferenceSpecs);
+                                    "/scripts/torchvision_reference.py " + dir_ + wanted_specs());
     generated_ = result.exit_code == 0;
     log_ = result.output;
   }
