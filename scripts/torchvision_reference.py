@@ -24,6 +24,8 @@ import torchvision
 def build(name):
     if name == "googlenet":
         return torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True)
+    if name == "googlenet_aux":  # the non-default flags: aux heads present, transform_input on
+        return torchvision.models.googlenet(weights=None, aux_logits=True, transform_input=True, init_weights=True)
     return getattr(torchvision.models, name)(weights=None)
 
 

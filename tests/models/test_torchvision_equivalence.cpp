@@ -11,6 +11,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/models/checkpoint.h"
+#include "bnrecal/models/googlenet.h"
 #include "bnrecal/models/importer.h"
 #include "bnrecal/models/mobilenet.h"
 #include "bnrecal/models/zoo.h"
@@ -31,7 +32,8 @@ constexpr double kTolerance = 1e-4;
 const std::map<std::string, std::string> kReferenceSpecs = {
     {"ResNet34", "resnet34:2,3,64,64"},          {"ResNet50", "resnet50:2,3,64,64"},
     {"ResNet101", "resnet101:1,3,64,64"},        {"WideResNet50_2", "wide_resnet50_2:1,3,64,64"},
-    {"GoogLeNet", "googlenet:2,3,76,76"},        {"DenseNet121", "densenet121:2,3,64,64"},
+    {"GoogLeNet", "googlenet:2,3,76,76"},        {"GoogLeNetWithAuxHeadsAndTransformInput", "googlenet_aux:2,3,64,64"},
+    {"DenseNet121", "densenet121:2,3,64,64"},
     {"MobileNetV2", "mobilenet_v2:2,3,64,64"}};
 const char* const kResNet18Spec = "--script resnet18:2,3,80,80";
 
@@ -107,6 +109,29 @@ TEST_F(TorchvisionEquivalence, WideResNet50_2) {
   EXPECT_LE(logit_error_ratio("wide_resnet50_2", "wide_resnet50_2.pt"), kTolerance);
 }
 TEST_F(TorchvisionEquivalence, GoogLeNet) { EXPECT_LE(logit_error_ratio("googlenet", "googlenet.pt"), kTolerance); }
+// Not a zoo entry: GoogLeNet built directly with torchvision's non-default flags.
+TEST_F(TorchvisionEquivalence, GoogLeNetWithAuxHeadsAndTransformInput) {
+  GoogLeNetConfig config;
+  config.aux_logits = true;
+  config.transform_input = true;
+  GoogLeNet net(config, {1000, 3});
+  load_state_dict(net, read_pytorch_weights(path("googlenet_aux.pt")), "googlenet_aux.pt");  // incl. aux1.*, aux2.*
+  net.eval();
+  std::map<std::string, at::Tensor> io;
+  for (const auto& [name, tensor] : detail::read_torch_save(path("googlenet_aux_io.pt"))) io[name] = tensor;
+  at::NoGradGuard no_grad;
+  const GoogLeNetOutputs out = net.forward_with_aux(io.at("input"));
+  EXPECT_FALSE(out.aux1.defined());  // aux heads run only in training, as in torchvision
+  const double ratio =
+      (out.logits - io.at("logits")).abs().max().item<double>() / io.at("logits").abs().max().item<double>();
+  std::printf("[ ratio    ] %-16s max|diff| / max|logits| = %.3g\n", "googlenet_aux", ratio);
+  EXPECT_LE(ratio, kTolerance);
+  net.train();
+  const GoogLeNetOutputs training = net.forward_with_aux(io.at("input"));
+  ASSERT_TRUE(training.aux1.defined() && training.aux2.defined());
+  EXPECT_EQ(training.aux1.sizes(), (std::vector<int64_t>{2, 1000}));
+}
+
 TEST_F(TorchvisionEquivalence, DenseNet121) {
   EXPECT_LE(logit_error_ratio("densenet121", "densenet121.pt"), kTolerance);
 }
