@@ -9,6 +9,10 @@ namespace bnrecal {
 std::vector<ZooEntry> model_zoo() {
   std::vector<ZooEntry> zoo;
   detail::add_resnet_models(zoo);
+  detail::add_googlenet_models(zoo);
+  detail::add_densenet_models(zoo);
+  detail::add_mobilenet_v1_models(zoo);
+  detail::add_mobilenet_v2_models(zoo);
   std::sort(zoo.begin(), zoo.end(), [](const ZooEntry& a, const ZooEntry& b) { return a.name < b.name; });
   return zoo;
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/models/checkpoint.h"

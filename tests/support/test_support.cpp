@@ -23,7 +23,12 @@ void remove_created_dirs() {
 
 std::string temp_dir() {
   static std::once_flag once;
-  std::call_once(once, [] { std::atexit(remove_created_dirs); });
+  // Construct the list before registering the handler: statics built after an atexit
+  // registration are destroyed before it runs (the handler then read a dead vector and crashed).
+  std::call_once(once, [] {
+    created_dirs();
+    std::atexit(remove_created_dirs);
+  });
   std::string pattern = (std::filesystem::temp_directory_path() / "bnrecal-test-XXXXXX").string();
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');

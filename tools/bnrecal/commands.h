@@ -14,6 +14,7 @@ void add_eval_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_recalibrate_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
+void add_import_command(CLI::App& app);
 
 inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
@@ -22,6 +23,7 @@ inline void add_all_commands(CLI::App& app) {
   add_calibrate_command(app);
   add_recalibrate_command(app);
   add_experiment_command(app);
+  add_import_command(app);
   add_gemm_command(app);
 }
 

@@ -34,6 +34,10 @@ std::shared_ptr<Network> build_model(const std::string& name, const ModelOptions
 // registrars, which a static library would silently drop at link time).
 namespace detail {
 void add_resnet_models(std::vector<ZooEntry>& zoo);
+void add_googlenet_models(std::vector<ZooEntry>& zoo);
+void add_densenet_models(std::vector<ZooEntry>& zoo);
+void add_mobilenet_v1_models(std::vector<ZooEntry>& zoo);
+void add_mobilenet_v2_models(std::vector<ZooEntry>& zoo);
 }  // namespace detail
 
 }  // namespace bnrecal

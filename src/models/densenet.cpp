@@ -1,0 +1,119 @@
+// Follows torchvision/models/densenet.py (0.14); drop_rate is 0 there for every published model,
+// so no dropout is modelled.
+#include "bnrecal/models/densenet.h"
+
+namespace bnrecal {
+
+namespace {
+
+torch::nn::BatchNorm2d batch_norm(int64_t channels) {
+  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels));
+}
+
+ArithConv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+  return ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding(padding));
+}
+
+class DenseLayer : public torch::nn::Module {
+ public:
+  DenseLayer(int64_t in, int64_t growth_rate, int64_t bn_size) {
+    norm1 = register_module("norm1", batch_norm(in));
+    conv1 = register_module("conv1", conv(in, bn_size * growth_rate, 1, 1, 0));
+    norm2 = register_module("norm2", batch_norm(bn_size * growth_rate));
+    conv2 = register_module("conv2", conv(bn_size * growth_rate, growth_rate, 3, 1, 1));
+  }
+  // Input: the concatenation of the block input and every earlier layer's output.
+  at::Tensor forward(const at::Tensor& x) {
+    at::Tensor bottleneck = conv1(at::relu(norm1(x)));
+    return conv2(at::relu(norm2(bottleneck)));
+  }
+  torch::nn::BatchNorm2d norm1{nullptr}, norm2{nullptr};
+  ArithConv2d conv1{nullptr}, conv2{nullptr};
+};
+
+class DenseBlock : public torch::nn::Module {
+ public:
+  DenseBlock(int64_t layers, int64_t in, int64_t growth_rate, int64_t bn_size) {
+    for (int64_t i = 0; i < layers; ++i)
+      layers_.push_back(register_module("denselayer" + std::to_string(i + 1),
+                                        std::make_shared<DenseLayer>(in + i * growth_rate, growth_rate, bn_size)));
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    std::vector<at::Tensor> features{x};
+    for (auto& layer : layers_) features.push_back(layer->forward(at::cat(features, 1)));
+    return at::cat(features, 1);
+  }
+  std::vector<std::shared_ptr<DenseLayer>> layers_;
+};
+
+class Transition : public torch::nn::Module {
+ public:
+  Transition(int64_t in, int64_t out) {
+    norm = register_module("norm", batch_norm(in));
+    conv = register_module("conv", bnrecal::conv(in, out, 1, 1, 0));
+  }
+  at::Tensor forward(const at::Tensor& x) { return at::avg_pool2d(conv(at::relu(norm(x))), {2, 2}, {2, 2}); }
+  torch::nn::BatchNorm2d norm{nullptr};
+  ArithConv2d conv{nullptr};
+};
+
+// torchvision's "features" Sequential, with its named children in the same order.
+class DenseFeatures : public torch::nn::Module {
+ public:
+  DenseFeatures(const DenseNetConfig& config, int64_t in_channels) {
+    conv0 = register_module("conv0", conv(in_channels, config.num_init_features, 7, 2, 3));
+    norm0 = register_module("norm0", batch_norm(config.num_init_features));
+    int64_t channels = config.num_init_features;
+    for (size_t i = 0; i < config.block_config.size(); ++i) {
+      const std::string index = std::to_string(i + 1);
+      blocks.push_back(register_module("denseblock" + index,
+                                       std::make_shared<DenseBlock>(config.block_config[i], channels,
+                                                                    config.growth_rate, config.bn_size)));
+      channels += config.block_config[i] * config.growth_rate;
+      if (i + 1 < config.block_config.size()) {
+        transitions.push_back(register_module("transition" + index, std::make_shared<Transition>(channels, channels / 2)));
+        channels /= 2;
+      }
+    }
+    norm5 = register_module("norm5", batch_norm(channels));
+    out_channels = channels;
+  }
+  at::Tensor forward(const at::Tensor& input) {
+    at::Tensor x = at::max_pool2d(at::relu(norm0(conv0(input))), {3, 3}, {2, 2}, {1, 1});
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      x = blocks[i]->forward(x);
+      if (i < transitions.size()) x = transitions[i]->forward(x);
+    }
+    return norm5(x);
+  }
+  ArithConv2d conv0{nullptr};
+  torch::nn::BatchNorm2d norm0{nullptr}, norm5{nullptr};
+  std::vector<std::shared_ptr<DenseBlock>> blocks;
+  std::vector<std::shared_ptr<Transition>> transitions;
+  int64_t out_channels = 0;
+};
+
+}  // namespace
+
+DenseNet::DenseNet(const DenseNetConfig& config, const ModelOptions& options) {
+  auto features = std::make_shared<DenseFeatures>(config, options.in_channels);
+  features_ = register_module("features", features);
+  classifier_ = register_module("classifier", ArithLinear(features->out_channels, options.num_classes));
+}
+
+at::Tensor DenseNet::forward(at::Tensor input) {
+  at::Tensor x = at::relu(static_cast<DenseFeatures&>(*features_).forward(input));
+  return classifier_(at::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
+}
+
+namespace detail {
+
+void add_densenet_models(std::vector<ZooEntry>& zoo) {
+  zoo.push_back({"densenet121", "imagenet", "torchvision DenseNet-121 (growth 32, blocks 6/12/24/16)",
+                 {3, 224, 224},
+                 [](const ModelOptions& o) { return std::make_shared<DenseNet>(DenseNetConfig{}, o); }});
+}
+
+}  // namespace detail
+
+}  // namespace bnrecal
