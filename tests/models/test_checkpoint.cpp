@@ -115,8 +115,9 @@ TEST(Checkpoint, PythonSafetensorsLayoutIsReadableByTorch) {
   const std::string script =
       "import json,struct,torch,sys\n"
       "d=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',d[:8])[0]; h=json.loads(d[8:8+n]); base=8+n\n"
-      "def t(k): e=h[k]; s,f=e['data_offsets']; dt={'I64':torch.int64,'F32':torch.float32}[e['dtype']]\n"
-      "  ; return torch.frombuffer(bytearray(d[base+s:base+f]),dtype=dt).reshape(e['shape'])\n"
+      "def t(k):\n"
+      "    e = h[k]; s, f = e['data_offsets']; dt = {'I64': torch.int64, 'F32': torch.float32}[e['dtype']]\n"
+      "    return torch.frombuffer(bytearray(d[base+s:base+f]), dtype=dt).reshape(e['shape'])\n"
       "print(t('a').sum().item(), t('b').sum().item(), json.loads(h['__metadata__']['bnrecal'])['x'])\n";
   const std::string script_path = testing::temp_dir() + "/read.py";
   {
