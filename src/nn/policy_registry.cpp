@@ -11,12 +11,11 @@
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/arith_layers.h"
 #include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/sysmt_policy.h"
 
 namespace bnrecal {
 
-namespace {
-
-std::shared_ptr<ArithPolicy> make_a8w8(const LayerInfo& layer, const PolicyContext& ctx) {
+A8W8Params a8w8_params_from_metadata(const LayerInfo& layer, const PolicyContext& ctx) {
   const nlohmann::json& meta = ctx.model_metadata;
   if (!meta.is_object() || !meta.contains(kCalibrationKey)) {
     throw InputError("a8w8 needs calibrated activation ranges but the model has none; run "
@@ -40,7 +39,13 @@ std::shared_ptr<ArithPolicy> make_a8w8(const LayerInfo& layer, const PolicyConte
   } else {
     p.a_max = r.value("max_abs", r.at("a_max").get<double>());
   }
-  return std::make_shared<A8W8Policy>(layer, p);
+  return p;
+}
+
+namespace {
+
+std::shared_ptr<ArithPolicy> make_a8w8(const LayerInfo& layer, const PolicyContext& ctx) {
+  return std::make_shared<A8W8Policy>(layer, a8w8_params_from_metadata(layer, ctx));
 }
 
 struct Registry {
@@ -55,6 +60,9 @@ struct Registry {
                        "int8 per-channel weights x uint8 per-layer activations, exact accumulation; "
                        "needs `bnrecal calibrate`",
                        make_a8w8};
+    // Built in here (not via a static registrar, which a static archive may drop).
+    PolicyEntry sysmt = sysmt_policy_entry();
+    entries[sysmt.name] = sysmt;
   }
 };
 
@@ -104,6 +112,10 @@ nlohmann::json PolicySpec::to_json() const {
   nlohmann::json ov = nlohmann::json::array();
   for (const auto& o : overrides) ov.push_back({{"pattern", o.pattern}, {"policy", o.policy}});
   j["overrides"] = ov;
+  if (uses_policy("sysmt")) {
+    j["sysmt"] = {{"threads", sysmt_threads}, {"idle", sysmt_idle}, {"round", sysmt_round},
+                  {"diagnostics", sysmt_diagnostics}};
+  }
   if (noise.empty()) {
     j["noise"] = nullptr;
   } else {
@@ -121,6 +133,13 @@ PolicySpec PolicySpec::from_json(const nlohmann::json& j) {
   s.activation_mode = parse_activation_mode(j.value("activations", "unsigned"));
   for (const auto& o : j.value("overrides", nlohmann::json::array())) {
     s.overrides.push_back({o.at("pattern").get<std::string>(), o.at("policy").get<std::string>()});
+  }
+  if (j.contains("sysmt")) {
+    const nlohmann::json& t = j.at("sysmt");
+    s.sysmt_threads = t.value("threads", 2);
+    s.sysmt_idle = t.value("idle", "either");
+    s.sysmt_round = t.value("round", "rne");
+    s.sysmt_diagnostics = t.value("diagnostics", false);
   }
   if (j.contains("noise") && !j.at("noise").is_null()) {
     const nlohmann::json& n = j.at("noise");
@@ -172,6 +191,17 @@ PolicySpec PolicySpec::parse(const std::string& text) {
       s.noise_params.sigma_s = parse_number(key, value);
     } else if (key == "activations") {
       s.activation_mode = parse_activation_mode(value);
+    } else if (key == "smt") {
+      const double t = parse_number(key, value);
+      if (t != static_cast<int>(t)) throw InputError("policy spec: smt must be 1, 2 or 4, got '" + value + "'");
+      s.sysmt_threads = static_cast<int>(t);
+    } else if (key == "idle") {
+      s.sysmt_idle = value;
+    } else if (key == "round") {
+      s.sysmt_round = value;
+    } else if (key == "diagnostics") {
+      if (value != "0" && value != "1") throw InputError("policy spec: diagnostics must be 0 or 1");
+      s.sysmt_diagnostics = value == "1";
     } else if (key == "noise_exclude") {
       s.noise_exclude.push_back(value);
     } else if (key == "override") {
@@ -182,7 +212,8 @@ PolicySpec PolicySpec::parse(const std::string& text) {
       s.overrides.push_back({value.substr(0, eq2), value.substr(eq2 + 1)});
     } else {
       throw InputError("policy spec: unknown key '" + key +
-                       "' (known: noise, eta, sigma_t, sigma_s, activations, noise_exclude, override)");
+                       "' (known: noise, eta, sigma_t, sigma_s, activations, noise_exclude, override, smt, "
+                       "idle, round, diagnostics)");
     }
   }
   s.validate();
@@ -197,9 +228,25 @@ NoiseModel PolicySpec::noise_model() const {
   return noise_preset(noise, noise_params);
 }
 
+sysmt::SysmtConfig PolicySpec::sysmt_config() const {
+  sysmt::SysmtConfig c;
+  c.threads = sysmt_threads;
+  c.idle = sysmt::parse_idle_rule(sysmt_idle);
+  c.rounding = sysmt::parse_rounding(sysmt_round);
+  sysmt::validate(c);
+  return c;
+}
+
+bool PolicySpec::uses_policy(const std::string& name) const {
+  if (policy == name) return true;
+  return std::any_of(overrides.begin(), overrides.end(),
+                     [&](const PolicyOverride& o) { return o.policy == name; });
+}
+
 void PolicySpec::validate() const {
   find_policy(policy);
   for (const auto& o : overrides) find_policy(o.policy);
+  sysmt_config();
   if (!noise.empty()) noise_model();
 }
 

@@ -9,6 +9,7 @@
 #include "bnrecal/eval/noise_study.h"
 #include "bnrecal/models/checkpoint.h"
 #include "cli_common.h"
+#include "commands.h"
 #include "perturbation_options.h"
 
 namespace bnrecal::cli {
@@ -44,8 +45,9 @@ std::vector<double> parse_etas(const std::string& text) {
 }  // namespace
 
 void add_experiment_command(CLI::App& app) {
-  CLI::App* experiment = app.add_subcommand("experiment", "Run a study (noise)");
+  CLI::App* experiment = app.add_subcommand("experiment", "Run a study (noise, nbsmt)");
   experiment->require_subcommand(1);
+  add_experiment_nbsmt_command(*experiment);
   auto spec = std::make_shared<NoiseExperimentSpec>();
   spec->model = default_model_path();
   CLI::App* sub = experiment->add_subcommand(

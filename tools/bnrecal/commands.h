@@ -14,6 +14,7 @@ void add_eval_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_recalibrate_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
+void add_experiment_nbsmt_command(CLI::App& experiment);  // cmd_experiment_nbsmt.cpp
 void add_import_command(CLI::App& app);
 
 inline void add_all_commands(CLI::App& app) {

@@ -8,8 +8,8 @@ namespace bnrecal::cli {
 std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, bool with_eta) {
   auto p = std::make_shared<PerturbationOptions>();
   sub.add_option("--policy", p->policy,
-                 "Arithmetic policy for the conv/linear layers: fp32 (default), a8w8 (needs `bnrecal "
-                 "calibrate`), ... First conv, linear and depthwise layers stay fp32 unless overridden");
+                 "Arithmetic policy for the conv/linear layers: fp32 (default), a8w8, sysmt (both need "
+                 "`bnrecal calibrate`) First conv, linear and depthwise layers stay fp32 unless overridden");
   sub.add_option("--policy-json", p->policy_json, "A policy spec as JSON (flags given as well refine it)");
   sub.add_option("--noise", p->noise,
                  "Analog weight noise preset: seed-003 (W*(1+N_T*N_S), the paper's), relative, additive-max");
@@ -20,6 +20,9 @@ std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, boo
   sub.add_option("--sigma-s", p->sigma_s, "seed-003 spatial level")->capture_default_str();
   sub.add_option("--activations", p->activations, "a8w8 activation quantization: unsigned or signed")
       ->capture_default_str();
+  p->smt_option = sub.add_option("--smt", p->smt, "sysmt threads T: 1, 2 or 4 (default 2)");
+  p->idle_option = sub.add_option("--idle", p->idle, "sysmt idle-lane rule: either (default) or act");
+  p->round_option = sub.add_option("--round", p->round, "sysmt 4-bit rounding: rne (default), half_up, trunc");
   sub.add_option("--override", p->overrides,
                  "PATTERN=POLICY: per-layer policy by exact name or glob (repeatable, last match wins)");
   sub.add_option("--noise-exclude", p->noise_exclude,
@@ -48,6 +51,9 @@ PolicySpec policy_spec(const PerturbationOptions& o) {
   require(o.sigma_t >= 0 && o.sigma_s >= 0, "--sigma-t and --sigma-s must be >= 0");
   spec.noise_params.sigma_t = o.sigma_t;
   spec.noise_params.sigma_s = o.sigma_s;
+  if (o.smt_option && o.smt_option->count()) spec.sysmt_threads = o.smt;
+  if (o.idle_option && o.idle_option->count()) spec.sysmt_idle = o.idle;
+  if (o.round_option && o.round_option->count()) spec.sysmt_round = o.round;
   for (const auto& ov : o.overrides) {
     const auto eq = ov.rfind('=');
     require(eq != std::string::npos && eq > 0 && eq + 1 < ov.size(),

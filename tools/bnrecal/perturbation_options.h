@@ -25,6 +25,9 @@ struct PerturbationOptions {
   std::vector<std::string> overrides;      // PATTERN=POLICY
   std::vector<std::string> noise_exclude;  // PATTERN
   CLI::Option* eta_option = nullptr;
+  int smt = 2;  // sysmt threads T
+  std::string idle = "either", round = "rne";
+  CLI::Option *smt_option = nullptr, *idle_option = nullptr, *round_option = nullptr;
 };
 
 // with_eta = false leaves out --eta (the noise study sets eta itself).

@@ -21,6 +21,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 
+#include "bnrecal/arith/sysmt.h"
+#include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/arith_policy.h"
 #include "bnrecal/nn/noise_policy.h"
 #include "bnrecal/nn/quantizer.h"
@@ -40,12 +42,21 @@ struct PolicySpec {
   NoiseModel custom_noise;            // used when noise == "custom"
   std::vector<std::string> noise_exclude;
   std::vector<PolicyOverride> overrides;
+  // sysmt (used by every layer whose policy resolves to "sysmt"): smt=1|2|4 idle=either|act
+  // round=rne|half_up|trunc diagnostics=0|1
+  int sysmt_threads = 2;
+  std::string sysmt_idle = "either";
+  std::string sysmt_round = "rne";
+  bool sysmt_diagnostics = false;
+  sysmt::SysmtConfig sysmt_config() const;  // throws InputError for bad values
+  bool uses_policy(const std::string& name) const;  // base or any override
 
   nlohmann::json to_json() const;
   static PolicySpec from_json(const nlohmann::json& j);
   // Whitespace-separated: the base policy name first, then key=value items:
   //   noise=PRESET eta=X sigma_t=X sigma_s=X override=PATTERN=POLICY noise_exclude=PATTERN
-  //   activations=unsigned|signed
+  //   activations=unsigned|signed smt=1|2|4 idle=either|act round=rne|half_up|trunc
+  //   diagnostics=0|1
   static PolicySpec parse(const std::string& text);
   // The resolved noise model (throws InputError for unknown presets or negative eta).
   NoiseModel noise_model() const;
@@ -68,6 +79,10 @@ struct PolicyEntry {
   std::string description;
   PolicyFactory factory;
 };
+
+// The calibrated A8W8 parameters of one layer from checkpoint metadata, exactly as the a8w8
+// factory builds them (InputError when the model is not calibrated or the layer saw negatives).
+A8W8Params a8w8_params_from_metadata(const LayerInfo& layer, const PolicyContext& ctx);
 
 // Registers (or replaces) a policy. fp32 and a8w8 are built in; other areas (sysmt) call this
 // from an init function (a static registrar in a static archive may be dropped by the linker).

@@ -1,0 +1,76 @@
+// The NB-SMT study (BN-recalibration paper, SySMT section): top-1 for FP32 | A8W8 | 2T | 2T +
+// recal | 4T | 4T + recal, per-layer SySMT diagnostics (collision rate, MSE vs exact A8W8) and
+// the speedup S = sum MACs / sum(MACs / T_l) (spec section 8), plus an optional mixed-setting
+// sweep that decelerates the highest-MSE layers first (4T -> 2T, then 2T -> 1T).
+//
+//   bnrecal::NbsmtStudyOptions opt;  opt.test_limit = 1000;
+//   bnrecal::NbsmtStudyResult r = bnrecal::run_nbsmt_study(*net, metadata, *train, *test, opt);
+//   std::cout << r.to_markdown();
+//
+// BN statistics are restored (BnSnapshot) after every recalibrated row; the model is left in fp32.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bnrecal/data/data_source.h"
+#include "bnrecal/eval/evaluate.h"
+#include "bnrecal/models/network.h"
+#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/recal/recalibrate.h"
+
+namespace bnrecal {
+
+struct NbsmtStudyOptions {
+  std::vector<int> threads = {2, 4};  // one row pair (plain, recal) per T
+  PolicySpec base;                    // policy "sysmt"; idle, round and overrides taken from here
+  int64_t recal_images = 2048;
+  int64_t recal_batch_size = 256;
+  bool recal_augment = false;
+  RecalOptions recal;                 // estimator (CLI default pooled), momentum, ...
+  uint64_t seed = 0;                  // recalibration shuffle
+  int64_t test_limit = -1;
+  int64_t eval_batch_size = 256;
+  int64_t diag_images = 64;           // test images the per-layer diagnostics are collected on
+  bool sweep = false;                 // mixed-setting sweep (two evaluations per point)
+  Normalization normalization;
+  std::function<void(const std::string&)> log;
+};
+
+struct NbsmtLayerRow {
+  std::string name;
+  int64_t k = 0;
+  int64_t macs = 0;  // per image
+  int threads = 1;   // T_l in this setting (1 for layers not on sysmt)
+  bool accelerated = false;
+  double collision_rate = 0, mse = 0, activation_changed = 0, weight_changed = 0;
+  nlohmann::json to_json() const;
+};
+
+struct NbsmtSetting {
+  std::string label;  // "2T", "4T", "sweep 3 at 2T", ...
+  std::vector<NbsmtLayerRow> layers;
+  double speedup_all = 1, speedup_accelerated = 1;
+  EvalResult plain, recalibrated;
+  nlohmann::json to_json() const;
+};
+
+struct NbsmtStudyResult {
+  EvalResult fp32, a8w8;
+  std::vector<NbsmtSetting> settings;  // one per T
+  std::vector<NbsmtSetting> sweep;     // when options.sweep
+  nlohmann::json config;
+  nlohmann::json to_json() const;
+  std::string to_markdown(const std::string& model_name = "model") const;
+};
+
+// S = sum MACs / sum(MACs / T_l); over accelerated layers only when accelerated_only.
+double nbsmt_speedup(const std::vector<NbsmtLayerRow>& layers, bool accelerated_only);
+
+NbsmtStudyResult run_nbsmt_study(Network& model, const nlohmann::json& model_metadata,
+                                 const DataSource& train, const DataSource& test,
+                                 const NbsmtStudyOptions& options);
+
+}  // namespace bnrecal

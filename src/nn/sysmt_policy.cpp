@@ -1,0 +1,293 @@
+#include "bnrecal/nn/sysmt_policy.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cstring>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/nn/arith_layers.h"
+
+namespace bnrecal {
+
+nlohmann::json SysmtParams::to_json() const {
+  nlohmann::json j = a8w8.to_json();
+  j["threads"] = config.threads;
+  j["idle"] = sysmt::to_string(config.idle);
+  j["round"] = sysmt::to_string(config.rounding);
+  j["collect_diagnostics"] = collect_diagnostics;
+  return j;
+}
+
+nlohmann::json SysmtLayerCost::to_json() const {
+  return {{"k", k}, {"threads", threads}, {"outputs", outputs}, {"macs", macs}, {"cycles", cycles}};
+}
+
+SysmtPolicy::SysmtPolicy(const LayerInfo& layer, SysmtParams params)
+    : layer_(layer), params_(params) {
+  sysmt::validate(params_.config);
+  if (params_.a8w8.activation_mode != ActivationMode::kUnsigned) {
+    throw InputError("sysmt needs unsigned (post-ReLU) activations; layer '" + layer.name +
+                     "' was configured with signed activations");
+  }
+  cost_.threads = params_.config.threads;
+}
+
+nlohmann::json SysmtPolicy::describe() const {
+  nlohmann::json j = params_.to_json();
+  j["policy"] = "sysmt";
+  j["weights"] = "int8 symmetric per output channel, s_w = max|W|/127.5";
+  j["cost"] = cost().to_json();
+  sysmt::SysmtDiagnostics d = diagnostics();
+  if (d.threads > 0) {
+    j["diagnostics"] = {{"active_lane_histogram", d.active_lane_histogram},
+                        {"groups", d.groups},
+                        {"collision_rate", d.collision_rate()},
+                        {"activation_changed_fraction", d.activation_changed_fraction()},
+                        {"weight_changed_fraction", d.weight_changed_fraction()},
+                        {"mse_vs_exact", d.mse_vs_exact()},
+                        {"outputs", d.outputs}};
+  }
+  return j;
+}
+
+sysmt::SysmtDiagnostics SysmtPolicy::diagnostics() const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  return diagnostics_;
+}
+
+SysmtLayerCost SysmtPolicy::cost() const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  return cost_;
+}
+
+void SysmtPolicy::reset_statistics() {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  diagnostics_ = sysmt::SysmtDiagnostics{};
+  const int64_t k = cost_.k;
+  cost_ = SysmtLayerCost{};
+  cost_.k = k;
+  cost_.threads = params_.config.threads;
+}
+
+ActivationCodes SysmtPolicy::quantize_input(const at::Tensor& input) const {
+  if (!(params_.a8w8.a_max > 0)) {
+    throw InputError("layer '" + layer_.name + "' has no calibrated activation range for sysmt; " +
+                     "run `bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` first");
+  }
+  return quantize_activations(input, params_.a8w8.a_max, layer_.name, ActivationMode::kUnsigned);
+}
+
+const SysmtPolicy::Packed& SysmtPolicy::packed_for(const at::Tensor& weight, int64_t groups) {
+  const void* impl = weight.unsafeGetTensorImpl();
+  const void* data = weight.data_ptr();
+  const int64_t version = weight._version();
+  if (packed_.impl == impl && packed_.data == data && packed_.version == version &&
+      static_cast<int64_t>(packed_.packed.size()) == groups) {
+    return packed_;
+  }
+  WeightCodes wc = quantize_weights(weight.detach());
+  at::Tensor codes = wc.codes;
+  if (codes.dim() == 4) codes = codes.permute({0, 2, 3, 1});  // OIHW -> O,kh,kw,Cg: k order
+  const int64_t O = codes.size(0);
+  codes = codes.reshape({O, -1}).contiguous();
+  const int64_t K = codes.size(1);
+  require(O % groups == 0, "sysmt: out channels not divisible by groups");
+  const int64_t og = O / groups;
+  Packed p;
+  p.impl = impl;
+  p.data = data;
+  p.version = version;
+  p.scales = wc.scales.contiguous();
+  for (int64_t g = 0; g < groups; ++g) {
+    at::Tensor wg = codes.narrow(0, g * og, og).contiguous();
+    p.packed.emplace_back(wg.data_ptr<int8_t>(), og, K, params_.config);
+    p.w.push_back(wg);
+  }
+  packed_ = std::move(p);
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  cost_.k = K;
+  return packed_;
+}
+
+void SysmtPolicy::gemm_tile(const uint8_t* a, int64_t rows, int64_t group, const Packed& p,
+                            float x_scale, const at::Tensor& bias, float* out, int64_t out_stride,
+                            int64_t col0) {
+  const sysmt::SysmtPackedWeights& pw = p.packed[group];
+  const int64_t n = pw.n(), k = pw.k();
+  std::vector<int32_t> y(static_cast<size_t>(rows * n));
+  sysmt::sysmt_gemm_packed(a, rows, pw, y.data());
+  // Same arithmetic as A8W8Policy::rescale: float(double(acc) * (double(s_w) * double(s_x))) + b.
+  const float* sw = p.scales.data_ptr<float>() + col0;
+  std::vector<double> scale(n);
+  for (int64_t o = 0; o < n; ++o) scale[o] = static_cast<double>(sw[o]) * static_cast<double>(x_scale);
+  const float* b = bias.defined() ? bias.data_ptr<float>() + col0 : nullptr;
+  at::parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* dst = out + r * out_stride + col0;
+      const int32_t* src = y.data() + r * n;
+      for (int64_t o = 0; o < n; ++o) {
+        float v = static_cast<float>(static_cast<double>(src[o]) * scale[o]);
+        dst[o] = b ? v + b[o] : v;
+      }
+    }
+  });
+  if (params_.collect_diagnostics) {
+    sysmt::SysmtDiagnostics d =
+        sysmt::sysmt_diagnostics(a, p.w[group].data_ptr<int8_t>(), rows, n, k, params_.config);
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    diagnostics_.merge(d);
+  }
+  const int64_t T = params_.config.threads;
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  cost_.outputs += rows * n;
+  cost_.macs += rows * n * k;
+  cost_.cycles += rows * n * ((k + T - 1) / T);
+}
+
+at::Tensor SysmtPolicy::conv2d(const at::Tensor& input, const at::Tensor& weight,
+                               const at::Tensor& bias_in, const ConvGeometry& g) {
+  require(input.dim() == 4 && weight.dim() == 4, "sysmt conv2d: expected NCHW input, OIHW weight");
+  const int64_t groups = g.groups;
+  const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
+  const int64_t O = weight.size(0), cg = weight.size(1), kh = weight.size(2), kw = weight.size(3);
+  if (cg * groups != C) {
+    throw InputError("sysmt conv2d '" + layer_.name + "': input has " + std::to_string(C) +
+                     " channels, weight expects " + std::to_string(cg * groups));
+  }
+  const int64_t sh = g.stride[0], sw = g.stride[1], ph = g.padding[0], pw = g.padding[1];
+  const int64_t dh = g.dilation[0], dw = g.dilation[1];
+  const int64_t OH = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+  const int64_t OW = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  require(OH > 0 && OW > 0, "sysmt conv2d '" + layer_.name + "': empty output");
+
+  ActivationCodes x = quantize_input(input);
+  const Packed& p = packed_for(weight, groups);
+  at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
+  at::Tensor xs = x.codes.permute({0, 2, 3, 1}).contiguous();  // NHWC uint8
+  const uint8_t* xd = xs.data_ptr<uint8_t>();
+  const int64_t M = N * OH * OW, K = kh * kw * cg, og = O / groups;
+  at::Tensor out = at::empty({M, O}, input.options().dtype(at::kFloat));
+  float* od = out.data_ptr<float>();
+  const int64_t tile = std::min<int64_t>(M, kSysmtTileRows);
+  std::vector<uint8_t> a(static_cast<size_t>(tile * K));
+  for (int64_t m0 = 0; m0 < M; m0 += tile) {
+    const int64_t rows = std::min(tile, M - m0);
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      const int64_t c0 = gi * cg;
+      // im2col, k = (i*kw + j)*cg + c.
+      at::parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t m = m0 + r;
+          const int64_t n = m / (OH * OW), oh = (m / OW) % OH, ow = m % OW;
+          uint8_t* dst = a.data() + r * K;
+          for (int64_t i = 0; i < kh; ++i) {
+            const int64_t ih = oh * sh - ph + i * dh;
+            for (int64_t j = 0; j < kw; ++j) {
+              const int64_t iw = ow * sw - pw + j * dw;
+              uint8_t* d = dst + (i * kw + j) * cg;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                std::memset(d, 0, static_cast<size_t>(cg));
+              } else {
+                std::memcpy(d, xd + ((n * H + ih) * W + iw) * C + c0, static_cast<size_t>(cg));
+              }
+            }
+          }
+        }
+      });
+      gemm_tile(a.data(), rows, gi, p, x.scale, bias, od + m0 * O, O, gi * og);
+    }
+  }
+  return out.reshape({N, OH, OW, O}).permute({0, 3, 1, 2}).contiguous();
+}
+
+at::Tensor SysmtPolicy::linear(const at::Tensor& input, const at::Tensor& weight,
+                               const at::Tensor& bias_in) {
+  ActivationCodes x = quantize_input(input);
+  const Packed& p = packed_for(weight, 1);
+  at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
+  const int64_t K = weight.size(1), O = weight.size(0);
+  at::Tensor codes = x.codes.reshape({-1, K}).contiguous();
+  const int64_t M = codes.size(0);
+  at::Tensor out = at::empty({M, O}, input.options().dtype(at::kFloat));
+  const uint8_t* ad = codes.data_ptr<uint8_t>();
+  for (int64_t m0 = 0; m0 < M; m0 += kSysmtTileRows) {
+    const int64_t rows = std::min<int64_t>(kSysmtTileRows, M - m0);
+    gemm_tile(ad + m0 * K, rows, 0, p, x.scale, bias, out.data_ptr<float>() + m0 * O, O, 0);
+  }
+  std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end());
+  shape.back() = O;
+  return out.reshape(shape);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+PolicyEntry sysmt_policy_entry() {
+  return {"sysmt",
+          "A8W8 codes on the NB-SMT accelerator arithmetic (smt=1|2|4 idle=either|act "
+          "round=rne|half_up|trunc); needs `bnrecal calibrate`",
+          [](const LayerInfo& layer, const PolicyContext& ctx) -> std::shared_ptr<ArithPolicy> {
+            SysmtParams p;
+            p.a8w8 = a8w8_params_from_metadata(layer, ctx);
+            p.config = ctx.spec.sysmt_config();
+            p.collect_diagnostics = ctx.spec.sysmt_diagnostics;
+            return std::make_shared<SysmtPolicy>(layer, p);
+          }};
+}
+
+namespace {
+// Delegates to the layer's policy and counts output elements x K.
+class MacCountingPolicy : public ArithPolicy {
+ public:
+  explicit MacCountingPolicy(std::shared_ptr<ArithPolicy> inner) : inner_(std::move(inner)) {}
+  std::string name() const override { return inner_->name(); }
+  nlohmann::json describe() const override { return inner_->describe(); }
+  at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                    const ConvGeometry& g) override {
+    at::Tensor y = inner_->conv2d(input, weight, bias, g);
+    k = weight.size(1) * weight.size(2) * weight.size(3);
+    macs += y.numel() * k;
+    return y;
+  }
+  at::Tensor linear(const at::Tensor& input, const at::Tensor& weight,
+                    const at::Tensor& bias) override {
+    at::Tensor y = inner_->linear(input, weight, bias);
+    k = weight.size(1);
+    macs += y.numel() * k;
+    return y;
+  }
+  std::shared_ptr<ArithPolicy> inner_;
+  int64_t k = 0, macs = 0;
+};
+}  // namespace
+
+std::vector<LayerMacs> count_layer_macs(Network& model, const at::Tensor& sample) {
+  std::vector<ArithLayerRef> layers = arith_layers(model);
+  std::vector<std::shared_ptr<ArithPolicy>> saved;
+  std::vector<std::shared_ptr<MacCountingPolicy>> counters;
+  for (const auto& l : layers) {
+    saved.push_back(l.conv ? l.conv->policy_ptr() : l.linear->policy_ptr());
+    // fp32 underneath: counting needs no calibration and must not touch sysmt statistics.
+    counters.push_back(std::make_shared<MacCountingPolicy>(std::make_shared<Fp32Policy>()));
+    l.set_policy(counters.back());
+  }
+  const bool training = model.is_training();
+  std::vector<LayerMacs> out;
+  try {
+    torch::NoGradGuard no_grad;
+    model.eval();
+    model.forward(sample);
+  } catch (...) {
+    for (size_t i = 0; i < layers.size(); ++i) layers[i].set_policy(saved[i]);
+    model.train(training);
+    throw;
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    layers[i].set_policy(saved[i]);
+    out.push_back({layers[i].name, counters[i]->k, counters[i]->macs});
+  }
+  model.train(training);
+  return out;
+}
+
+}  // namespace bnrecal

@@ -1,0 +1,269 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/nn/a8w8_policy.h"
+#include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/sysmt_policy.h"
+#include "tiny_net.h"
+
+using namespace bnrecal;
+using bnrecal::testing::TinyNetImpl;
+
+namespace {
+
+sysmt::SysmtConfig config(int t, sysmt::IdleRule idle = sysmt::IdleRule::kEither,
+                          sysmt::Rounding r = sysmt::Rounding::kRne) {
+  sysmt::SysmtConfig c;
+  c.threads = t;
+  c.idle = idle;
+  c.rounding = r;
+  return c;
+}
+
+SysmtPolicy make_policy(double a_max, const sysmt::SysmtConfig& c, bool diag = false) {
+  LayerInfo info;
+  info.name = "c";
+  SysmtParams p;
+  p.a8w8.a_max = a_max;
+  p.config = c;
+  p.collect_diagnostics = diag;
+  return SysmtPolicy(info, p);
+}
+
+// Explicit im2col in the spec's order k = (i*kw + j)*C + c, written independently of the policy
+// (plain loops over accessors), then sysmt_gemm_ref and the a8w8 rescale. groups == 1.
+at::Tensor reference_conv(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                          double a_max, const ConvGeometry& g, const sysmt::SysmtConfig& c,
+                          at::Tensor* acc_out = nullptr) {
+  ActivationCodes xq = quantize_activations(x, a_max, "ref");
+  WeightCodes wq = quantize_weights(w);
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t O = w.size(0), kh = w.size(2), kw = w.size(3);
+  const int64_t OH = (H + 2 * g.padding[0] - kh) / g.stride[0] + 1;
+  const int64_t OW = (W + 2 * g.padding[1] - kw) / g.stride[1] + 1;
+  const int64_t K = C * kh * kw, M = N * OH * OW;
+  std::vector<uint8_t> A(M * K, 0);
+  std::vector<int8_t> Wm(O * K);
+  auto xa = xq.codes.accessor<uint8_t, 4>();
+  auto wa = wq.codes.accessor<int8_t, 4>();
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t ch = 0; ch < C; ++ch) Wm[o * K + (i * kw + j) * C + ch] = wa[o][ch][i][j];
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int64_t m = (n * OH + oh) * OW + ow;
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t ih = oh * g.stride[0] - g.padding[0] + i;
+            const int64_t iw = ow * g.stride[1] - g.padding[1] + j;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            for (int64_t ch = 0; ch < C; ++ch) A[m * K + (i * kw + j) * C + ch] = xa[n][ch][ih][iw];
+          }
+      }
+  at::Tensor acc = at::empty({M, O}, at::kInt);
+  sysmt::sysmt_gemm_ref(A.data(), Wm.data(), acc.data_ptr<int32_t>(), M, O, K, c);
+  at::Tensor acc_nchw = acc.reshape({N, OH, OW, O}).permute({0, 3, 1, 2});
+  if (acc_out) *acc_out = acc_nchw;
+  at::Tensor scale = (wq.scales.to(at::kDouble) * static_cast<double>(xq.scale)).reshape({1, -1, 1, 1});
+  at::Tensor y = (acc_nchw.to(at::kDouble) * scale).to(at::kFloat);
+  return b.defined() ? y + b.reshape({1, -1, 1, 1}) : y;
+}
+
+nlohmann::json calibrated_metadata(TinyNetImpl& net) {
+  TensorBatchStream stream(bnrecal::testing::random_batches({4}));
+  return {{kCalibrationKey, calibrate_activations(net, stream, "mean_max").to_json()}};
+}
+
+}  // namespace
+
+TEST(SysmtPolicy, ConvEqualsExplicitIm2colAndReferenceGemm) {
+  torch::manual_seed(11);
+  at::Tensor x = torch::rand({2, 5, 7, 7}) * 2;
+  x.masked_fill_(torch::rand_like(x) < 0.3, 0);  // ReLU-like zeros: idle lanes
+  at::Tensor w = torch::randn({6, 5, 3, 3});
+  at::Tensor b = torch::randn({6});
+  for (int64_t stride : {1, 2}) {
+    ConvGeometry g;
+    g.stride = {stride, stride};
+    g.padding = {1, 1};
+    for (int t : {1, 2, 4}) {
+      for (auto idle : {sysmt::IdleRule::kEither, sysmt::IdleRule::kAct}) {
+        for (auto r : {sysmt::Rounding::kRne, sysmt::Rounding::kHalfUp, sysmt::Rounding::kTrunc}) {
+          SCOPED_TRACE("stride " + std::to_string(stride) + " " + sysmt::to_string(config(t, idle, r)));
+          SysmtPolicy policy = make_policy(1.5, config(t, idle, r));
+          at::Tensor y = policy.conv2d(x, w, b, g);
+          at::Tensor ref = reference_conv(x, w, b, 1.5, g, config(t, idle, r));
+          ASSERT_EQ(y.sizes(), ref.sizes());
+          EXPECT_TRUE(y.equal(ref));  // bit-identical: same accumulators, same rescale
+          const int64_t oh = stride == 1 ? 7 : 4;
+          EXPECT_EQ(policy.cost().outputs, 2 * oh * oh * 6);
+          EXPECT_EQ(policy.cost().cycles, policy.cost().outputs * ((45 + t - 1) / t));
+        }
+      }
+    }
+  }
+}
+
+TEST(SysmtPolicy, ConvTilesOverManyRowsAndDiagnosticsMerge) {
+  torch::manual_seed(12);
+  at::Tensor x = torch::relu(torch::randn({3, 3, 40, 40}));  // M = 4800 > one tile
+  at::Tensor w = torch::randn({4, 3, 3, 3});
+  ConvGeometry g;
+  g.padding = {1, 1};
+  SysmtPolicy policy = make_policy(2.0, config(2), /*diag=*/true);
+  at::Tensor acc_ref;
+  at::Tensor y = policy.conv2d(x, w, {}, g);
+  EXPECT_TRUE(y.equal(reference_conv(x, w, {}, 2.0, g, config(2), &acc_ref)));
+  sysmt::SysmtDiagnostics d = policy.diagnostics();
+  EXPECT_EQ(d.threads, 2);
+  EXPECT_EQ(d.outputs, 3 * 40 * 40 * 4);
+  EXPECT_GT(d.collision_rate(), 0.0);
+  EXPECT_GT(d.mse_vs_exact(), 0.0);
+  EXPECT_TRUE(policy.describe().contains("diagnostics"));
+  policy.reset_statistics();
+  EXPECT_EQ(policy.diagnostics().threads, 0);
+  EXPECT_EQ(policy.cost().outputs, 0);
+}
+
+TEST(SysmtPolicy, OneThreadEqualsA8W8AndMoreThreadsDiffer) {
+  torch::manual_seed(13);
+  // K = 64*9 = 576 > 514, so a8w8 takes its float64 path; K = 45 its float32 path.
+  for (int64_t cin : {5, 64}) {
+    at::Tensor x = torch::relu(torch::randn({2, cin, 7, 7}));
+    at::Tensor w = torch::randn({8, cin, 3, 3});
+    at::Tensor b = torch::randn({8});
+    ConvGeometry g;
+    g.padding = {1, 1};
+    LayerInfo info;
+    info.name = "c";
+    A8W8Params ap;
+    ap.a_max = 2.0;
+    A8W8Policy a8w8(info, ap);
+    at::Tensor ya = a8w8.conv2d(x, w, b, g);
+    at::Tensor y1 = make_policy(2.0, config(1)).conv2d(x, w, b, g);
+    // Both compute float(double(exact acc) * double scale) + float bias: bit-identical.
+    EXPECT_TRUE(y1.equal(ya)) << (y1 - ya).abs().max().item<float>();
+    for (int t : {2, 4})
+      for (auto idle : {sysmt::IdleRule::kEither, sysmt::IdleRule::kAct})
+        for (auto r : {sysmt::Rounding::kRne, sysmt::Rounding::kHalfUp, sysmt::Rounding::kTrunc}) {
+          at::Tensor yt = make_policy(2.0, config(t, idle, r)).conv2d(x, w, b, g);
+          EXPECT_FALSE(yt.equal(y1)) << sysmt::to_string(config(t, idle, r));
+        }
+  }
+}
+
+TEST(SysmtPolicy, GroupedConvPerGroupEqualsA8W8AtOneThread) {
+  torch::manual_seed(14);
+  at::Tensor x = torch::relu(torch::randn({2, 6, 5, 5}));
+  at::Tensor w = torch::randn({4, 3, 3, 3});
+  ConvGeometry g;
+  g.groups = 2;
+  g.stride = {2, 2};
+  g.padding = {1, 1};
+  LayerInfo info;
+  info.name = "c";
+  A8W8Params ap;
+  ap.a_max = 2.0;
+  A8W8Policy a8w8(info, ap);
+  EXPECT_TRUE(make_policy(2.0, config(1)).conv2d(x, w, {}, g).equal(a8w8.conv2d(x, w, {}, g)));
+}
+
+TEST(SysmtPolicy, LinearEqualsA8W8AtOneThreadAndReferenceAtFour) {
+  torch::manual_seed(15);
+  at::Tensor x = torch::relu(torch::randn({3, 20}));
+  at::Tensor w = torch::randn({4, 20});
+  at::Tensor b = torch::randn({4});
+  LayerInfo info;
+  info.name = "fc";
+  info.is_linear = true;
+  A8W8Params ap;
+  ap.a_max = 2.0;
+  A8W8Policy a8w8(info, ap);
+  EXPECT_TRUE(make_policy(2.0, config(1)).linear(x, w, b).equal(a8w8.linear(x, w, b)));
+  ActivationCodes xq = quantize_activations(x, 2.0, "fc");
+  WeightCodes wq = quantize_weights(w);
+  at::Tensor acc = at::empty({3, 4}, at::kInt);
+  sysmt::sysmt_gemm_ref(xq.codes.contiguous().data_ptr<uint8_t>(),
+                        wq.codes.contiguous().data_ptr<int8_t>(), acc.data_ptr<int32_t>(), 3, 4, 20,
+                        config(4));
+  at::Tensor ref = (acc.to(at::kDouble) * (wq.scales.to(at::kDouble) * double(xq.scale)).reshape({1, -1}))
+                       .to(at::kFloat) + b;
+  EXPECT_TRUE(make_policy(2.0, config(4)).linear(x, w, b).equal(ref));
+}
+
+TEST(SysmtPolicy, WeightPackingFollowsTheWeightVersion) {
+  torch::manual_seed(16);
+  at::Tensor x = torch::relu(torch::randn({1, 5, 7, 7}));
+  at::Tensor w = torch::randn({3, 5, 3, 3});
+  ConvGeometry g;
+  SysmtPolicy policy = make_policy(2.0, config(2));
+  at::Tensor y0 = policy.conv2d(x, w, {}, g);
+  {
+    torch::NoGradGuard ng;
+    w.mul_(-1);
+  }
+  at::Tensor y1 = policy.conv2d(x, w, {}, g);
+  EXPECT_TRUE(y1.equal(reference_conv(x, w, {}, 2.0, g, config(2))));
+  EXPECT_FALSE(y1.equal(y0));
+}
+
+TEST(SysmtPolicy, UncalibratedOrNegativeInputThrows) {
+  at::Tensor w = torch::randn({3, 5, 3, 3});
+  EXPECT_THROW(make_policy(0.0, config(2)).conv2d(torch::rand({1, 5, 7, 7}), w, {}, ConvGeometry{}),
+               InputError);
+  EXPECT_THROW(make_policy(1.0, config(2)).conv2d(-torch::rand({1, 5, 7, 7}), w, {}, ConvGeometry{}),
+               InputError);
+}
+
+TEST(SysmtPolicy, RegistryLeavesFirstConvAndFcInFp32AndOverridesWork) {
+  auto net = std::make_shared<TinyNetImpl>();
+  nlohmann::json meta = calibrated_metadata(*net);
+  apply_policy(*net, PolicySpec::parse("sysmt smt=4 idle=act round=trunc"), 1, meta);
+  EXPECT_EQ(net->conv1->policy().name(), "fp32");
+  EXPECT_EQ(net->conv2->policy().name(), "sysmt");
+  EXPECT_EQ(net->fc->policy().name(), "fp32");
+  auto* p = dynamic_cast<SysmtPolicy*>(&net->conv2->policy());
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->params().config.threads, 4);
+  EXPECT_EQ(p->params().config.idle, sysmt::IdleRule::kAct);
+  EXPECT_EQ(p->params().config.rounding, sysmt::Rounding::kTrunc);
+  // Same calibrated range as the a8w8 policy would use.
+  apply_policy(*net, PolicySpec::parse("a8w8"), 1, meta);
+  auto* a = dynamic_cast<A8W8Policy*>(&net->conv2->policy());
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->params().a_max, p->params().a8w8.a_max);
+
+  apply_policy(*net, PolicySpec::parse("sysmt smt=2 override=conv2=a8w8 override=fc=sysmt"), 1, meta);
+  EXPECT_EQ(net->conv2->policy().name(), "a8w8");
+  EXPECT_EQ(net->fc->policy().name(), "sysmt");
+  net->eval();
+  torch::NoGradGuard ng;
+  EXPECT_EQ(net->forward(torch::randn({2, 1, 8, 8})).sizes().vec(), (std::vector<int64_t>{2, 3}));
+
+  PolicySpec s = PolicySpec::parse("sysmt smt=4 idle=act round=half_up");
+  EXPECT_EQ(PolicySpec::from_json(s.to_json()).to_json(), s.to_json());
+  EXPECT_THROW(PolicySpec::parse("sysmt smt=3"), InputError);
+  EXPECT_THROW(PolicySpec::parse("sysmt smt=8"), InputError);
+  EXPECT_THROW(PolicySpec::parse("sysmt idle=never"), InputError);
+  EXPECT_THROW(PolicySpec::parse("sysmt round=up"), InputError);
+  EXPECT_THROW(apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, nlohmann::json::object()),
+               InputError);  // not calibrated
+}
+
+TEST(SysmtPolicy, CountLayerMacsRestoresPolicies) {
+  auto net = std::make_shared<TinyNetImpl>();
+  nlohmann::json meta = calibrated_metadata(*net);
+  apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, meta);
+  net->train();
+  std::vector<LayerMacs> macs = count_layer_macs(*net, torch::randn({1, 1, 8, 8}));
+  ASSERT_EQ(macs.size(), 3u);
+  EXPECT_EQ(macs[0].macs, 8 * 8 * 4 * 9);        // conv1: 1->4, 3x3, pad 1
+  EXPECT_EQ(macs[1].macs, 4 * 4 * 8 * 4 * 9);    // conv2: 4->8, stride 2
+  EXPECT_EQ(macs[2].macs, 3 * 8);                // fc
+  EXPECT_EQ(net->conv2->policy().name(), "sysmt");
+  EXPECT_TRUE(net->is_training());
+}
