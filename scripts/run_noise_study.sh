@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results}"
 mkdir -p "$out"
-bin=./build/bnrecal
+bin="${BNRECAL_BIN:-./build/bnrecal}"
 model=models/fashion-mnist-resnet20.safetensors
 $bin eval --model "$model" --quiet --json "$out/eval.json"
 $bin calibrate --model "$model" --images 2048 --stat mean_max --seed 0 -o "$out/fashion-mnist-resnet20.calibrated.safetensors" --quiet
