@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "bnrecal/core/allocator.h"
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/policy_registry.h"
 #include "bnrecal/recal/recalibrate.h"
@@ -70,6 +71,7 @@ BENCHMARK(BM_Recalibrate)
     ->UseRealTime();
 
 int main(int argc, char** argv) {
+  bnrecal::tune_allocator();  // as the CLI does, so the figures match what users see
   torch::set_num_threads(2);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -220,6 +220,23 @@ PolicySpec PolicySpec::parse(const std::string& text) {
   return s;
 }
 
+std::string PolicySpec::to_text() const {
+  std::ostringstream out;
+  out << policy;
+  if (activation_mode != ActivationMode::kUnsigned) out << " activations=" << activation_mode_name(activation_mode);
+  if (uses_policy("sysmt")) {
+    out << " smt=" << sysmt_threads << " idle=" << sysmt_idle << " round=" << sysmt_round;
+    if (sysmt_diagnostics) out << " diagnostics=1";
+  }
+  for (const auto& o : overrides) out << " override=" << o.pattern << "=" << o.policy;
+  if (!noise.empty()) {
+    out << " noise=" << noise << " eta=" << noise_params.eta << " sigma_t=" << noise_params.sigma_t
+        << " sigma_s=" << noise_params.sigma_s;
+    for (const auto& e : noise_exclude) out << " noise_exclude=" << e;
+  }
+  return out.str();
+}
+
 NoiseModel PolicySpec::noise_model() const {
   if (noise == "custom") {
     require(!custom_noise.factors.empty(), "custom noise needs at least one factor");

@@ -115,44 +115,65 @@ void BnSnapshot::restore(torch::nn::Module& model) const {
 
 namespace {
 
-// libtorch C++ modules have no forward hooks, so the pooled estimator sees each BN layer's input
-// through an ATen RecordFunction observer on aten::batch_norm: it identifies the layer by the
-// address of its running_mean buffer and keeps a reference to the input tensor.
-struct BatchNormCapture {
+// The pooled estimator needs each batch's per-channel mean, variance and value count n = B*H*W.
+// BN in training mode with momentum 1 leaves exactly the batch mean and unbiased batch variance
+// (accumulated in double by ATen) in its running buffers, so only n is missing: libtorch C++
+// modules have no forward hooks, so an ATen RecordFunction observer on aten::batch_norm reads it
+// from the input's shape, identifying the layer by the address of its running_mean buffer. This
+// avoids a second float64 pass over every activation.
+struct BatchNormCounts {
   std::unordered_map<const void*, size_t> layer_of_buffer;
-  std::vector<std::pair<size_t, at::Tensor>> captured;
+  std::vector<std::pair<size_t, int64_t>> seen;  // (layer index, values per channel) per call
 };
-thread_local BatchNormCapture* t_capture = nullptr;
+thread_local BatchNormCounts* t_counts = nullptr;
 
 std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
-  if (t_capture == nullptr || std::strcmp(fn.name(), "aten::batch_norm") != 0) return nullptr;
+  if (t_counts == nullptr || std::strcmp(fn.name(), "aten::batch_norm") != 0) return nullptr;
   auto inputs = fn.inputs();
   if (inputs.size() < 5 || !inputs[0].isTensor() || !inputs[3].isTensor()) return nullptr;
   const at::Tensor& running_mean = inputs[3].toTensor();
   if (!running_mean.defined()) return nullptr;
-  auto it = t_capture->layer_of_buffer.find(running_mean.data_ptr());
-  if (it != t_capture->layer_of_buffer.end()) {
-    t_capture->captured.emplace_back(it->second, inputs[0].toTensor());
+  auto it = t_counts->layer_of_buffer.find(running_mean.data_ptr());
+  if (it != t_counts->layer_of_buffer.end()) {
+    const at::Tensor& input = inputs[0].toTensor();
+    t_counts->seen.emplace_back(it->second, input.numel() / input.size(1));
   }
   return nullptr;
 }
 
-class CaptureScope {
+class CountScope {
  public:
-  explicit CaptureScope(BatchNormCapture& capture) {
-    t_capture = &capture;
+  explicit CountScope(BatchNormCounts& counts) {
+    t_counts = &counts;
     handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(&on_op_start)
                                              .needsInputs(true)
                                              .scopes({at::RecordScope::FUNCTION}));
   }
-  ~CaptureScope() {
+  ~CountScope() {
     at::removeCallback(handle_);
-    t_capture = nullptr;
+    t_counts = nullptr;
   }
 
  private:
   at::CallbackHandle handle_;
 };
+
+// After a pooled-mode forward (momentum 1): merges each layer's batch statistics, now in its
+// running buffers, into its accumulator.
+void merge_batch_statistics(const std::vector<BnLayerRef>& group, const BatchNormCounts& counts,
+                            std::vector<PooledChannelStats>& pooled) {
+  std::vector<bool> merged(group.size(), false);
+  for (const auto& [index, n] : counts.seen) {
+    // A BN module called twice per forward keeps only the second batch's statistics.
+    require(!merged[index], "BN layer '" + group[index].name +
+                                "' runs more than once per forward; the pooled estimator cannot "
+                                "separate the calls (use ema or cumulative)");
+    merged[index] = true;
+    const auto& bn = group[index].bn;
+    const at::Tensor var = bn->running_var.to(at::kDouble);  // unbiased: M2 / (n - 1)
+    pooled[index].merge(n, bn->running_mean.to(at::kDouble), var * static_cast<double>(n - 1));
+  }
+}
 
 // One recalibration pass over the stream for a group of BN layers (all of them, or one in
 // sequential mode). The caller has put exactly these layers in training mode.
@@ -164,14 +185,14 @@ int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerR
     for (const auto& l : group) l.bn->reset_running_stats();
   }
   std::vector<PooledChannelStats> pooled;
-  BatchNormCapture capture;
-  std::unique_ptr<CaptureScope> scope;
+  BatchNormCounts counts;
+  std::unique_ptr<CountScope> scope;
   if (e == Estimator::kPooled) {
     for (size_t i = 0; i < group.size(); ++i) {
-      capture.layer_of_buffer[group[i].bn->running_mean.data_ptr()] = i;
+      counts.layer_of_buffer[group[i].bn->running_mean.data_ptr()] = i;
       pooled.emplace_back(group[i].bn->options.num_features());
     }
-    scope = std::make_unique<CaptureScope>(capture);
+    scope = std::make_unique<CountScope>(counts);
   }
   stream.rewind();
   int64_t t = 0;
@@ -181,10 +202,10 @@ int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerR
     if (e == Estimator::kEma || e == Estimator::kEmaReset) m = opt.momentum;
     if (e == Estimator::kCumulative) m = 1.0 / static_cast<double>(t + 1);
     for (const auto& l : group) l.bn->options.momentum(m);
-    capture.captured.clear();
+    counts.seen.clear();
     model.forward(x);
     images += x.size(0);
-    for (const auto& [index, input] : capture.captured) pooled[index].add_batch(input);
+    if (e == Estimator::kPooled) merge_batch_statistics(group, counts, pooled);
     images_done += x.size(0);
     if (opt.progress) opt.progress(images_done, images_total);
   }

@@ -7,6 +7,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/eval/evaluate.h"
+#include "bnrecal/models/pruning.h"
 #include "bnrecal/eval/metrics.h"
 
 namespace bnrecal {
@@ -16,7 +17,8 @@ nlohmann::json TrainOptions::to_json() const {
           {"lr", lr},                 {"momentum", momentum},       {"nesterov", nesterov},
           {"weight_decay", weight_decay}, {"schedule", schedule},   {"milestones", milestones},
           {"gamma", gamma},           {"seed", seed},               {"train_limit", train_limit},
-          {"eval_limit", eval_limit}, {"eval_every", eval_every},   {"augment", augment}};
+          {"eval_limit", eval_limit}, {"eval_every", eval_every},   {"augment", augment},
+          {"keep_zeros_in", keep_zeros_in}};
 }
 
 nlohmann::json EpochReport::to_json() const {
@@ -75,6 +77,7 @@ std::vector<EpochReport> train_model(Network& model, const DataSource& train_sou
                                                       .momentum(o.momentum)
                                                       .nesterov(o.nesterov)
                                                       .weight_decay(o.weight_decay));
+  const ZeroMask pruned_zeros(model, o.keep_zeros_in);
   std::vector<EpochReport> reports;
   for (int64_t epoch = o.start_epoch; epoch < o.epochs; ++epoch) {
     EpochReport report;
@@ -94,6 +97,7 @@ std::vector<EpochReport> train_model(Network& model, const DataSource& train_sou
       const at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
       loss.backward();
       optimizer.step();
+      pruned_zeros.apply();  // the step moved pruned weights by their gradient: zero them again
       {
         at::NoGradGuard no_grad;
         counter.add(logits.detach(), batch.labels);

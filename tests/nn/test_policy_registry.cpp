@@ -36,6 +36,16 @@ TEST(PolicyRegistry, ParseSpecString) {
   EXPECT_EQ(back.to_json(), s.to_json());
 }
 
+TEST(PolicyRegistry, TextFormRoundTrips) {
+  for (const char* text : {"fp32", "a8w8 activations=signed override=fc=fp32",
+                           "sysmt smt=4 idle=act round=trunc override=layer1.*=a8w8",
+                           "fp32 noise=relative eta=0.04 sigma_t=0.2 sigma_s=0.1 noise_exclude=conv1"}) {
+    const PolicySpec spec = PolicySpec::parse(text);
+    EXPECT_EQ(spec.to_text(), text);
+    EXPECT_EQ(PolicySpec::parse(spec.to_text()).to_json(), spec.to_json()) << text;
+  }
+}
+
 TEST(PolicyRegistry, UnknownNamesListTheKnownOnes) {
   std::string m = message_of([] { PolicySpec::parse("int4"); });
   EXPECT_NE(m.find("a8w8"), std::string::npos);

@@ -82,6 +82,25 @@ TEST(RecalCli, CalibrateThenRecalibrateA8W8ThenNoiseStudy) {
   EXPECT_NE(entry["variance"].get<std::string>().find("unbiased"), std::string::npos);
   EXPECT_TRUE(file_exists(json));
 
+  // eval without perturbation flags evaluates under the recorded perturbation and seed: the same
+  // result as giving them explicitly, and not the fp32 result.
+  auto eval_json = [&](const std::string& flags) {
+    const std::string out = temp_dir() + "/eval.json";
+    CommandResult e = bnrecal_cli("eval --model " + rec + " --limit 64 --json " + out + " " + flags);
+    EXPECT_EQ(e.exit_code, 0) << e.output;
+    return nlohmann::json::parse(read_file(out));
+  };
+  const nlohmann::json recorded = eval_json("");
+  EXPECT_EQ(recorded["config"]["perturbation_source"], "checkpoint (last recalibration)");
+  EXPECT_EQ(recorded["config"]["perturbation"]["policy"], "a8w8");
+  EXPECT_EQ(recorded["seed"], 3);
+  const nlohmann::json explicit_flags = eval_json("--policy a8w8 --noise seed-003 --eta 0.05 --seed 3");
+  EXPECT_EQ(explicit_flags["config"]["perturbation_source"], "flags");
+  EXPECT_EQ(recorded["top1"], explicit_flags["top1"]);
+  EXPECT_EQ(recorded["loss"], explicit_flags["loss"]);
+  const nlohmann::json fp32 = eval_json("--policy fp32");
+  EXPECT_NE(recorded["loss"], fp32["loss"]);
+
   const std::string md = temp_dir() + "/noise.md";
   r = bnrecal_cli("experiment noise --model " + cal + " --eta 0,0.05 --seeds 2 --recal-images 64 "
                   "--recal-batch-size 32 --limit 64 --markdown " + md);

@@ -3,8 +3,10 @@
 
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
+#include "bnrecal/nn/policy_registry.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "perturbation_options.h"
 
 namespace bnrecal::cli {
 
@@ -15,7 +17,37 @@ struct EvalSpec {
   std::string split = "test";
   int64_t limit = -1;
   int64_t batch_size = 256;
+  uint64_t seed = 0;
+  CLI::Option* seed_option = nullptr;
 };
+
+// The perturbation to evaluate under: the flags when any is given; otherwise the one the
+// checkpoint was last recalibrated under (evaluating a noise-recalibrated model in fp32 would
+// silently answer a different question); otherwise fp32. Returns the spec, seed and where from.
+struct EvalPerturbation {
+  PolicySpec spec;
+  uint64_t seed = 0;
+  std::string source;
+};
+
+EvalPerturbation eval_perturbation(const PerturbationOptions& flags, const EvalSpec& spec,
+                                   const nlohmann::json& metadata) {
+  EvalPerturbation p;
+  p.seed = spec.seed;
+  if (flags.any_given()) {
+    p.spec = policy_spec(flags);
+    p.source = "flags";
+  } else if (metadata.contains("recalibration") && metadata["recalibration"].is_array() &&
+             !metadata["recalibration"].empty() && metadata["recalibration"].back().contains("perturbation")) {
+    const nlohmann::json& last = metadata["recalibration"].back();
+    p.spec = PolicySpec::from_json(last["perturbation"]);
+    if (!spec.seed_option->count()) p.seed = last.value("seed", uint64_t{0});
+    p.source = "checkpoint (last recalibration)";
+  } else {
+    p.source = "default";
+  }
+  return p;
+}
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
@@ -30,10 +62,15 @@ void add_eval_command(CLI::App& app) {
   sub->add_option("--limit", spec->limit, "Evaluate only the first N images (default: all)")->check(CLI::PositiveNumber);
   sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  spec->seed_option = sub->add_option("--seed", spec->seed,
+                                      "Seed for noise draws (default: the recalibration's, else 0)");
+  auto perturbation = add_perturbation_options(*sub);
   auto common = add_common_options(*sub);
-  sub->callback([spec, common] {
+  sub->callback([spec, perturbation, common] {
     const int threads = apply_common_options(*common);
     LoadedModel model = load_model(spec->model);
+    const EvalPerturbation p = eval_perturbation(*perturbation, *spec, model.metadata);
+    apply_policy(*model.network, p.spec, p.seed, model.metadata);
     const std::string data = resolve_dataset(spec->data, model.metadata);
     auto source = open_dataset(data, spec->split == "train" ? Split::kTrain : Split::kTest);
     check_data_fits_model(*source, model.metadata);
@@ -48,16 +85,18 @@ void add_eval_command(CLI::App& app) {
     const EvalResult r = evaluate(*model.network, *source, options);
     progress.finish();
 
-    std::printf("model  %s (%s)\ndata   %s, %lld images\ntop-1  %s\n", spec->model.c_str(),
-                model.metadata.value("arch", "?").c_str(), source->name().c_str(), static_cast<long long>(r.n),
-                format_percent(r.top1, r.top1_stderr).c_str());
+    std::printf("model  %s (%s)\narith  %s (from %s, seed %llu)\ndata   %s, %lld images\ntop-1  %s\n",
+                spec->model.c_str(), model.metadata.value("arch", "?").c_str(), p.spec.to_text().c_str(),
+                p.source.c_str(), static_cast<unsigned long long>(p.seed), source->name().c_str(),
+                static_cast<long long>(r.n), format_percent(r.top1, r.top1_stderr).c_str());
     if (source->num_classes() > 5) std::printf("top-5  %s\n", format_percent(r.top5, r.top5_stderr).c_str());
     std::printf("speed  %.0f images/s (%d threads, batch %lld)\n", r.images_per_second, threads,
                 static_cast<long long>(spec->batch_size));
     const nlohmann::json config = {{"model", spec->model}, {"data", data},           {"split", spec->split},
                                    {"limit", spec->limit}, {"batch_size", spec->batch_size},
+                                   {"perturbation", p.spec.to_json()}, {"perturbation_source", p.source},
                                    {"model_metadata", model.metadata}};
-    write_json_result(*common, r.to_json(), config, 0);
+    write_json_result(*common, r.to_json(), config, p.seed);
   });
 }
 

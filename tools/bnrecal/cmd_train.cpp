@@ -9,6 +9,7 @@
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/models/zoo.h"
+#include "bnrecal/nn/calibration.h"
 #include "bnrecal/train/trainer.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -31,6 +32,8 @@ struct TrainSpec {
 nlohmann::json metadata_for(const TrainSpec& spec, const DataSource& data, const Normalization& norm,
                             const nlohmann::json& base) {
   nlohmann::json meta = base;
+  // Training changes the weights: activation ranges calibrated on the old ones no longer hold.
+  meta.erase(kCalibrationKey);
   meta["arch"] = spec.arch;
   meta["dataset"] = spec.data;
   meta["num_classes"] = data.num_classes();
@@ -85,6 +88,9 @@ void add_train_command(CLI::App& app) {
       base_meta = loaded.metadata;
       spec->arch = base_meta.value("arch", spec->arch);
       spec->data = base_meta.value("dataset", spec->data);
+      if (base_meta.contains("pruning")) {  // fine-tuning after `bnrecal prune`: pruned stays pruned
+        for (const auto& layer : base_meta["pruning"].at("layers")) o.keep_zeros_in.push_back(layer.at("name"));
+      }
       if (spec->resume) {
         require(base_meta.contains("training"), "'" + spec->from + "' records no training run to resume");
         o.start_epoch = base_meta["training"].value("epochs_done", int64_t{0});

@@ -1,20 +1,16 @@
 // bnrecal: what happens to a trained CNN's accuracy when hardware perturbs its arithmetic,
 // and how much post-training BatchNorm recalibration wins back.
 // main() is the only place that catches: input errors exit 1, usage errors exit 2.
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "bnrecal/core/allocator.h"
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/run_info.h"
 #include "commands.h"
 
 int main(int argc, char** argv) {
-  // glibc returns large freed blocks to the OS on every free; libtorch's CPU inference then spends
-  // most of its time in page faults. Keep them (measured 4-6x on this project's evals).
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  bnrecal::tune_allocator();
   bnrecal::set_command_line(argc, argv);
 
   CLI::App app{

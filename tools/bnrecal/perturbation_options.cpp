@@ -7,6 +7,7 @@ namespace bnrecal::cli {
 
 std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, bool with_eta) {
   auto p = std::make_shared<PerturbationOptions>();
+  const size_t first = sub.get_options().size();
   sub.add_option("--policy", p->policy,
                  "Arithmetic policy for the conv/linear layers: fp32 (default), a8w8, sysmt (both need "
                  "`bnrecal calibrate`) First conv, linear and depthwise layers stay fp32 unless overridden");
@@ -27,7 +28,16 @@ std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, boo
                  "PATTERN=POLICY: per-layer policy by exact name or glob (repeatable, last match wins)");
   sub.add_option("--noise-exclude", p->noise_exclude,
                  "Layer name or glob left noise-free (repeatable; default: noise on every layer)");
+  // Grouped in --help, and remembered so a command can tell "no perturbation flags" apart.
+  const std::vector<CLI::Option*> options = sub.get_options();
+  for (size_t i = first; i < options.size(); ++i) p->all.push_back(options[i]->group("Perturbation"));
   return p;
+}
+
+bool PerturbationOptions::any_given() const {
+  for (const CLI::Option* option : all)
+    if (option->count() > 0) return true;
+  return false;
 }
 
 PolicySpec policy_spec(const PerturbationOptions& o) {

@@ -28,6 +28,9 @@ struct PerturbationOptions {
   int smt = 2;  // sysmt threads T
   std::string idle = "either", round = "rne";
   CLI::Option *smt_option = nullptr, *idle_option = nullptr, *round_option = nullptr;
+  std::vector<CLI::Option*> all;  // every option above, to tell whether the user gave any
+
+  bool any_given() const;
 };
 
 // with_eta = false leaves out --eta (the noise study sets eta itself).

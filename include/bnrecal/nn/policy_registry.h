@@ -58,6 +58,9 @@ struct PolicySpec {
   //   activations=unsigned|signed smt=1|2|4 idle=either|act round=rne|half_up|trunc
   //   diagnostics=0|1
   static PolicySpec parse(const std::string& text);
+  // The same form back, only the items that matter for this spec ("a8w8 noise=seed-003 eta=0.04
+  // sigma_t=0.2 sigma_s=0.1"); parse(to_text()) gives the spec back except custom noise models.
+  std::string to_text() const;
   // The resolved noise model (throws InputError for unknown presets or negative eta).
   NoiseModel noise_model() const;
   // Throws InputError if a policy or preset name is unknown or a parameter is out of range.

@@ -32,6 +32,8 @@ struct TrainOptions {
   int64_t eval_every = 1;                 // evaluate every N epochs (and after the last)
   bool augment = true;
   Normalization normalization;            // empty: the data source's default
+  // Conv/linear layers whose zero weights stay zero (fine-tuning a pruned model).
+  std::vector<std::string> keep_zeros_in;
   nlohmann::json to_json() const;
 };
 
