@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bnrecal/core/allocator.h"
 #include "bnrecal/arith/sysmt.h"
 
 namespace {
@@ -127,6 +128,7 @@ void threads(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bnrecal::tune_allocator();  // as the CLI does, so the figures match what users see
   const std::vector<Layer> layers = load_layers(std::string(BNRECAL_SOURCE_DIR) + "/bench/layer_shapes.txt");
   // The reference is scalar: a slice of a real layer keeps it to ~0.1 s.
   const Layer small{"resnet18.layer1.conv[rows 0..127]", 128, 576, 64, 1, 64, 56, 56, 64, 3, 1, 1};

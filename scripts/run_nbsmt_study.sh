@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Reproduces the NB-SMT numbers in docs/results.md: FP32 | A8W8 | 2T/4T without and with
-# recalibration on the committed reference model (calibrated by scripts/run_noise_study.sh, or here).
+# recalibration, per-layer diagnostics and speedup, for a checkpoint (default: the committed
+# reference model; e.g. models/fashion-mnist-resnet20-pruned40.safetensors for the pruned one).
+# SWEEP=1 adds the mixed-setting sweep (accuracy-vs-speedup points) on SWEEP_LIMIT test images.
+#   bash scripts/run_nbsmt_study.sh [OUT_DIR] [MODEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results}"
+model="${2:-models/fashion-mnist-resnet20.safetensors}"
 mkdir -p "$out"
 bin="${BNRECAL_BIN:-./build/bnrecal}"
-calibrated="$out/fashion-mnist-resnet20.calibrated.safetensors"
-[[ -f "$calibrated" ]] || $bin calibrate --model models/fashion-mnist-resnet20.safetensors --images 2048 \
-    --stat mean_max --seed 0 -o "$calibrated" --quiet
+name="$(basename "$model" .safetensors)"
+calibrated="$out/$name.calibrated.safetensors"
+[[ -f "$calibrated" ]] || $bin calibrate --model "$model" --images 2048 --stat mean_max --seed 0 \
+    -o "$calibrated" --quiet
 $bin experiment nbsmt -m "$calibrated" --smt 2,4 --recal-images 2048 \
-    --json "$out/nbsmt_study.json" --markdown "$out/nbsmt_study.md" --quiet
+    --json "$out/nbsmt_study.$name.json" --markdown "$out/nbsmt_study.$name.md" --quiet
+if [[ "${SWEEP:-0}" == 1 ]]; then
+  $bin experiment nbsmt -m "$calibrated" --smt 2,4 --recal-images 2048 --sweep --sweep-step 3 \
+      --limit "${SWEEP_LIMIT:-2000}" --diag-images 64 \
+      --json "$out/nbsmt_sweep.$name.json" --markdown "$out/nbsmt_sweep.$name.md" --quiet
+fi

@@ -56,14 +56,8 @@ EvalResult eval_test(Network& model, const DataSource& test, const NbsmtStudyOpt
 }
 
 void recal(Network& model, const DataSource& train, const NbsmtStudyOptions& opt) {
-  LoaderOptions l;
-  l.batch_size = opt.recal_batch_size;
-  l.shuffle = true;
-  l.augment = opt.recal_augment;
-  l.seed = opt.seed;
-  l.limit = opt.recal_images;
-  l.normalization = opt.normalization;
-  LoaderBatchStream stream(train, l);
+  LoaderBatchStream stream(train, LoaderOptions::sample(opt.recal_images, opt.recal_batch_size, opt.seed,
+                                                       opt.recal_augment, opt.normalization));
   recalibrate_bn(model, stream, opt.recal);
 }
 
@@ -153,7 +147,7 @@ NbsmtStudyResult run_nbsmt_study(Network& model, const nlohmann::json& metadata,
                    {"recal_images", opt.recal_images}, {"recal_batch_size", opt.recal_batch_size},
                    {"recal_augment", opt.recal_augment}, {"recal", opt.recal.to_json()},
                    {"seed", opt.seed}, {"test_limit", opt.test_limit},
-                   {"diag_images", opt.diag_images}, {"sweep", opt.sweep}};
+                   {"diag_images", opt.diag_images}, {"sweep", opt.sweep}, {"sweep_step", opt.sweep_step}};
   const BnSnapshot clean(model);
 
   std::vector<int64_t> shape = test.image_shape();
@@ -196,9 +190,14 @@ NbsmtStudyResult run_nbsmt_study(Network& model, const nlohmann::json& metadata,
     spec.policy = "sysmt";
     spec.sysmt_threads = 4;
     spec.sysmt_diagnostics = false;
+    // How many of the ranked layers each point decelerates: step, 2*step, ..., all.
+    const size_t step = static_cast<size_t>(std::max<int64_t>(opt.sweep_step, 1));
+    std::vector<size_t> points;
+    for (size_t i = step; i < order.size(); i += step) points.push_back(i);
+    points.push_back(order.size());
     // Phase 1: top-i layers at 2T, rest 4T. Phase 2: top-i at 1T, rest 2T.
     for (int phase = 0; phase < 2; ++phase) {
-      for (size_t i = 1; i <= order.size(); ++i) {
+      for (const size_t i : points) {
         apply_policy(model, spec, opt.seed, metadata);
         const auto layers = arith_layers(model);
         for (size_t j = 0; j < order.size(); ++j) {

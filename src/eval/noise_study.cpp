@@ -39,14 +39,8 @@ EvalResult eval_test(Network& model, const DataSource& test, const NoiseStudyOpt
 
 RecalReport recal(Network& model, const DataSource& train, const NoiseStudyOptions& opt,
                   uint64_t seed) {
-  LoaderOptions l;
-  l.batch_size = opt.recal_batch_size;
-  l.shuffle = true;
-  l.augment = opt.recal_augment;
-  l.seed = seed;
-  l.limit = opt.recal_images;
-  l.normalization = opt.normalization;
-  LoaderBatchStream stream(train, l);
+  LoaderBatchStream stream(train, LoaderOptions::sample(opt.recal_images, opt.recal_batch_size, seed,
+                                                       opt.recal_augment, opt.normalization));
   return recalibrate_bn(model, stream, opt.recal);
 }
 

@@ -2,17 +2,14 @@
 // so no dropout is modelled.
 #include "bnrecal/models/densenet.h"
 
+#include "layer_factories.h"
+
 namespace bnrecal {
 
 namespace {
 
-torch::nn::BatchNorm2d batch_norm(int64_t channels) {
-  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels));
-}
-
-ArithConv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
-  return ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding(padding));
-}
+using layers::batch_norm;
+using layers::conv;
 
 class DenseLayer : public torch::nn::Module {
  public:
@@ -50,7 +47,7 @@ class Transition : public torch::nn::Module {
  public:
   Transition(int64_t in, int64_t out) {
     norm = register_module("norm", batch_norm(in));
-    conv = register_module("conv", bnrecal::conv(in, out, 1, 1, 0));
+    conv = register_module("conv", layers::conv(in, out, 1, 1, 0));
   }
   at::Tensor forward(const at::Tensor& x) { return at::avg_pool2d(conv(at::relu(norm(x))), {2, 2}, {2, 2}); }
   torch::nn::BatchNorm2d norm{nullptr};

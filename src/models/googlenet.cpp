@@ -4,6 +4,8 @@
 
 #include <torch/nn/modules/container/sequential.h>
 
+#include "layer_factories.h"
+
 namespace bnrecal {
 
 namespace {
@@ -12,8 +14,8 @@ namespace {
 class BasicConv2d : public torch::nn::Module {
  public:
   BasicConv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0) {
-    conv = register_module("conv", ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding(padding)));
-    bn = register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out).eps(1e-3)));
+    conv = register_module("conv", layers::conv(in, out, kernel, stride, padding));
+    bn = register_module("bn", layers::batch_norm(out, 1e-3));
   }
   at::Tensor forward(const at::Tensor& x) { return at::relu(bn(conv(x))); }
   ArithConv2d conv{nullptr};

@@ -19,6 +19,7 @@
 
 #include "bnrecal/models/mobilenet.h"
 #include "bnrecal/nn/arith_layers.h"
+#include "layer_factories.h"
 
 namespace bnrecal {
 
@@ -30,8 +31,8 @@ class ConvUnit : public torch::nn::Module {
   ConvUnit(int64_t in, int64_t out, int64_t stride, int64_t groups, int64_t kernel, bool tf_same_padding)
       : pad_explicitly_(tf_same_padding && stride > 1), stride_(stride), kernel_(kernel) {
     const int64_t padding = pad_explicitly_ ? 0 : (kernel - 1) / 2;
-    conv = register_module("0", ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding(padding).groups(groups)));
-    bn = register_module("1", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out).eps(1e-3)));
+    conv = register_module("0", layers::conv(in, out, kernel, stride, padding, groups));
+    bn = register_module("1", layers::batch_norm(out, 1e-3));
   }
   at::Tensor forward(const at::Tensor& input) {
     at::Tensor x = pad_explicitly_ ? same_pad(input) : input;

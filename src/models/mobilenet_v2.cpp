@@ -6,6 +6,7 @@
 
 #include "bnrecal/models/mobilenet.h"
 #include "bnrecal/nn/arith_layers.h"
+#include "layer_factories.h"
 
 namespace bnrecal {
 
@@ -17,9 +18,8 @@ namespace {
 class ConvBNReLU6 : public torch::nn::Module {
  public:
   ConvBNReLU6(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups) {
-    conv = register_module(
-        "0", ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding((kernel - 1) / 2).groups(groups)));
-    bn = register_module("1", torch::nn::BatchNorm2d(out));
+    conv = register_module("0", layers::conv(in, out, kernel, stride, (kernel - 1) / 2, groups));
+    bn = register_module("1", layers::batch_norm(out));
     relu = register_module("2", torch::nn::ReLU6());
   }
   at::Tensor forward(const at::Tensor& x) { return relu(bn(conv(x))); }
@@ -37,12 +37,12 @@ class InvertedResidual : public torch::nn::Module {
   InvertedResidual(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio)
       : use_residual_(stride == 1 && in == out) {
     const int64_t hidden = in * expand_ratio;
-    torch::nn::Sequential layers;
-    if (expand_ratio != 1) layers->push_back(conv_bn_relu6(in, hidden, 1, 1, 1));  // pointwise expansion
-    layers->push_back(conv_bn_relu6(hidden, hidden, 3, stride, hidden));            // depthwise
-    layers->push_back(ArithConv2d(ArithConv2dOptions(hidden, out, 1)));             // linear bottleneck
-    layers->push_back(torch::nn::BatchNorm2d(out));
-    conv = register_module("conv", layers);
+    torch::nn::Sequential block;
+    if (expand_ratio != 1) block->push_back(conv_bn_relu6(in, hidden, 1, 1, 1));  // pointwise expansion
+    block->push_back(conv_bn_relu6(hidden, hidden, 3, stride, hidden));            // depthwise
+    block->push_back(layers::conv(hidden, out, 1));  // linear bottleneck
+    block->push_back(layers::batch_norm(out));
+    conv = register_module("conv", block);
   }
   at::Tensor forward(const at::Tensor& x) {
     at::Tensor y = conv->forward(x);

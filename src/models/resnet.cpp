@@ -2,17 +2,14 @@
 
 #include <torch/nn/functional/activation.h>
 
+#include "layer_factories.h"
+
 namespace bnrecal {
 
 namespace {
 
-torch::nn::BatchNorm2d batch_norm(int64_t channels) {
-  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels));
-}
-
-ArithConv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
-  return ArithConv2d(ArithConv2dOptions(in, out, kernel).stride(stride).padding(padding));
-}
+using layers::batch_norm;
+using layers::conv;
 
 // Shared by both block kinds: the residual branch is given, the shortcut is identity or
 // downsample (1x1 conv + BN, torchvision's "option B").

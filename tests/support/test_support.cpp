@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <mutex>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -11,7 +10,7 @@
 namespace bnrecal::testing {
 
 namespace {
-// Deliberately leaked: the atexit cleanup below must still find it after static destructors ran.
+// Deliberately leaked: the atexit cleanup must still find it after static destructors ran.
 std::vector<std::string>& created_dirs() {
   static auto* dirs = new std::vector<std::string>();
   return *dirs;
@@ -22,13 +21,8 @@ void remove_created_dirs() {
 }  // namespace
 
 std::string temp_dir() {
-  static std::once_flag once;
-  // Construct the list before registering the handler: statics built after an atexit
-  // registration are destroyed before it runs (the handler then read a dead vector and crashed).
-  std::call_once(once, [] {
-    created_dirs();
-    std::atexit(remove_created_dirs);
-  });
+  static const bool cleanup_registered = (std::atexit(remove_created_dirs), true);
+  (void)cleanup_registered;
   std::string pattern = (std::filesystem::temp_directory_path() / "bnrecal-test-XXXXXX").string();
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');

@@ -19,6 +19,15 @@ double now_seconds() {
 
 std::string default_model_path() { return BNRECAL_DEFAULT_MODEL; }
 
+void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& data,
+                                const std::string& model_help) {
+  model = default_model_path();
+  sub.add_option("--model,-m", model, model_help)->capture_default_str();
+  sub.add_option("--data,-d", data,
+                 "fashion-mnist, mnist, imagefolder:PATH, imagenet-val:DIR[:GT], cifar10:PATH, cifar100:PATH "
+                 "or an IDX folder (default: the dataset the model was trained on; see `bnrecal models`)");
+}
+
 std::string resolve_dataset(const std::string& requested, const nlohmann::json& meta) {
   if (!requested.empty()) return requested;
   if (meta.contains("dataset")) return meta.at("dataset").get<std::string>();

@@ -18,6 +18,10 @@ namespace bnrecal::cli {
 
 // The committed reference model (models/ in the source tree), the default for --model.
 std::string default_model_path();
+// --model/-m (default: the committed reference model) and --data/-d (default: the dataset the
+// model was trained on; the help lists the spec forms, see `bnrecal models`).
+void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& data,
+                                const std::string& model_help = "Checkpoint (.safetensors)");
 // The dataset to use: the user's choice, else the one the model was trained on, else fashion-mnist.
 std::string resolve_dataset(const std::string& requested, const nlohmann::json& model_metadata);
 // The input normalization recorded in a checkpoint (empty when absent: the data's default).

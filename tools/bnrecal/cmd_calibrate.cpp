@@ -21,11 +21,9 @@ struct CalibrateSpec {
 
 void add_calibrate_command(CLI::App& app) {
   auto spec = std::make_shared<CalibrateSpec>();
-  spec->model = default_model_path();
   CLI::App* sub = app.add_subcommand(
       "calibrate", "Measure a8w8 activation ranges on training images; write a calibrated checkpoint");
-  sub->add_option("--model,-m", spec->model, "Checkpoint (.safetensors)")->capture_default_str();
-  sub->add_option("--data,-d", spec->data, "Dataset (default: the one the model was trained on)");
+  add_model_and_data_options(*sub, spec->model, spec->data);
   sub->add_option("--images,-n", spec->images, "Training images to calibrate on")->capture_default_str();
   sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")->capture_default_str();
   sub->add_option("--stat", spec->stat, "mean_max (mean of per-image maxima) or max")->capture_default_str();
@@ -45,14 +43,8 @@ void add_calibrate_command(CLI::App& app) {
     require(spec->images <= train->size(), "--images " + std::to_string(spec->images) +
                                                " exceeds the training split (" +
                                                std::to_string(train->size()) + " images)");
-    LoaderOptions l;
-    l.batch_size = spec->batch_size;
-    l.shuffle = true;
-    l.augment = !spec->no_augment;
-    l.seed = spec->seed;
-    l.limit = spec->images;
-    l.normalization = normalization_of(model.metadata);
-    LoaderBatchStream stream(*train, l);
+    LoaderBatchStream stream(*train, LoaderOptions::sample(spec->images, spec->batch_size, spec->seed,
+                                                           !spec->no_augment, normalization_of(model.metadata)));
     ActivationCalibration cal = calibrate_activations(*model.network, stream, spec->stat);
     cal.source = {{"data", data}, {"split", "train"}, {"seed", spec->seed},
                   {"augment", !spec->no_augment}, {"batch_size", spec->batch_size},

@@ -52,11 +52,8 @@ EvalPerturbation eval_perturbation(const PerturbationOptions& flags, const EvalS
 
 void add_eval_command(CLI::App& app) {
   auto spec = std::make_shared<EvalSpec>();
-  spec->model = default_model_path();
   CLI::App* sub = app.add_subcommand("eval", "Evaluate a checkpoint: top-1 and top-5 with standard errors, images/s");
-  sub->add_option("--model,-m", spec->model, "Checkpoint (.safetensors)")->capture_default_str();
-  sub->add_option("--data,-d", spec->data,
-                  "fashion-mnist, mnist or an IDX folder (default: the dataset the model was trained on)");
+  add_model_and_data_options(*sub, spec->model, spec->data);
   sub->add_option("--split", spec->split, "Which split to evaluate on")
       ->check(CLI::IsMember({"test", "train"}))->capture_default_str();
   sub->add_option("--limit", spec->limit, "Evaluate only the first N images (default: all)")->check(CLI::PositiveNumber);

@@ -1,16 +1,13 @@
 // `bnrecal experiment noise`: the analog-noise study (methods.md Table 1.3) with the quantization
 // rows, as JSON and a Markdown table.
-#include <cstdio>
-#include <iostream>
 #include <sstream>
 
 #include "bnrecal/core/error.h"
-#include "bnrecal/core/files.h"
 #include "bnrecal/eval/noise_study.h"
-#include "bnrecal/models/checkpoint.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "perturbation_options.h"
+#include "study_io.h"
 
 namespace bnrecal::cli {
 
@@ -49,12 +46,10 @@ void add_experiment_command(CLI::App& app) {
   experiment->require_subcommand(1);
   add_experiment_nbsmt_command(*experiment);
   auto spec = std::make_shared<NoiseExperimentSpec>();
-  spec->model = default_model_path();
   CLI::App* sub = experiment->add_subcommand(
       "noise", "Accuracy under analog weight noise, plain and BN-recalibrated, over etas and seeds");
-  sub->add_option("--model,-m", spec->model, "Checkpoint (.safetensors; calibrated for the A8W8 rows)")
-      ->capture_default_str();
-  sub->add_option("--data,-d", spec->data, "Dataset (default: the one the model was trained on)");
+  add_model_and_data_options(*sub, spec->model, spec->data, "Checkpoint (.safetensors; calibrated for the A8W8 rows)");
+
   sub->add_option("--eta", spec->etas, "Comma-separated noise levels eta0")->capture_default_str();
   sub->add_option("--seeds", spec->seeds, "Noise seeds per eta")->check(CLI::PositiveNumber)->capture_default_str();
   sub->add_option("--seed", spec->seed, "First seed")->capture_default_str();
@@ -92,24 +87,11 @@ void add_experiment_command(CLI::App& app) {
     opt.eval_batch_size = spec->batch_size;
     opt.quantization_rows = !spec->no_quantization;
 
-    LoadedModel model = load_model(spec->model);
-    const std::string data = resolve_dataset(spec->data, model.metadata);
-    auto train = open_dataset(data, Split::kTrain);
-    auto test = open_dataset(data, Split::kTest);
-    check_data_fits_model(*test, model.metadata);
-    opt.normalization = normalization_of(model.metadata);
-    const bool quiet = common->quiet;
-    opt.log = [quiet](const std::string& line) {
-      if (!quiet) std::cerr << "[noise] " << line << "\n";
-    };
-    NoiseStudyResult r = run_noise_study(*model.network, model.metadata, *train, *test, opt);
-    const std::string md = r.to_markdown(model.metadata.value("arch", "model"));
-    std::printf("%s", md.c_str());
-    if (!spec->markdown.empty()) write_file_atomic(spec->markdown, md);
-    nlohmann::json config = r.config;
-    config["model"] = spec->model;
-    config["data"] = data;
-    write_json_result(*common, r.to_json(), config, spec->seed);
+    const StudyInputs in = open_study_inputs(spec->model, spec->data);
+    opt.normalization = normalization_of(in.model.metadata);
+    opt.log = study_log("noise", common->quiet);
+    const NoiseStudyResult r = run_noise_study(*in.model.network, in.model.metadata, *in.train, *in.test, opt);
+    write_study_outputs(r, in, spec->markdown, *common, spec->seed);
   });
 }
 

@@ -1,15 +1,12 @@
 // `bnrecal experiment nbsmt`: accuracy of the NB-SMT (SySMT) accelerator at 2T / 4T, without
 // and with BN recalibration, per-layer diagnostics and speedup; optional mixed-setting sweep.
-#include <cstdio>
-#include <iostream>
 #include <sstream>
 
 #include "bnrecal/core/error.h"
-#include "bnrecal/core/files.h"
 #include "bnrecal/eval/nbsmt_study.h"
-#include "bnrecal/models/checkpoint.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "study_io.h"
 
 namespace bnrecal::cli {
 
@@ -22,6 +19,7 @@ struct NbsmtExperimentSpec {
           diag_images = 64;
   double momentum = 0.1;
   bool sweep = false;
+  int64_t sweep_step = 1;
   uint64_t seed = 0;
 };
 
@@ -41,12 +39,10 @@ std::vector<int> parse_threads(const std::string& text) {
 
 void add_experiment_nbsmt_command(CLI::App& experiment) {
   auto spec = std::make_shared<NbsmtExperimentSpec>();
-  spec->model = default_model_path();
   CLI::App* sub = experiment.add_subcommand(
       "nbsmt", "NB-SMT (SySMT) accuracy at 2T/4T, plain and BN-recalibrated, with diagnostics and speedup");
-  sub->add_option("--model,-m", spec->model, "Calibrated checkpoint (`bnrecal calibrate` output)")
-      ->capture_default_str();
-  sub->add_option("--data,-d", spec->data, "Dataset (default: the one the model was trained on)");
+  add_model_and_data_options(*sub, spec->model, spec->data, "Calibrated checkpoint (`bnrecal calibrate` output)");
+
   sub->add_option("--smt", spec->smt, "Comma-separated thread counts T, one row pair each")->capture_default_str();
   sub->add_option("--idle", spec->idle, "Idle-lane rule: either or act")->capture_default_str();
   sub->add_option("--round", spec->round, "4-bit rounding: rne, half_up or trunc")->capture_default_str();
@@ -63,6 +59,8 @@ void add_experiment_nbsmt_command(CLI::App& experiment) {
       ->capture_default_str();
   sub->add_flag("--sweep", spec->sweep,
                 "Mixed settings: decelerate the highest-MSE layers first (4T->2T, then 2T->1T)");
+  sub->add_option("--sweep-step", spec->sweep_step, "Layers decelerated per sweep point")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   sub->add_option("--markdown", spec->markdown, "Write the Markdown tables here");
   auto common = add_common_options(*sub);
   sub->callback([spec, common] {
@@ -91,25 +89,13 @@ void add_experiment_nbsmt_command(CLI::App& experiment) {
     require(spec->diag_images >= 0, "--diag-images must be >= 0");
     opt.diag_images = spec->diag_images;
     opt.sweep = spec->sweep;
+    opt.sweep_step = spec->sweep_step;
 
-    LoadedModel model = load_model(spec->model);
-    const std::string data = resolve_dataset(spec->data, model.metadata);
-    auto train = open_dataset(data, Split::kTrain);
-    auto test = open_dataset(data, Split::kTest);
-    check_data_fits_model(*test, model.metadata);
-    opt.normalization = normalization_of(model.metadata);
-    const bool quiet = common->quiet;
-    opt.log = [quiet](const std::string& line) {
-      if (!quiet) std::cerr << "[nbsmt] " << line << "\n";
-    };
-    NbsmtStudyResult r = run_nbsmt_study(*model.network, model.metadata, *train, *test, opt);
-    const std::string md = r.to_markdown(model.metadata.value("arch", "model"));
-    std::printf("%s", md.c_str());
-    if (!spec->markdown.empty()) write_file_atomic(spec->markdown, md);
-    nlohmann::json config = r.config;
-    config["model"] = spec->model;
-    config["data"] = data;
-    write_json_result(*common, r.to_json(), config, spec->seed);
+    const StudyInputs in = open_study_inputs(spec->model, spec->data);
+    opt.normalization = normalization_of(in.model.metadata);
+    opt.log = study_log("nbsmt", common->quiet);
+    const NbsmtStudyResult r = run_nbsmt_study(*in.model.network, in.model.metadata, *in.train, *in.test, opt);
+    write_study_outputs(r, in, spec->markdown, *common, spec->seed);
   });
 }
 

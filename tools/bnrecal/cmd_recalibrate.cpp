@@ -26,11 +26,9 @@ struct RecalibrateSpec {
 
 void add_recalibrate_command(CLI::App& app) {
   auto spec = std::make_shared<RecalibrateSpec>();
-  spec->model = default_model_path();
   CLI::App* sub = app.add_subcommand(
       "recalibrate", "Re-estimate BatchNorm statistics on training images with a perturbation active");
-  sub->add_option("--model,-m", spec->model, "Checkpoint (.safetensors)")->capture_default_str();
-  sub->add_option("--data,-d", spec->data, "Dataset (default: the one the model was trained on)");
+  add_model_and_data_options(*sub, spec->model, spec->data);
   sub->add_option("--images,-n", spec->images, "Training images (labels unused)")->capture_default_str();
   sub->add_option("--batch-size", spec->batch_size, "Images per batch")->capture_default_str();
   sub->add_option("--estimator", spec->estimator, "ema, ema-reset, cumulative, final or pooled")
@@ -68,14 +66,8 @@ void add_recalibrate_command(CLI::App& app) {
     require(spec->images <= train->size(), "--images " + std::to_string(spec->images) +
                                                " exceeds the training split (" +
                                                std::to_string(train->size()) + " images)");
-    LoaderOptions l;
-    l.batch_size = spec->batch_size;
-    l.shuffle = true;
-    l.augment = spec->augment;
-    l.seed = spec->seed;
-    l.limit = spec->images;
-    l.normalization = normalization_of(model.metadata);
-    LoaderBatchStream stream(*train, l);
+    LoaderBatchStream stream(*train, LoaderOptions::sample(spec->images, spec->batch_size, spec->seed,
+                                                           spec->augment, normalization_of(model.metadata)));
     // The total (images x passes) is known once the layers are selected: create on first call.
     std::unique_ptr<Progress> progress;
     const bool quiet = common->quiet;

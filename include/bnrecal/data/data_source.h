@@ -58,6 +58,19 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int64_t limit = -1;          // use only the first `limit` images of the (shuffled) order
   Normalization normalization;  // empty = the source's default
+
+  // `images` seeded-random images in batches: how calibration and recalibration read a split.
+  static LoaderOptions sample(int64_t images, int64_t batch_size, uint64_t seed, bool augment,
+                              Normalization normalization) {
+    LoaderOptions o;
+    o.batch_size = batch_size;
+    o.shuffle = true;
+    o.augment = augment;
+    o.seed = seed;
+    o.limit = images;
+    o.normalization = std::move(normalization);
+    return o;
+  }
 };
 
 // Seeded, reproducible batching: the order and augmentations depend only on seed and epoch.

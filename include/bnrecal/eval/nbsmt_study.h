@@ -35,6 +35,7 @@ struct NbsmtStudyOptions {
   int64_t eval_batch_size = 256;
   int64_t diag_images = 64;           // test images the per-layer diagnostics are collected on
   bool sweep = false;                 // mixed-setting sweep (two evaluations per point)
+  int64_t sweep_step = 1;             // layers decelerated per sweep point (the last point takes all)
   Normalization normalization;
   std::function<void(const std::string&)> log;
 };
