@@ -5,47 +5,23 @@
 //   ./build/bench/bench_image_pipeline --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 
-#include <cmath>
 #include <filesystem>
 #include <random>
 #include <thread>
 
+#include "bnrecal/core/allocator.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/data/image_decode.h"
 #include "bnrecal/data/image_folder.h"
+#include "synthetic_photos.h"
 
 namespace {
 
 constexpr int kImages = 32;
 
-// Smooth content plus mild noise, so the JPEGs have realistic sizes (~60 KB at quality 90).
-bnrecal::Image make_photo(uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> noise(0, 8);
-  bnrecal::Image image;
-  image.height = 375;
-  image.width = 500;
-  image.pixels.resize(image.height * image.width * 3);
-  for (int64_t y = 0; y < image.height; ++y)
-    for (int64_t x = 0; x < image.width; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const double v = 128 + 90 * std::sin(0.02 * x * (c + 1) + 0.03 * y + seed) + noise(rng);
-        image.row(y)[x * 3 + c] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
-      }
-  return image;
-}
-
 const std::vector<std::string>& jpeg_files() {
-  static const std::vector<std::string> files = [] {
-    const auto dir = std::filesystem::temp_directory_path() / "bnrecal-bench-images";
-    std::filesystem::create_directories(dir);
-    std::vector<std::string> paths;
-    for (int i = 0; i < kImages; ++i) {
-      paths.push_back((dir / ("img" + std::to_string(i) + ".jpg")).string());
-      if (!bnrecal::file_exists(paths.back())) bnrecal::write_jpeg_file(paths.back(), make_photo(i), 90);
-    }
-    return paths;
-  }();
+  static const std::vector<std::string> files = bnrecal::bench::synthetic_jpeg_files(
+      std::filesystem::temp_directory_path() / "bnrecal-bench-images", kImages);
   return files;
 }
 
@@ -97,4 +73,11 @@ BENCHMARK(BM_LoadBatch)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  bnrecal::tune_allocator();  // as the CLI does: the batch loader's figures then match `bnrecal eval`
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

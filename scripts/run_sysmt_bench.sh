@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 out="${1:-results}"
 filter="${2:-.}"
 mkdir -p "$out"
-bench="${BNRECAL_BUILD:-build}/bench/bench_sysmt_gemm"
+bench="${BNRECAL_BENCH:-${BNRECAL_BUILD:-build}/bench/bench_sysmt_gemm}"
 "$bench" --benchmark_filter="$filter" --benchmark_min_time=0.3 \
     --benchmark_out="$out/bench_sysmt_gemm.json" --benchmark_out_format=json >/dev/null
 /usr/bin/python3 - "$out/bench_sysmt_gemm.json" <<'PY' | tee "$out/bench_sysmt_gemm.md"

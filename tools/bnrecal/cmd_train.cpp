@@ -49,7 +49,7 @@ void add_train_command(CLI::App& app) {
   auto& o = spec->options;
   CLI::App* sub = app.add_subcommand("train", "Train a model from the zoo (or fine-tune a checkpoint) with SGD");
   sub->add_option("--arch,-a", spec->arch, "Architecture (see `bnrecal models`)")->capture_default_str();
-  sub->add_option("--data,-d", spec->data, "fashion-mnist, mnist or an IDX folder")->capture_default_str();
+  sub->add_option("--data,-d", spec->data, "fashion-mnist, mnist, imagefolder:PATH, imagenet-val:DIR[:GT], cifar10:PATH, cifar100:PATH or an IDX folder (see `bnrecal models`)")->capture_default_str();
   sub->add_option("--output,-o", spec->output, "Checkpoint to write (.safetensors; rewritten atomically after every epoch)")
       ->required();
   sub->add_option("--from", spec->from,
