@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "bnrecal/core/error.h"
@@ -16,6 +17,8 @@ nlohmann::json SysmtParams::to_json() const {
   j["idle"] = sysmt::to_string(config.idle);
   j["round"] = sysmt::to_string(config.rounding);
   j["collect_diagnostics"] = collect_diagnostics;
+  j["channel_order"] =
+      channel_order.empty() ? nlohmann::json("identity") : nlohmann::json(channel_order);
   return j;
 }
 
@@ -23,14 +26,96 @@ nlohmann::json SysmtLayerCost::to_json() const {
   return {{"k", k}, {"threads", threads}, {"outputs", outputs}, {"macs", macs}, {"cycles", cycles}};
 }
 
+namespace {
+
+// InputError naming the layer unless order is a permutation of 0..channels-1. channels <= 0:
+// the length is not known yet (a policy built without layer shapes); conv2d / linear check it.
+void validate_channel_order(const std::vector<int64_t>& order, int64_t channels,
+                            const std::string& layer) {
+  const std::string what = "layer '" + layer + "': " + kChannelOrderKey + " ";
+  if (channels > 0 && static_cast<int64_t>(order.size()) != channels) {
+    throw InputError(what + "has " + std::to_string(order.size()) + " entries but the layer has " +
+                     std::to_string(channels) + " input channels per group");
+  }
+  const int64_t n = static_cast<int64_t>(order.size());
+  std::vector<bool> seen(order.size(), false);
+  for (int64_t c : order) {
+    if (c < 0 || c >= n) {
+      throw InputError(what + "is not a permutation of 0.." + std::to_string(n - 1) + ": entry " +
+                       std::to_string(c) + " is out of range");
+    }
+    if (seen[c]) {
+      throw InputError(what + "is not a permutation: channel " + std::to_string(c) +
+                       " appears twice");
+    }
+    seen[c] = true;
+  }
+}
+
+bool is_identity(const std::vector<int64_t>& order) {
+  for (size_t p = 0; p < order.size(); ++p) {
+    if (order[p] != static_cast<int64_t>(p)) return false;
+  }
+  return true;
+}
+
+// The layer's entry of metadata "channel_order" (empty when there is none). Only the JSON types
+// are checked here; the policy's constructor checks that it is a permutation of the right length.
+std::vector<int64_t> channel_order_from_metadata(const LayerInfo& layer,
+                                                 const nlohmann::json& metadata) {
+  if (!metadata.is_object() || !metadata.contains(kChannelOrderKey)) return {};
+  const nlohmann::json& orders = metadata.at(kChannelOrderKey);
+  if (!orders.is_object()) {
+    throw InputError(std::string("checkpoint metadata '") + kChannelOrderKey +
+                     "' must be an object {\"layer name\": [c0, c1, ...]}");
+  }
+  const auto entry = orders.find(layer.name);
+  if (entry == orders.end()) return {};
+  auto is_index = [](const nlohmann::json& v) { return v.is_number_integer(); };
+  const bool integers = entry->is_array() && std::all_of(entry->begin(), entry->end(), is_index);
+  if (!integers) {
+    throw InputError("layer '" + layer.name + "': " + kChannelOrderKey +
+                     " must be a list of input channel indices");
+  }
+  return entry->get<std::vector<int64_t>>();
+}
+
+}  // namespace
+
 SysmtPolicy::SysmtPolicy(const LayerInfo& layer, SysmtParams params)
-    : layer_(layer), params_(params) {
+    : layer_(layer), params_(std::move(params)) {
   sysmt::validate(params_.config);
   if (params_.a8w8.activation_mode != ActivationMode::kUnsigned) {
     throw InputError("sysmt needs unsigned (post-ReLU) activations; layer '" + layer.name +
                      "' was configured with signed activations");
   }
+  if (!params_.channel_order.empty()) {
+    const int64_t channels_per_group =
+        layer.in_channels > 0 ? layer.in_channels / std::max<int64_t>(1, layer.geometry.groups) : 0;
+    validate_channel_order(params_.channel_order, channels_per_group, layer.name);
+    // Identity is stored as empty so describe() says so and forwards skip the gathers.
+    if (is_identity(params_.channel_order)) {
+      params_.channel_order.clear();
+    } else {
+      channel_order_ = at::tensor(params_.channel_order, at::kLong);
+    }
+  }
   cost_.threads = params_.config.threads;
+}
+
+void SysmtPolicy::check_channel_order_fits(int64_t channels_per_group) const {
+  if (channel_order_.defined() && channel_order_.size(0) != channels_per_group) {
+    throw InputError("sysmt layer '" + layer_.name + "': " + kChannelOrderKey + " has " +
+                     std::to_string(channel_order_.size(0)) + " entries but the input has " +
+                     std::to_string(channels_per_group) + " channels per group");
+  }
+}
+
+at::Tensor SysmtPolicy::input_channel_index(int64_t groups) const {
+  if (groups == 1) return channel_order_;
+  const int64_t per_group = channel_order_.size(0);
+  at::Tensor group_start = at::arange(groups, at::kLong).mul_(per_group).unsqueeze(1);
+  return (group_start + channel_order_.unsqueeze(0)).reshape({-1});
 }
 
 nlohmann::json SysmtPolicy::describe() const {
@@ -88,6 +173,9 @@ const SysmtPolicy::Packed& SysmtPolicy::packed_for(const at::Tensor& weight, int
   }
   WeightCodes wc = quantize_weights(weight.detach());
   at::Tensor codes = wc.codes;
+  // Dim 1 is the input channel within a group (conv) or the in_feature (linear). Per-output-
+  // channel scales do not depend on the channel order, so permuting the codes is exact.
+  if (channel_order_.defined()) codes = codes.index_select(1, channel_order_);
   if (codes.dim() == 4) codes = codes.permute({0, 2, 3, 1});  // OIHW -> O,kh,kw,Cg: k order
   const int64_t O = codes.size(0);
   codes = codes.reshape({O, -1}).contiguous();
@@ -160,11 +248,14 @@ at::Tensor SysmtPolicy::conv2d(const at::Tensor& input, const at::Tensor& weight
   const int64_t OH = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
   const int64_t OW = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
   require(OH > 0 && OW > 0, "sysmt conv2d '" + layer_.name + "': empty output");
+  check_channel_order_fits(cg);
 
   ActivationCodes x = quantize_input(input);
   const Packed& p = packed_for(weight, groups);
   at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
-  at::Tensor xs = x.codes.permute({0, 2, 3, 1}).contiguous();  // NHWC uint8
+  at::Tensor codes = x.codes;
+  if (channel_order_.defined()) codes = codes.index_select(1, input_channel_index(groups));
+  at::Tensor xs = codes.permute({0, 2, 3, 1}).contiguous();  // NHWC uint8, channels reordered
   const uint8_t* xd = xs.data_ptr<uint8_t>();
   const int64_t M = N * OH * OW, K = kh * kw * cg, og = O / groups;
   at::Tensor out = at::empty({M, O}, input.options().dtype(at::kFloat));
@@ -203,11 +294,14 @@ at::Tensor SysmtPolicy::conv2d(const at::Tensor& input, const at::Tensor& weight
 
 at::Tensor SysmtPolicy::linear(const at::Tensor& input, const at::Tensor& weight,
                                const at::Tensor& bias_in) {
+  const int64_t K = weight.size(1), O = weight.size(0);
+  check_channel_order_fits(K);
   ActivationCodes x = quantize_input(input);
   const Packed& p = packed_for(weight, 1);
   at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
-  const int64_t K = weight.size(1), O = weight.size(0);
-  at::Tensor codes = x.codes.reshape({-1, K}).contiguous();
+  at::Tensor codes = x.codes.reshape({-1, K});
+  if (channel_order_.defined()) codes = codes.index_select(1, channel_order_);
+  codes = codes.contiguous();
   const int64_t M = codes.size(0);
   at::Tensor out = at::empty({M, O}, input.options().dtype(at::kFloat));
   const uint8_t* ad = codes.data_ptr<uint8_t>();
@@ -225,12 +319,14 @@ at::Tensor SysmtPolicy::linear(const at::Tensor& input, const at::Tensor& weight
 PolicyEntry sysmt_policy_entry() {
   return {"sysmt",
           "A8W8 codes on the NB-SMT accelerator arithmetic (smt=1|2|4 idle=either|act "
-          "round=rne|half_up|trunc); needs `bnrecal calibrate`",
+          "round=rne|half_up|trunc); needs `bnrecal calibrate`; honours `bnrecal reorder`'s "
+          "per-layer channel_order",
           [](const LayerInfo& layer, const PolicyContext& ctx) -> std::shared_ptr<ArithPolicy> {
             SysmtParams p;
             p.a8w8 = a8w8_params_from_metadata(layer, ctx);
             p.config = ctx.spec.sysmt_config();
             p.collect_diagnostics = ctx.spec.sysmt_diagnostics;
+            p.channel_order = channel_order_from_metadata(layer, ctx.model_metadata);
             return std::make_shared<SysmtPolicy>(layer, p);
           }};
 }

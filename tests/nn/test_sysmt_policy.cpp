@@ -6,79 +6,11 @@
 #include "bnrecal/nn/calibration.h"
 #include "bnrecal/nn/policy_registry.h"
 #include "bnrecal/nn/sysmt_policy.h"
+#include "sysmt_test_support.h"
 #include "tiny_net.h"
 
 using namespace bnrecal;
-using bnrecal::testing::TinyNetImpl;
-
-namespace {
-
-sysmt::SysmtConfig config(int t, sysmt::IdleRule idle = sysmt::IdleRule::kEither,
-                          sysmt::Rounding r = sysmt::Rounding::kRne) {
-  sysmt::SysmtConfig c;
-  c.threads = t;
-  c.idle = idle;
-  c.rounding = r;
-  return c;
-}
-
-SysmtPolicy make_policy(double a_max, const sysmt::SysmtConfig& c, bool diag = false) {
-  LayerInfo info;
-  info.name = "c";
-  SysmtParams p;
-  p.a8w8.a_max = a_max;
-  p.config = c;
-  p.collect_diagnostics = diag;
-  return SysmtPolicy(info, p);
-}
-
-// Explicit im2col in the spec's order k = (i*kw + j)*C + c, written independently of the policy
-// (plain loops over accessors), then sysmt_gemm_ref and the a8w8 rescale. groups == 1.
-at::Tensor reference_conv(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
-                          double a_max, const ConvGeometry& g, const sysmt::SysmtConfig& c,
-                          at::Tensor* acc_out = nullptr) {
-  ActivationCodes xq = quantize_activations(x, a_max, "ref");
-  WeightCodes wq = quantize_weights(w);
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t O = w.size(0), kh = w.size(2), kw = w.size(3);
-  const int64_t OH = (H + 2 * g.padding[0] - kh) / g.stride[0] + 1;
-  const int64_t OW = (W + 2 * g.padding[1] - kw) / g.stride[1] + 1;
-  const int64_t K = C * kh * kw, M = N * OH * OW;
-  std::vector<uint8_t> A(M * K, 0);
-  std::vector<int8_t> Wm(O * K);
-  auto xa = xq.codes.accessor<uint8_t, 4>();
-  auto wa = wq.codes.accessor<int8_t, 4>();
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t i = 0; i < kh; ++i)
-      for (int64_t j = 0; j < kw; ++j)
-        for (int64_t ch = 0; ch < C; ++ch) Wm[o * K + (i * kw + j) * C + ch] = wa[o][ch][i][j];
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t m = (n * OH + oh) * OW + ow;
-        for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j) {
-            const int64_t ih = oh * g.stride[0] - g.padding[0] + i;
-            const int64_t iw = ow * g.stride[1] - g.padding[1] + j;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-            for (int64_t ch = 0; ch < C; ++ch) A[m * K + (i * kw + j) * C + ch] = xa[n][ch][ih][iw];
-          }
-      }
-  at::Tensor acc = at::empty({M, O}, at::kInt);
-  sysmt::sysmt_gemm_ref(A.data(), Wm.data(), acc.data_ptr<int32_t>(), M, O, K, c);
-  at::Tensor acc_nchw = acc.reshape({N, OH, OW, O}).permute({0, 3, 1, 2});
-  if (acc_out) *acc_out = acc_nchw;
-  at::Tensor scale = (wq.scales.to(at::kDouble) * static_cast<double>(xq.scale)).reshape({1, -1, 1, 1});
-  at::Tensor y = (acc_nchw.to(at::kDouble) * scale).to(at::kFloat);
-  return b.defined() ? y + b.reshape({1, -1, 1, 1}) : y;
-}
-
-nlohmann::json calibrated_metadata(TinyNetImpl& net) {
-  TensorBatchStream stream(bnrecal::testing::random_batches({4}));
-  return {{kCalibrationKey, calibrate_activations(net, stream, "mean_max").to_json()}};
-}
-
-}  // namespace
+using namespace bnrecal::testing;
 
 TEST(SysmtPolicy, ConvEqualsExplicitIm2colAndReferenceGemm) {
   torch::manual_seed(11);
@@ -93,10 +25,11 @@ TEST(SysmtPolicy, ConvEqualsExplicitIm2colAndReferenceGemm) {
     for (int t : {1, 2, 4}) {
       for (auto idle : {sysmt::IdleRule::kEither, sysmt::IdleRule::kAct}) {
         for (auto r : {sysmt::Rounding::kRne, sysmt::Rounding::kHalfUp, sysmt::Rounding::kTrunc}) {
-          SCOPED_TRACE("stride " + std::to_string(stride) + " " + sysmt::to_string(config(t, idle, r)));
-          SysmtPolicy policy = make_policy(1.5, config(t, idle, r));
+          SCOPED_TRACE("stride " + std::to_string(stride) + " " +
+                       sysmt::to_string(sysmt_config(t, idle, r)));
+          SysmtPolicy policy = make_sysmt_policy(1.5, sysmt_config(t, idle, r));
           at::Tensor y = policy.conv2d(x, w, b, g);
-          at::Tensor ref = reference_conv(x, w, b, 1.5, g, config(t, idle, r));
+          at::Tensor ref = reference_sysmt_conv(x, w, b, 1.5, g, sysmt_config(t, idle, r));
           ASSERT_EQ(y.sizes(), ref.sizes());
           EXPECT_TRUE(y.equal(ref));  // bit-identical: same accumulators, same rescale
           const int64_t oh = stride == 1 ? 7 : 4;
@@ -114,10 +47,10 @@ TEST(SysmtPolicy, ConvTilesOverManyRowsAndDiagnosticsMerge) {
   at::Tensor w = torch::randn({4, 3, 3, 3});
   ConvGeometry g;
   g.padding = {1, 1};
-  SysmtPolicy policy = make_policy(2.0, config(2), /*diag=*/true);
+  SysmtPolicy policy = make_sysmt_policy(2.0, sysmt_config(2), /*diag=*/true);
   at::Tensor acc_ref;
   at::Tensor y = policy.conv2d(x, w, {}, g);
-  EXPECT_TRUE(y.equal(reference_conv(x, w, {}, 2.0, g, config(2), &acc_ref)));
+  EXPECT_TRUE(y.equal(reference_sysmt_conv(x, w, {}, 2.0, g, sysmt_config(2), &acc_ref)));
   sysmt::SysmtDiagnostics d = policy.diagnostics();
   EXPECT_EQ(d.threads, 2);
   EXPECT_EQ(d.outputs, 3 * 40 * 40 * 4);
@@ -144,14 +77,14 @@ TEST(SysmtPolicy, OneThreadEqualsA8W8AndMoreThreadsDiffer) {
     ap.a_max = 2.0;
     A8W8Policy a8w8(info, ap);
     at::Tensor ya = a8w8.conv2d(x, w, b, g);
-    at::Tensor y1 = make_policy(2.0, config(1)).conv2d(x, w, b, g);
+    at::Tensor y1 = make_sysmt_policy(2.0, sysmt_config(1)).conv2d(x, w, b, g);
     // Both compute float(double(exact acc) * double scale) + float bias: bit-identical.
     EXPECT_TRUE(y1.equal(ya)) << (y1 - ya).abs().max().item<float>();
     for (int t : {2, 4})
       for (auto idle : {sysmt::IdleRule::kEither, sysmt::IdleRule::kAct})
         for (auto r : {sysmt::Rounding::kRne, sysmt::Rounding::kHalfUp, sysmt::Rounding::kTrunc}) {
-          at::Tensor yt = make_policy(2.0, config(t, idle, r)).conv2d(x, w, b, g);
-          EXPECT_FALSE(yt.equal(y1)) << sysmt::to_string(config(t, idle, r));
+          at::Tensor yt = make_sysmt_policy(2.0, sysmt_config(t, idle, r)).conv2d(x, w, b, g);
+          EXPECT_FALSE(yt.equal(y1)) << sysmt::to_string(sysmt_config(t, idle, r));
         }
   }
 }
@@ -169,7 +102,8 @@ TEST(SysmtPolicy, GroupedConvPerGroupEqualsA8W8AtOneThread) {
   A8W8Params ap;
   ap.a_max = 2.0;
   A8W8Policy a8w8(info, ap);
-  EXPECT_TRUE(make_policy(2.0, config(1)).conv2d(x, w, {}, g).equal(a8w8.conv2d(x, w, {}, g)));
+  EXPECT_TRUE(
+      make_sysmt_policy(2.0, sysmt_config(1)).conv2d(x, w, {}, g).equal(a8w8.conv2d(x, w, {}, g)));
 }
 
 TEST(SysmtPolicy, LinearEqualsA8W8AtOneThreadAndReferenceAtFour) {
@@ -183,16 +117,16 @@ TEST(SysmtPolicy, LinearEqualsA8W8AtOneThreadAndReferenceAtFour) {
   A8W8Params ap;
   ap.a_max = 2.0;
   A8W8Policy a8w8(info, ap);
-  EXPECT_TRUE(make_policy(2.0, config(1)).linear(x, w, b).equal(a8w8.linear(x, w, b)));
+  EXPECT_TRUE(make_sysmt_policy(2.0, sysmt_config(1)).linear(x, w, b).equal(a8w8.linear(x, w, b)));
   ActivationCodes xq = quantize_activations(x, 2.0, "fc");
   WeightCodes wq = quantize_weights(w);
   at::Tensor acc = at::empty({3, 4}, at::kInt);
   sysmt::sysmt_gemm_ref(xq.codes.contiguous().data_ptr<uint8_t>(),
                         wq.codes.contiguous().data_ptr<int8_t>(), acc.data_ptr<int32_t>(), 3, 4, 20,
-                        config(4));
+                        sysmt_config(4));
   at::Tensor ref = (acc.to(at::kDouble) * (wq.scales.to(at::kDouble) * double(xq.scale)).reshape({1, -1}))
                        .to(at::kFloat) + b;
-  EXPECT_TRUE(make_policy(2.0, config(4)).linear(x, w, b).equal(ref));
+  EXPECT_TRUE(make_sysmt_policy(2.0, sysmt_config(4)).linear(x, w, b).equal(ref));
 }
 
 TEST(SysmtPolicy, WeightPackingFollowsTheWeightVersion) {
@@ -200,22 +134,24 @@ TEST(SysmtPolicy, WeightPackingFollowsTheWeightVersion) {
   at::Tensor x = torch::relu(torch::randn({1, 5, 7, 7}));
   at::Tensor w = torch::randn({3, 5, 3, 3});
   ConvGeometry g;
-  SysmtPolicy policy = make_policy(2.0, config(2));
+  SysmtPolicy policy = make_sysmt_policy(2.0, sysmt_config(2));
   at::Tensor y0 = policy.conv2d(x, w, {}, g);
   {
     torch::NoGradGuard ng;
     w.mul_(-1);
   }
   at::Tensor y1 = policy.conv2d(x, w, {}, g);
-  EXPECT_TRUE(y1.equal(reference_conv(x, w, {}, 2.0, g, config(2))));
+  EXPECT_TRUE(y1.equal(reference_sysmt_conv(x, w, {}, 2.0, g, sysmt_config(2))));
   EXPECT_FALSE(y1.equal(y0));
 }
 
 TEST(SysmtPolicy, UncalibratedOrNegativeInputThrows) {
   at::Tensor w = torch::randn({3, 5, 3, 3});
-  EXPECT_THROW(make_policy(0.0, config(2)).conv2d(torch::rand({1, 5, 7, 7}), w, {}, ConvGeometry{}),
+  EXPECT_THROW(make_sysmt_policy(0.0, sysmt_config(2))
+                   .conv2d(torch::rand({1, 5, 7, 7}), w, {}, ConvGeometry{}),
                InputError);
-  EXPECT_THROW(make_policy(1.0, config(2)).conv2d(-torch::rand({1, 5, 7, 7}), w, {}, ConvGeometry{}),
+  EXPECT_THROW(make_sysmt_policy(1.0, sysmt_config(2))
+                   .conv2d(-torch::rand({1, 5, 7, 7}), w, {}, ConvGeometry{}),
                InputError);
 }
 

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/run_info.h"
+#include "bnrecal/eval/evaluate.h"
 
 namespace bnrecal::cli {
 
@@ -18,6 +20,15 @@ double now_seconds() {
 }  // namespace
 
 std::string default_model_path() { return BNRECAL_DEFAULT_MODEL; }
+
+std::unique_ptr<DataSource> open_training_sample(const std::string& data, const nlohmann::json& model_metadata,
+                                                 int64_t images) {
+  auto train = open_dataset(data, Split::kTrain);
+  check_data_fits_model(*train, model_metadata);
+  require(images <= train->size(), "--images " + std::to_string(images) + " exceeds the training split (" +
+                                       std::to_string(train->size()) + " images)");
+  return train;
+}
 
 void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& data,
                                 const std::string& model_help) {

@@ -22,6 +22,10 @@ std::string default_model_path();
 // model was trained on; the help lists the spec forms, see `bnrecal models`).
 void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& data,
                                 const std::string& model_help = "Checkpoint (.safetensors)");
+// The training split of data, checked to fit the model and to hold `images` images (the N
+// images calibration, recalibration and reordering read).
+std::unique_ptr<DataSource> open_training_sample(const std::string& data, const nlohmann::json& model_metadata,
+                                                 int64_t images);
 // The dataset to use: the user's choice, else the one the model was trained on, else fashion-mnist.
 std::string resolve_dataset(const std::string& requested, const nlohmann::json& model_metadata);
 // The input normalization recorded in a checkpoint (empty when absent: the data's default).

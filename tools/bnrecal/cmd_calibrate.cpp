@@ -38,11 +38,7 @@ void add_calibrate_command(CLI::App& app) {
     require(spec->images > 0 && spec->batch_size > 0, "--images and --batch-size must be positive");
     LoadedModel model = load_model(spec->model);
     const std::string data = resolve_dataset(spec->data, model.metadata);
-    auto train = open_dataset(data, Split::kTrain);
-    check_data_fits_model(*train, model.metadata);
-    require(spec->images <= train->size(), "--images " + std::to_string(spec->images) +
-                                               " exceeds the training split (" +
-                                               std::to_string(train->size()) + " images)");
+    auto train = open_training_sample(data, model.metadata, spec->images);
     LoaderBatchStream stream(*train, LoaderOptions::sample(spec->images, spec->batch_size, spec->seed,
                                                            !spec->no_augment, normalization_of(model.metadata)));
     ActivationCalibration cal = calibrate_activations(*model.network, stream, spec->stat);

@@ -61,11 +61,7 @@ void add_recalibrate_command(CLI::App& app) {
             "model '" + spec->model + "' has no BatchNorm layers to recalibrate");
     apply_policy(*model.network, policy, spec->seed, model.metadata);
     const std::string data = resolve_dataset(spec->data, model.metadata);
-    auto train = open_dataset(data, Split::kTrain);
-    check_data_fits_model(*train, model.metadata);
-    require(spec->images <= train->size(), "--images " + std::to_string(spec->images) +
-                                               " exceeds the training split (" +
-                                               std::to_string(train->size()) + " images)");
+    auto train = open_training_sample(data, model.metadata, spec->images);
     LoaderBatchStream stream(*train, LoaderOptions::sample(spec->images, spec->batch_size, spec->seed,
                                                            spec->augment, normalization_of(model.metadata)));
     // The total (images x passes) is known once the layers are selected: create on first call.

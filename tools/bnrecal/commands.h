@@ -16,6 +16,8 @@ void add_recalibrate_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
 void add_experiment_nbsmt_command(CLI::App& experiment);  // cmd_experiment_nbsmt.cpp
 void add_import_command(CLI::App& app);
+void add_reorder_command(CLI::App& app);
+void add_prune_command(CLI::App& app);
 
 inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
@@ -25,6 +27,8 @@ inline void add_all_commands(CLI::App& app) {
   add_recalibrate_command(app);
   add_experiment_command(app);
   add_import_command(app);
+  add_reorder_command(app);
+  add_prune_command(app);
   add_gemm_command(app);
 }
 

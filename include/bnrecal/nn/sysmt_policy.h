@@ -11,6 +11,14 @@
 // the layer's int8 per-channel weight codes (packed once per weight tensor version) ->
 // y = float(double(acc) * (double(s_w[o]) * double(s_x))) + bias[o], exactly the a8w8 rescale.
 // So T=1 is bit-identical to the a8w8 policy. groups > 1 is computed per group.
+//
+// Optional reordering (spec section 1): SysmtParams::channel_order permutes the input channels
+// (within each conv group; the in_features of a linear layer) before they are grouped into
+// thread lanes. The weight codes are permuted once when packed and the uint8 input codes once
+// per forward, so every product x[c]*w[o][c] stays paired: only which lanes share a thread
+// group (and so which collide) changes, never the exact (1T) result. The registry's factory
+// reads it from checkpoint metadata "channel_order" = {"layer name": [c0, c1, ...], ...}
+// (written by `bnrecal reorder`, see channel_reorder.h); layers without an entry use identity.
 #pragma once
 #include <cstdint>
 #include <mutex>
@@ -26,11 +34,18 @@ namespace bnrecal {
 
 constexpr int64_t kSysmtTileRows = 4096;  // output rows (batch x out_h x out_w) per im2col tile
 
+// Checkpoint metadata key of the per-layer input-channel permutations.
+constexpr const char* kChannelOrderKey = "channel_order";
+
 struct SysmtParams {
   A8W8Params a8w8;             // calibrated input range, as the a8w8 policy uses it
   sysmt::SysmtConfig config;   // T, idle rule, rounding
   bool collect_diagnostics = false;  // O(M*N*K) extra work per forward when on
-  nlohmann::json to_json() const;
+  // Input channel placed at each position before grouping into lanes: a permutation of
+  // 0..C_in/groups-1 (conv, the same in every group) or 0..in_features-1 (linear). Empty means
+  // identity; the policy validates it (InputError naming the layer) and stores identity as empty.
+  std::vector<int64_t> channel_order;
+  nlohmann::json to_json() const;  // channel_order as the list, or "identity"
 };
 
 // Work done by one layer so far (summed over forwards), spec section 8.
@@ -68,17 +83,22 @@ class SysmtPolicy : public ArithPolicy {
     const void* data = nullptr;
     int64_t version = -1;
     at::Tensor scales;                    // float32 [O]
-    std::vector<at::Tensor> w;            // per group: int8 [O/groups, K] in spec k order
+    std::vector<at::Tensor> w;            // per group: int8 [O/groups, K], k order, reordered
     std::vector<sysmt::SysmtPackedWeights> packed;  // per group
   };
   const Packed& packed_for(const at::Tensor& weight, int64_t groups);
   ActivationCodes quantize_input(const at::Tensor& input) const;
+  // InputError unless channel_order (when set) has one entry per input channel of a group.
+  void check_channel_order_fits(int64_t channels_per_group) const;
+  // Indices that put the input channels into channel_order in every one of `groups` groups.
+  at::Tensor input_channel_index(int64_t groups) const;
   // Y rows of one group: A [rows, K] uint8 -> dequantized into out (float [M, O], row stride O).
   void gemm_tile(const uint8_t* a, int64_t rows, int64_t group, const Packed& p, float x_scale,
                  const at::Tensor& bias, float* out, int64_t out_stride, int64_t col0);
 
   LayerInfo layer_;
   SysmtParams params_;
+  at::Tensor channel_order_;  // int64 copy of params_.channel_order (undefined for identity)
   Packed packed_;
   mutable std::mutex stats_mutex_;
   sysmt::SysmtDiagnostics diagnostics_;
