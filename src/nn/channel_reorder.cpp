@@ -87,9 +87,10 @@ int64_t distinct_reps(int64_t channels, int64_t taps, int threads) {
 //    are equal, which dealing the sorted channels back and forth (snake order) approaches; equal
 //    S_g also make m >= 3 rare. For larger p the collision rate alone would rather pack busy
 //    channels together (one group with m = 4 instead of two with m = 2), but m >= 3 reduces the
-//    weights too: on the reference resnet20, minimizing P(m >= 2) at 4T raised the measured MSE
-//    by 9 % and cost 1.3 points of top-1. Counting reduced operands keeps spreading them. A swap
-//    descent on the exact proxy polishes the deal, and identity is kept unless strictly beaten.
+//    weights too: on the reference resnet20, minimizing P(m >= 2) at 4T lowered the measured
+//    collision rate but raised the MSE vs exact A8W8 by 9 %. Counting reduced operands keeps
+//    spreading them. A swap descent on the exact proxy polishes the deal, and identity is kept
+//    unless strictly beaten.
 
 // Sorted by activity, busiest first, dealt into the thread groups in snake order: lane 0 of
 // groups 0..G-1, lane 1 of groups G-1..0, ... (a partial last group fills in turn).
