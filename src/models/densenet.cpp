@@ -24,7 +24,7 @@ class DenseLayer : public torch::nn::Module {
     at::Tensor bottleneck = conv1(at::relu(norm1(x)));
     return conv2(at::relu(norm2(bottleneck)));
   }
-  torch::nn::BatchNorm2d norm1{nullptr}, norm2{nullptr};
+  BatchNorm2d norm1{nullptr}, norm2{nullptr};
   ArithConv2d conv1{nullptr}, conv2{nullptr};
 };
 
@@ -50,7 +50,7 @@ class Transition : public torch::nn::Module {
     conv = register_module("conv", layers::conv(in, out, 1, 1, 0));
   }
   at::Tensor forward(const at::Tensor& x) { return at::avg_pool2d(conv(at::relu(norm(x))), {2, 2}, {2, 2}); }
-  torch::nn::BatchNorm2d norm{nullptr};
+  BatchNorm2d norm{nullptr};
   ArithConv2d conv{nullptr};
 };
 
@@ -84,7 +84,7 @@ class DenseFeatures : public torch::nn::Module {
     return norm5(x);
   }
   ArithConv2d conv0{nullptr};
-  torch::nn::BatchNorm2d norm0{nullptr}, norm5{nullptr};
+  BatchNorm2d norm0{nullptr}, norm5{nullptr};
   std::vector<std::shared_ptr<DenseBlock>> blocks;
   std::vector<std::shared_ptr<Transition>> transitions;
   int64_t out_channels = 0;

@@ -19,7 +19,7 @@ class BasicConv2d : public torch::nn::Module {
   }
   at::Tensor forward(const at::Tensor& x) { return at::relu(bn(conv(x))); }
   ArithConv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  BatchNorm2d bn{nullptr};
 };
 
 torch::nn::MaxPool2d ceil_max_pool(int64_t kernel, int64_t stride, int64_t padding = 0) {

@@ -1,9 +1,8 @@
 // The conv and BN constructors every architecture file uses, so each reads like its torchvision
 // original: conv(in, out, 3, stride, 1) is nn.Conv2d(in, out, 3, stride, 1, bias=False).
 #pragma once
-#include <torch/nn/modules/batchnorm.h>
-
 #include "bnrecal/nn/arith_layers.h"
+#include "bnrecal/nn/batch_norm.h"
 
 namespace bnrecal::layers {
 
@@ -14,8 +13,8 @@ inline ArithConv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride 
 }
 
 // eps 1e-5 is PyTorch's default; TF-derived models (GoogLeNet, MobileNet v1) use 1e-3.
-inline torch::nn::BatchNorm2d batch_norm(int64_t channels, double eps = 1e-5) {
-  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).eps(eps));
+inline BatchNorm2d batch_norm(int64_t channels, double eps = 1e-5) {
+  return BatchNorm2d(BatchNorm2dOptions(channels).eps(eps));
 }
 
 }  // namespace bnrecal::layers

@@ -14,7 +14,6 @@
 //   features.K.pointwise.{0,1}           pointwise conv, BN
 //   classifier.1                         Linear(1024, num_classes)
 // Parameter count: 4,231,976 with 1000 classes (the same as Keras' MobileNet(alpha=1.0)).
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/dropout.h>
 
 #include "bnrecal/models/mobilenet.h"
@@ -39,7 +38,7 @@ class ConvUnit : public torch::nn::Module {
     return at::clamp(bn(conv(x)), 0, 6);  // ReLU6
   }
   ArithConv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  BatchNorm2d bn{nullptr};
 
  private:
   // TensorFlow SAME: output ceil(in / stride); the odd pixel of padding goes after (bottom/right).

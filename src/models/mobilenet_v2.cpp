@@ -1,7 +1,6 @@
 // Follows torchvision/models/mobilenetv2.py (0.14) at width_mult 1.0: Conv2dNormActivation is a
 // Sequential (conv, BN, ReLU6), so its children are named "0", "1", "2" as in torchvision.
 #include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/dropout.h>
 
 #include "bnrecal/models/mobilenet.h"
@@ -24,7 +23,7 @@ class ConvBNReLU6 : public torch::nn::Module {
   }
   at::Tensor forward(const at::Tensor& x) { return relu(bn(conv(x))); }
   ArithConv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  BatchNorm2d bn{nullptr};
   torch::nn::ReLU6 relu{nullptr};
 };
 

@@ -1,11 +1,8 @@
 #include "bnrecal/recal/recalibrate.h"
 
-#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <chrono>
-#include <cstring>
-#include <unordered_map>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/policy_registry.h"
@@ -83,8 +80,14 @@ nlohmann::json RecalReport::to_json() const {
 std::vector<BnLayerRef> bn_layers(torch::nn::Module& model) {
   std::vector<BnLayerRef> out;
   for (const auto& item : model.named_modules("", /*include_self=*/false)) {
-    auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(item.value().get());
-    if (bn && bn->options.track_running_stats()) out.push_back({item.key(), bn});
+    auto* bn = dynamic_cast<BatchNorm2dImpl*>(item.value().get());
+    if (bn == nullptr) {
+      require(dynamic_cast<torch::nn::BatchNorm2dImpl*>(item.value().get()) == nullptr,
+              "BN layer '" + item.key() + "' is a stock torch::nn::BatchNorm2d; build models "
+              "with bnrecal::BatchNorm2d (nn/batch_norm.h), which recalibration needs");
+      continue;
+    }
+    if (bn->options.track_running_stats()) out.push_back({item.key(), bn});
   }
   return out;
 }
@@ -115,65 +118,25 @@ void BnSnapshot::restore(torch::nn::Module& model) const {
 
 namespace {
 
-// The pooled estimator needs each batch's per-channel mean, variance and value count n = B*H*W.
-// BN in training mode with momentum 1 leaves exactly the batch mean and unbiased batch variance
-// (accumulated in double by ATen) in its running buffers, so only n is missing: libtorch C++
-// modules have no forward hooks, so an ATen RecordFunction observer on aten::batch_norm reads it
-// from the input's shape, identifying the layer by the address of its running_mean buffer. This
-// avoids a second float64 pass over every activation.
-struct BatchNormCounts {
-  std::unordered_map<const void*, size_t> layer_of_buffer;
-  std::vector<std::pair<size_t, int64_t>> seen;  // (layer index, values per channel) per call
-};
-thread_local BatchNormCounts* t_counts = nullptr;
-
-std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
-  if (t_counts == nullptr || std::strcmp(fn.name(), "aten::batch_norm") != 0) return nullptr;
-  auto inputs = fn.inputs();
-  if (inputs.size() < 5 || !inputs[0].isTensor() || !inputs[3].isTensor()) return nullptr;
-  const at::Tensor& running_mean = inputs[3].toTensor();
-  if (!running_mean.defined()) return nullptr;
-  auto it = t_counts->layer_of_buffer.find(running_mean.data_ptr());
-  if (it != t_counts->layer_of_buffer.end()) {
-    const at::Tensor& input = inputs[0].toTensor();
-    t_counts->seen.emplace_back(it->second, input.numel() / input.size(1));
-  }
-  return nullptr;
-}
-
-class CountScope {
+// Routes each group layer's batch statistics into its pooled accumulator for the lifetime of a
+// pass, and detaches the observers however the pass ends.
+class PooledObservers {
  public:
-  explicit CountScope(BatchNormCounts& counts) {
-    t_counts = &counts;
-    handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(&on_op_start)
-                                             .needsInputs(true)
-                                             .scopes({at::RecordScope::FUNCTION}));
+  PooledObservers(const std::vector<BnLayerRef>& group, std::vector<PooledChannelStats>& pooled)
+      : group_(group) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      PooledChannelStats* target = &pooled[i];
+      group[i].bn->observe_batch_moments(
+          [target](const BatchMoments& m) { target->merge(m.count, m.mean.cpu(), m.m2.cpu()); });
+    }
   }
-  ~CountScope() {
-    at::removeCallback(handle_);
-    t_counts = nullptr;
+  ~PooledObservers() {
+    for (const auto& l : group_) l.bn->observe_batch_moments(nullptr);
   }
 
  private:
-  at::CallbackHandle handle_;
+  const std::vector<BnLayerRef>& group_;
 };
-
-// After a pooled-mode forward (momentum 1): merges each layer's batch statistics, now in its
-// running buffers, into its accumulator.
-void merge_batch_statistics(const std::vector<BnLayerRef>& group, const BatchNormCounts& counts,
-                            std::vector<PooledChannelStats>& pooled) {
-  std::vector<bool> merged(group.size(), false);
-  for (const auto& [index, n] : counts.seen) {
-    // A BN module called twice per forward keeps only the second batch's statistics.
-    require(!merged[index], "BN layer '" + group[index].name +
-                                "' runs more than once per forward; the pooled estimator cannot "
-                                "separate the calls (use ema or cumulative)");
-    merged[index] = true;
-    const auto& bn = group[index].bn;
-    const at::Tensor var = bn->running_var.to(at::kDouble);  // unbiased: M2 / (n - 1)
-    pooled[index].merge(n, bn->running_mean.to(at::kDouble), var * static_cast<double>(n - 1));
-  }
-}
 
 // One recalibration pass over the stream for a group of BN layers (all of them, or one in
 // sequential mode). The caller has put exactly these layers in training mode.
@@ -185,14 +148,10 @@ int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerR
     for (const auto& l : group) l.bn->reset_running_stats();
   }
   std::vector<PooledChannelStats> pooled;
-  BatchNormCounts counts;
-  std::unique_ptr<CountScope> scope;
+  std::unique_ptr<PooledObservers> observers;
   if (e == Estimator::kPooled) {
-    for (size_t i = 0; i < group.size(); ++i) {
-      counts.layer_of_buffer[group[i].bn->running_mean.data_ptr()] = i;
-      pooled.emplace_back(group[i].bn->options.num_features());
-    }
-    scope = std::make_unique<CountScope>(counts);
+    for (const auto& l : group) pooled.emplace_back(l.bn->options.num_features());
+    observers = std::make_unique<PooledObservers>(group, pooled);
   }
   stream.rewind();
   int64_t t = 0;
@@ -202,14 +161,12 @@ int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerR
     if (e == Estimator::kEma || e == Estimator::kEmaReset) m = opt.momentum;
     if (e == Estimator::kCumulative) m = 1.0 / static_cast<double>(t + 1);
     for (const auto& l : group) l.bn->options.momentum(m);
-    counts.seen.clear();
     model.forward(x);
     images += x.size(0);
-    if (e == Estimator::kPooled) merge_batch_statistics(group, counts, pooled);
     images_done += x.size(0);
     if (opt.progress) opt.progress(images_done, images_total);
   }
-  scope.reset();
+  observers.reset();
   require(t > 0, "recalibration stream has no images");
   if (e == Estimator::kPooled) {
     for (size_t i = 0; i < group.size(); ++i) {

@@ -5,6 +5,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/arith_layers.h"
+#include "bnrecal/nn/batch_norm.h"
 
 namespace bnrecal {
 namespace {
@@ -40,7 +41,7 @@ TEST(Zoo, EveryConvIsFollowedByABatchNorm) {
     auto net = build_model(arch, {10, 1});
     std::set<std::string> bns;
     for (const auto& m : net->named_modules())
-      if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.value().get())) bns.insert(m.key());
+      if (dynamic_cast<BatchNorm2dImpl*>(m.value().get())) bns.insert(m.key());
     for (const auto& layer : arith_layers(*net)) {
       if (layer.linear) continue;
       std::string bn = layer.name;

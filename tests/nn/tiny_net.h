@@ -6,6 +6,7 @@
 
 #include "bnrecal/models/network.h"
 #include "bnrecal/nn/arith_layers.h"
+#include "bnrecal/nn/batch_norm.h"
 
 namespace bnrecal::testing {
 
@@ -14,10 +15,10 @@ class TinyNetImpl : public Network {
  public:
   explicit TinyNetImpl(int64_t in_channels = 1, int64_t width = 4, int64_t classes = 3) {
     conv1 = register_module("conv1", ArithConv2d(ArithConv2dOptions(in_channels, width, 3).padding(1)));
-    bn1 = register_module("bn1", torch::nn::BatchNorm2d(width));
+    bn1 = register_module("bn1", BatchNorm2d(width));
     dropout = register_module("dropout", torch::nn::Dropout(0.5));
     conv2 = register_module("conv2", ArithConv2d(ArithConv2dOptions(width, 2 * width, 3).padding(1).stride(2)));
-    bn2 = register_module("bn2", torch::nn::BatchNorm2d(2 * width));
+    bn2 = register_module("bn2", BatchNorm2d(2 * width));
     fc = register_module("fc", ArithLinear(2 * width, classes));
   }
   at::Tensor forward(at::Tensor x) override {
@@ -37,7 +38,7 @@ class TinyNetImpl : public Network {
     }
   }
   ArithConv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Dropout dropout{nullptr};
   ArithLinear fc{nullptr};
 };

@@ -48,7 +48,7 @@ Stats reference(Estimator e, const std::vector<at::Tensor>& pre_bn, const Stats&
   return r;
 }
 
-Stats current(const torch::nn::BatchNorm2d& bn) {
+Stats current(const BatchNorm2d& bn) {
   return {bn->running_mean.to(at::kDouble).clone(), bn->running_var.to(at::kDouble).clone()};
 }
 
@@ -142,8 +142,11 @@ TEST(Recalibrate, ChanMergeEqualsDirectComputation) {
   torch::manual_seed(8);
   at::Tensor a = torch::randn({3, 2, 4, 4}) * 3 + 1, b = torch::randn({5, 2, 4, 4}) - 2;
   PooledChannelStats s(2);
-  s.add_batch(b);
-  s.add_batch(a);
+  for (const at::Tensor& batch : {b, a}) {
+    at::Tensor x = batch.to(at::kDouble).transpose(0, 1).reshape({2, -1});
+    at::Tensor mean = x.mean(1);
+    s.merge(x.size(1), mean, (x - mean.unsqueeze(1)).pow(2).sum(1));
+  }
   at::Tensor all = at::cat({a, b}, 0).to(at::kDouble).transpose(0, 1).reshape({2, -1});
   EXPECT_TRUE(at::allclose(s.mean(), all.mean(1), 1e-12, 1e-12));
   EXPECT_TRUE(at::allclose(s.unbiased_variance(), all.var(1, true), 1e-12, 1e-12));
@@ -245,4 +248,22 @@ TEST(Recalibrate, BadInputIsInputErrorAndLeavesTheModelUnchanged) {
   EXPECT_TRUE(net->bn1->running_mean.equal(before));
   bnrecal::testing::NoBnNet plain;
   EXPECT_THROW(recalibrate_bn(plain, stream, opt), InputError);
+}
+
+TEST(Recalibrate, StockBatchNormIsRefusedByName) {
+  // Recalibration needs bnrecal::BatchNorm2d (batch statistics for the pooled estimator); a
+  // stock torch::nn::BatchNorm2d would silently take another code path, so it is refused.
+  struct StockBnNet : Network {
+    StockBnNet() { bn = register_module("bn", torch::nn::BatchNorm2d(1)); }
+    at::Tensor forward(at::Tensor x) override { return bn(x); }
+    torch::nn::BatchNorm2d bn{nullptr};
+  } net;
+  TensorBatchStream stream(bnrecal::testing::random_batches({2}));
+  try {
+    recalibrate_bn(net, stream, RecalOptions{});
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("'bn' is a stock torch::nn::BatchNorm2d"), std::string::npos)
+        << e.what();
+  }
 }

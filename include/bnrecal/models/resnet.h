@@ -5,7 +5,6 @@
 //
 //   auto net = std::make_shared<bnrecal::ResNet>(bnrecal::ResNetConfig::small({3, 3, 3}), options);
 #pragma once
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/pooling.h>
 
@@ -14,6 +13,7 @@
 #include "bnrecal/models/network.h"
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/arith_layers.h"
+#include "bnrecal/nn/batch_norm.h"
 
 namespace bnrecal {
 
@@ -35,7 +35,7 @@ class ResNet : public Network {
 
  private:
   ArithConv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  BatchNorm2d bn1_{nullptr};
   torch::nn::MaxPool2d maxpool_{nullptr};
   std::vector<torch::nn::Sequential> stages_;
   ArithLinear fc_{nullptr};

@@ -4,7 +4,7 @@
 //   mean = mean_a + d * n_b / n,  M2 = M2_a + M2_b + d^2 * n_a * n_b / n.
 //
 //   bnrecal::PooledChannelStats s(channels);
-//   s.add_batch(activations);             // NCHW; counts N*H*W values per channel
+//   s.merge(count, batch_mean, batch_m2);  // per batch: float64 [C] (nn/batch_norm's BatchMoments)
 //   at::Tensor mean = s.mean(), var = s.unbiased_variance();   // float64 [C]
 #pragma once
 #include <ATen/ATen.h>
@@ -14,9 +14,7 @@ namespace bnrecal {
 class PooledChannelStats {
  public:
   explicit PooledChannelStats(int64_t channels);
-  // NCHW (or NC): per-channel count, mean and M2 of the batch, merged in.
-  void add_batch(const at::Tensor& activations);
-  // Merges another accumulator (same formula; used for batches computed elsewhere).
+  // Merges one batch's (or another accumulator's) per-channel count, mean and M2.
   void merge(int64_t count, const at::Tensor& mean, const at::Tensor& m2);
   int64_t count() const { return count_; }
   at::Tensor mean() const { return mean_; }

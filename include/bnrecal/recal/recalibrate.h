@@ -1,6 +1,7 @@
 // Post-training BatchNorm recalibration (methods.md section 2): re-estimate the running mean and
 // variance of BN layers on unlabeled training images with the perturbation active. gamma and
-// beta are never touched. BN layers stay stock torch::nn::BatchNorm2d.
+// beta are never touched. BN layers must be bnrecal::BatchNorm2d (nn/batch_norm.h): its no-grad
+// training-mode forward computes the batch statistics in one read and reports them.
 //
 //   bnrecal::BnSnapshot undo(*net);                       // bit-exact copy of the statistics
 //   bnrecal::LoaderBatchStream stream(*train, {.batch_size = 256, .shuffle = true, .limit = 2048});
@@ -28,9 +29,9 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <torch/nn/modules/batchnorm.h>
 
 #include "bnrecal/models/network.h"
+#include "bnrecal/nn/batch_norm.h"
 #include "bnrecal/recal/batch_stream.h"
 
 namespace bnrecal {
@@ -67,9 +68,10 @@ struct RecalReport {
 
 struct BnLayerRef {
   std::string name;
-  torch::nn::BatchNorm2dImpl* bn = nullptr;
+  BatchNorm2dImpl* bn = nullptr;
 };
-// Every BatchNorm2d with running statistics, in registration (= network) order.
+// Every BatchNorm2d with running statistics, in registration (= network) order. Throws
+// InputError on a stock torch::nn::BatchNorm2d.
 std::vector<BnLayerRef> bn_layers(torch::nn::Module& model);
 
 // Copies of every BN layer's running_mean, running_var, num_batches_tracked and momentum;

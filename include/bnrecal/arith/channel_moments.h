@@ -1,0 +1,32 @@
+// Per-channel moments of an NCHW float32 activation (count, mean, M2 = sum of squared
+// deviations from the mean): the batch statistics a BatchNorm layer in training mode needs.
+//
+//   bnrecal::ChannelMoments m = bnrecal::channel_moments(x, batch, channels, plane, c);
+//   double biased_var = m.m2 / m.count, unbiased_var = m.m2 / (m.count - 1);
+//
+// The fast kernel reads every value from memory once: it walks the channel in chunks small enough
+// to stay in L1, computes each chunk's mean and shifted M2 with two vectorizable float passes, and
+// merges the chunks in float64 with Chan et al.'s formula. It agrees with the float64 two-pass
+// reference to about 1e-6 relative to the channel's standard deviation (tested), not bit for bit:
+// summation order differs.
+#pragma once
+#include <cstdint>
+
+namespace bnrecal {
+
+struct ChannelMoments {
+  int64_t count = 0;
+  double mean = 0;
+  double m2 = 0;
+  // Chan et al.: merges another set of moments of disjoint values into this one.
+  void merge(const ChannelMoments& other);
+};
+
+// x: contiguous [batch, channels, plane] float32 (plane = H*W); statistics of channel c.
+ChannelMoments channel_moments(const float* x, int64_t batch, int64_t channels, int64_t plane,
+                               int64_t c);
+// Float64 two-pass reference: mean first, then squared deviations from it.
+ChannelMoments channel_moments_ref(const float* x, int64_t batch, int64_t channels, int64_t plane,
+                                   int64_t c);
+
+}  // namespace bnrecal

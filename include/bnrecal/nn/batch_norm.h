@@ -1,0 +1,61 @@
+// The BatchNorm2d every bnrecal model uses. Same options, parameter and buffer names, and
+// training/eval semantics as torch::nn::BatchNorm2d (checkpoints are interchangeable), with one
+// difference that BN recalibration needs: a training-mode forward under no-grad computes the batch
+// statistics with the channel_moments kernel, which reads each activation once (ATen reads it
+// twice, in scalar float64 loops), and reports them to an optional observer (the pooled
+// estimator). With grad enabled (training) or in eval mode, forward is the stock computation.
+//
+// It is a module of its own rather than a subclass of torch::nn::BatchNorm2dImpl because
+// libtorch does not export the base's virtual pretty_print, which a derived class needs to link.
+//
+//   bnrecal::BatchNorm2d bn(bnrecal::BatchNorm2dOptions(64).eps(1e-3));
+//   bn->observe_batch_moments([&](const bnrecal::BatchMoments& m) { ... m.count, m.mean ... });
+#pragma once
+#include <functional>
+#include <ostream>
+
+#include <ATen/ATen.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/options/batchnorm.h>
+
+namespace bnrecal {
+
+using BatchNorm2dOptions = torch::nn::BatchNormOptions;
+
+// Per-channel statistics of one NCHW batch: values per channel, mean and M2 (float64 [C]).
+struct BatchMoments {
+  int64_t count = 0;
+  at::Tensor mean, m2;
+};
+
+// Contiguous float32 CPU input: the channel_moments kernel, channels in parallel; anything else
+// (other dtypes, devices, layouts): ATen in float64.
+BatchMoments batch_moments(const at::Tensor& x);
+
+class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl> {
+ public:
+  explicit BatchNorm2dImpl(int64_t num_features) : BatchNorm2dImpl(BatchNorm2dOptions(num_features)) {}
+  explicit BatchNorm2dImpl(const BatchNorm2dOptions& options);
+
+  at::Tensor forward(const at::Tensor& input);
+
+  void reset() override;            // (re)registers parameters and buffers, then initializes them
+  void reset_running_stats();       // mean 0, var 1, batches 0
+  void reset_parameters();          // running stats, and gamma 1, beta 0
+  void pretty_print(std::ostream& stream) const override;
+
+  // Called with the batch statistics of every training-mode no-grad forward; empty to stop.
+  using MomentsObserver = std::function<void(const BatchMoments&)>;
+  void observe_batch_moments(MomentsObserver observer) { observer_ = std::move(observer); }
+
+  BatchNorm2dOptions options;
+  at::Tensor weight, bias;                                  // gamma, beta (when affine)
+  at::Tensor running_mean, running_var, num_batches_tracked;  // when track_running_stats
+
+ private:
+  at::Tensor normalize_with_batch_statistics(const at::Tensor& input, double factor);
+  MomentsObserver observer_;
+};
+TORCH_MODULE(BatchNorm2d);
+
+}  // namespace bnrecal

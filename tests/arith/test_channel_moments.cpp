@@ -1,0 +1,79 @@
+// The fast per-channel moments kernel against the float64 two-pass reference, over plane sizes
+// that exercise every chunking path (1x1, 7x7, 28x28, larger than a chunk, odd tails), and
+// against data whose mean dwarfs its spread, where one-pass sum/sum-of-squares formulas fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "bnrecal/arith/channel_moments.h"
+
+namespace bnrecal {
+namespace {
+
+std::vector<float> normal_values(int64_t n, double mean, double stddev, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> dist(mean, stddev);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = static_cast<float>(dist(rng));
+  return v;
+}
+
+class ChannelMomentsTest : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, double>> {};
+
+TEST_P(ChannelMomentsTest, MatchesFloat64Reference) {
+  const auto [batch, plane, offset] = GetParam();
+  const int64_t channels = 3;
+  const double stddev = 0.5;
+  const std::vector<float> x = normal_values(batch * channels * plane, offset, stddev, 7);
+  for (int64_t c = 0; c < channels; ++c) {
+    const ChannelMoments fast = channel_moments(x.data(), batch, channels, plane, c);
+    const ChannelMoments ref = channel_moments_ref(x.data(), batch, channels, plane, c);
+    ASSERT_EQ(fast.count, batch * plane);
+    ASSERT_EQ(ref.count, batch * plane);
+    const double ref_std = std::sqrt(ref.m2 / static_cast<double>(ref.count));
+    EXPECT_NEAR(fast.mean, ref.mean, 1e-6 * ref_std + 1e-7 * std::abs(ref.mean)) << "channel " << c;
+    EXPECT_NEAR(fast.m2, ref.m2, 1e-5 * ref.m2) << "channel " << c;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ChannelMomentsTest,
+    ::testing::Values(std::make_tuple(int64_t{300}, int64_t{1}, 0.0),
+                      std::make_tuple(int64_t{64}, int64_t{49}, 2.0),
+                      std::make_tuple(int64_t{37}, int64_t{784}, -1.0),
+                      std::make_tuple(int64_t{3}, int64_t{5000}, 0.0),   // > one chunk, odd tail
+                      std::make_tuple(int64_t{2}, int64_t{4096}, 0.25),  // exactly one chunk
+                      std::make_tuple(int64_t{1}, int64_t{17}, 0.0),
+                      std::make_tuple(int64_t{20}, int64_t{784}, 1000.0)));  // mean >> spread
+
+TEST(ChannelMoments, ConstantChannelHasZeroM2) {
+  const std::vector<float> x(2 * 4 * 100, 3.25f);
+  const ChannelMoments m = channel_moments(x.data(), 2, 4, 100, 1);
+  EXPECT_EQ(m.count, 200);
+  EXPECT_DOUBLE_EQ(m.mean, 3.25);
+  EXPECT_EQ(m.m2, 0.0);
+}
+
+TEST(ChannelMoments, EmptyPlaneHasNoValues) {
+  const std::vector<float> x(1, 0.0f);
+  const ChannelMoments m = channel_moments(x.data(), 5, 1, 0, 0);
+  EXPECT_EQ(m.count, 0);
+}
+
+TEST(ChannelMoments, MergeEqualsMomentsOfTheUnion) {
+  // Two batches of the same channel merged == the reference over both batches at once.
+  const std::vector<float> x = normal_values(10 * 2 * 9, 1.5, 2.0, 3);
+  const int64_t half = 4 * 2 * 9;  // first 4 images
+  ChannelMoments merged = channel_moments_ref(x.data(), 4, 2, 9, 1);
+  merged.merge(channel_moments_ref(x.data() + half, 6, 2, 9, 1));
+  const ChannelMoments whole = channel_moments_ref(x.data(), 10, 2, 9, 1);
+  EXPECT_EQ(merged.count, whole.count);
+  EXPECT_NEAR(merged.mean, whole.mean, 1e-12);
+  EXPECT_NEAR(merged.m2, whole.m2, 1e-9 * whole.m2);
+}
+
+}  // namespace
+}  // namespace bnrecal
