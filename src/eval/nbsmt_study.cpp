@@ -147,7 +147,8 @@ NbsmtStudyResult run_nbsmt_study(Network& model, const nlohmann::json& metadata,
                    {"recal_images", opt.recal_images}, {"recal_batch_size", opt.recal_batch_size},
                    {"recal_augment", opt.recal_augment}, {"recal", opt.recal.to_json()},
                    {"seed", opt.seed}, {"test_limit", opt.test_limit},
-                   {"diag_images", opt.diag_images}, {"sweep", opt.sweep}, {"sweep_step", opt.sweep_step}};
+                   {"diag_images", opt.diag_images}, {"sweep", opt.sweep}, {"sweep_step", opt.sweep_step},
+                   {"channel_order", channel_order_summary(metadata)}};
   const BnSnapshot clean(model);
 
   std::vector<int64_t> shape = test.image_shape();
@@ -231,7 +232,8 @@ std::string NbsmtStudyResult::to_markdown(const std::string& model_name) const {
   auto acc = [](const EvalResult& r) { return fmt(r.top1) + " +- " + fmt(r.top1_stderr); };
   md << "Top-1 (%) +- stderr, " << fp32.n << " test images, " << model_name
      << "; recalibration: " << config["recal"].value("estimator", "?") << ", "
-     << config.value("recal_images", 0) << " training images.\n\n";
+     << config.value("recal_images", 0) << " training images; sysmt channel order: "
+     << config.value("channel_order", "identity") << ".\n\n";
   md << "| setting | top-1 | speedup (all) | speedup (accelerated) |\n|---|---|---|---|\n";
   md << "| FP32 | " << acc(fp32) << " | 1.000 | 1.000 |\n";
   md << "| A8W8 | " << acc(a8w8) << " | 1.000 | 1.000 |\n";

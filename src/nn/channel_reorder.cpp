@@ -6,11 +6,13 @@
 #include <array>
 #include <memory>
 #include <numeric>
+#include <random>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/arith_layers.h"
 #include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/noise_policy.h"
 #include "bnrecal/nn/policy_registry.h"
 #include "bnrecal/nn/quantizer.h"
 
@@ -308,6 +310,7 @@ nlohmann::json ChannelReorderPlan::to_json() const {
   for (const auto& l : layers) ls.push_back(l.to_json());
   return {{"threads", config.threads},
           {"idle", sysmt::to_string(config.idle)},
+          {"method", method},
           {"images", images},
           {"proxy", "means over thread groups, lanes independent: collision_rate = P(>= 2 active "
                     "lanes); reduced_operands = expected operands through a 4-bit reduction "
@@ -371,6 +374,16 @@ ChannelReorderPlan plan_channel_reorder(Network& model, const nlohmann::json& me
     plan.layers.push_back(std::move(r));
   }
   return plan;
+}
+
+void randomize_channel_orders(ChannelReorderPlan& plan, uint64_t seed) {
+  for (auto& layer : plan.layers) {
+    std::mt19937_64 rng(derive_seed(seed, "channel_order/" + layer.name));
+    layer.order = identity_order(static_cast<int64_t>(layer.activity.size()));
+    std::shuffle(layer.order.begin(), layer.order.end(), rng);
+    layer.reordered = expected_lane_cost(layer.activity, layer.order, layer.taps, plan.config.threads);
+  }
+  plan.method = "random (seed " + std::to_string(seed) + ")";
 }
 
 }  // namespace bnrecal

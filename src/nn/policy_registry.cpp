@@ -281,6 +281,9 @@ void apply_policy(torch::nn::Module& model, const PolicySpec& spec, uint64_t see
                        names + ")");
     }
   }
+  std::vector<std::string> layer_names;
+  for (const auto& l : layers) layer_names.push_back(l.name);
+  check_channel_order_layers(model_metadata, layer_names);
   std::unique_ptr<NoiseModel> noise;
   if (!spec.noise.empty()) noise = std::make_unique<NoiseModel>(spec.noise_model());
   const PolicyContext ctx{spec, model_metadata, seed};

@@ -82,6 +82,28 @@ std::vector<int64_t> channel_order_from_metadata(const LayerInfo& layer,
 
 }  // namespace
 
+void check_channel_order_layers(const nlohmann::json& metadata,
+                                const std::vector<std::string>& layer_names) {
+  if (!metadata.is_object() || !metadata.contains(kChannelOrderKey)) return;
+  const nlohmann::json& orders = metadata.at(kChannelOrderKey);
+  if (!orders.is_object()) return;  // channel_order_from_metadata reports the type error
+  std::string unknown;
+  for (const auto& entry : orders.items()) {
+    if (std::find(layer_names.begin(), layer_names.end(), entry.key()) == layer_names.end()) {
+      unknown += (unknown.empty() ? "'" : ", '") + entry.key() + "'";
+    }
+  }
+  if (!unknown.empty()) {
+    throw InputError(std::string("checkpoint metadata '") + kChannelOrderKey +
+                     "' names no conv/linear layer of this model: " + unknown);
+  }
+}
+
+std::string channel_order_summary(const nlohmann::json& metadata) {
+  if (!metadata.is_object() || !metadata.contains(kChannelOrderKey)) return "identity";
+  return std::to_string(metadata.at(kChannelOrderKey).size()) + " layers reordered";
+}
+
 SysmtPolicy::SysmtPolicy(const LayerInfo& layer, SysmtParams params)
     : layer_(layer), params_(std::move(params)) {
   sysmt::validate(params_.config);

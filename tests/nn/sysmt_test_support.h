@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bnrecal/arith/sysmt.h"
+#include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/calibration.h"
 #include "bnrecal/nn/quantizer.h"
 #include "bnrecal/nn/sysmt_policy.h"
@@ -36,6 +37,15 @@ inline SysmtPolicy make_sysmt_policy(double a_max, const sysmt::SysmtConfig& c, 
   p.collect_diagnostics = diag;
   p.channel_order = std::move(channel_order);
   return SysmtPolicy(info, p);
+}
+
+// The A8W8 policy the sysmt policy reduces to at one thread, for the same layer "c".
+inline A8W8Policy make_a8w8_policy(double a_max) {
+  LayerInfo info;
+  info.name = "c";
+  A8W8Params p;
+  p.a_max = a_max;
+  return A8W8Policy(info, p);
 }
 
 // Explicit im2col in the spec's order k = (i*kw + j)*C + c, written independently of the policy

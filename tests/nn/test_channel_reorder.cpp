@@ -153,6 +153,17 @@ TEST(ChannelReorder, InvalidChannelOrderIsAnInputErrorNamingTheLayer) {
                InputError);
   EXPECT_THROW(make_sysmt_policy(2.0, sysmt_config(2), false, {1, 1}), InputError);
 
+  // An entry naming no layer (another model's checkpoint, a typo) is not silently ignored.
+  nlohmann::json unknown_layer = meta;
+  unknown_layer[kChannelOrderKey] = {{"conv2", {3, 2, 1, 0}}, {"layer9.conv", {0, 1}}};
+  try {
+    apply_policy(*net, spec, 1, unknown_layer);
+    ADD_FAILURE() << "accepted a channel_order for a missing layer";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("names no conv/linear layer of this model: 'layer9.conv'"),
+              std::string::npos) << e.what();
+  }
+
   nlohmann::json valid = meta;
   valid[kChannelOrderKey] = {{"conv2", {3, 2, 1, 0}}};
   apply_policy(*net, spec, 1, valid);
@@ -267,6 +278,33 @@ TEST(ChannelReorder, PlanLowersMeasuredCollisionsWhenBusyChannelsAreAdjacent) {
   }
 }
 
+TEST(ChannelReorder, RandomControlIsAReproduciblePermutationWithItsOwnCost) {
+  ChannelReorderPlan plan;
+  plan.config = sysmt_config(2);
+  for (const char* name : {"a", "b"}) {
+    LayerChannelReorder l;
+    l.name = name;
+    l.taps = 9;
+    l.activity = {0.9, 0.8, 0.1, 0.0, 0.5, 0.7, 0.2, 0.3, 0.6, 0.4, 0.05, 0.95};
+    l.order = spread_busy_channels(l.activity, l.taps, 2);
+    plan.layers.push_back(l);
+  }
+  ChannelReorderPlan again = plan, other_seed = plan;
+  randomize_channel_orders(plan, 7);
+  randomize_channel_orders(again, 7);
+  randomize_channel_orders(other_seed, 8);
+  EXPECT_EQ(plan.method, "random (seed 7)");
+  EXPECT_NE(plan.layers[0].order, plan.layers[1].order);  // seeded per layer name
+  for (size_t i = 0; i < plan.layers.size(); ++i) {
+    const LayerChannelReorder& l = plan.layers[i];
+    ASSERT_TRUE(is_permutation_of_iota(l.order));
+    EXPECT_EQ(l.order, again.layers[i].order);
+    EXPECT_NE(l.order, other_seed.layers[i].order);
+    EXPECT_DOUBLE_EQ(l.reordered.reduced_operands,
+                     expected_lane_cost(l.activity, l.order, l.taps, 2).reduced_operands);
+  }
+}
+
 TEST(ChannelReorder, UncalibratedModelIsAnInputError) {
   auto net = std::make_shared<TinyNetImpl>();
   TensorBatchStream stream(random_batches({2}));
@@ -276,29 +314,8 @@ TEST(ChannelReorder, UncalibratedModelIsAnInputError) {
 
 // ---- `bnrecal reorder` ----------------------------------------------------------------------
 
-namespace {
-
-// An untrained resnet20 checkpoint for Fashion-MNIST (accuracy is irrelevant here).
-std::string untrained_resnet20() {
-  ModelOptions o;
-  o.num_classes = 10;
-  o.in_channels = 1;
-  torch::manual_seed(0);
-  auto net = build_model("resnet20", o);
-  const std::string path = temp_dir() + "/r20.safetensors";
-  save_checkpoint(path, *net, {{"arch", "resnet20"}, {"num_classes", 10},
-                               {"input_shape", {1, 28, 28}}, {"dataset", "fashion-mnist"}});
-  return path;
-}
-
-CommandResult bnrecal_cli(const std::string& args) {
-  return run_command(cli_path() + " " + args + " --quiet --threads 2 2>&1");
-}
-
-}  // namespace
-
 TEST(ReorderCli, RejectsBadInputAndWritesAReorderedCheckpointThatEvaluates) {
-  const std::string model = untrained_resnet20();
+  const std::string model = untrained_resnet20_checkpoint();
   const std::string dir = temp_dir();
   const std::string never = dir + "/never.safetensors";
   CommandResult r = bnrecal_cli("reorder --model " + model + " --images 32 -o " + never);
@@ -327,14 +344,27 @@ TEST(ReorderCli, RejectsBadInputAndWritesAReorderedCheckpointThatEvaluates) {
   EXPECT_TRUE(is_permutation_of_iota(order));
   EXPECT_EQ(meta["channel_reorder"]["threads"], 4);
   EXPECT_EQ(meta["channel_reorder"]["images"], 16);
+  EXPECT_EQ(meta["channel_reorder"]["method"], "spread_busy_channels");
   EXPECT_LE(meta["channel_reorder"]["reordered"]["reduced_operands"].get<double>(),
             meta["channel_reorder"]["identity"]["reduced_operands"].get<double>());
   EXPECT_TRUE(nlohmann::json::parse(read_file(json)).contains(kChannelOrderKey));
+
+  // The random control: a different permutation, recorded as such.
+  const std::string random = dir + "/random.safetensors";
+  r = bnrecal_cli("reorder --model " + cal + " --images 16 --batch-size 16 --smt 4 --seed 1 --random -o " +
+                  random);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json random_meta = read_safetensors(random).metadata;
+  EXPECT_EQ(random_meta["channel_reorder"]["method"], "random (seed 1)");
+  EXPECT_NE(random_meta[kChannelOrderKey]["layer3.2.conv2"].get<std::vector<int64_t>>(), order);
 
   const std::string eval_json = dir + "/eval.json";
   r = bnrecal_cli("eval --policy sysmt --smt 2 --limit 16 -m " + reordered + " --json " +
                   eval_json);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("sysmt channel order: " + std::to_string(meta[kChannelOrderKey].size()) +
+                          " layers reordered"),
+            std::string::npos) << r.output;
   const nlohmann::json eval = nlohmann::json::parse(read_file(eval_json));
   EXPECT_EQ(eval["config"]["perturbation"]["sysmt"]["threads"], 2);
 }

@@ -71,11 +71,7 @@ TEST(SysmtPolicy, OneThreadEqualsA8W8AndMoreThreadsDiffer) {
     at::Tensor b = torch::randn({8});
     ConvGeometry g;
     g.padding = {1, 1};
-    LayerInfo info;
-    info.name = "c";
-    A8W8Params ap;
-    ap.a_max = 2.0;
-    A8W8Policy a8w8(info, ap);
+    A8W8Policy a8w8 = make_a8w8_policy(2.0);
     at::Tensor ya = a8w8.conv2d(x, w, b, g);
     at::Tensor y1 = make_sysmt_policy(2.0, sysmt_config(1)).conv2d(x, w, b, g);
     // Both compute float(double(exact acc) * double scale) + float bias: bit-identical.
@@ -97,11 +93,7 @@ TEST(SysmtPolicy, GroupedConvPerGroupEqualsA8W8AtOneThread) {
   g.groups = 2;
   g.stride = {2, 2};
   g.padding = {1, 1};
-  LayerInfo info;
-  info.name = "c";
-  A8W8Params ap;
-  ap.a_max = 2.0;
-  A8W8Policy a8w8(info, ap);
+  A8W8Policy a8w8 = make_a8w8_policy(2.0);
   EXPECT_TRUE(
       make_sysmt_policy(2.0, sysmt_config(1)).conv2d(x, w, {}, g).equal(a8w8.conv2d(x, w, {}, g)));
 }

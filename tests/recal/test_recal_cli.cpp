@@ -4,7 +4,6 @@
 
 #include "bnrecal/core/files.h"
 #include "bnrecal/models/checkpoint.h"
-#include "bnrecal/models/zoo.h"
 #include "test_support.h"
 
 using namespace bnrecal;
@@ -12,25 +11,7 @@ using namespace bnrecal::testing;
 
 namespace {
 
-// An untrained resnet20 checkpoint for Fashion-MNIST (accuracy is irrelevant here).
-const std::string& model_path() {
-  static const std::string path = [] {
-    ModelOptions o;
-    o.num_classes = 10;
-    o.in_channels = 1;
-    torch::manual_seed(0);
-    auto net = build_model("resnet20", o);
-    const std::string p = temp_dir() + "/r20.safetensors";
-    save_checkpoint(p, *net, {{"arch", "resnet20"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}},
-                              {"dataset", "fashion-mnist"}});
-    return p;
-  }();
-  return path;
-}
-
-CommandResult bnrecal_cli(const std::string& args) {
-  return run_command(cli_path() + " " + args + " --quiet --threads 2 2>&1");
-}
+const std::string& model_path() { return untrained_resnet20_checkpoint(); }
 
 void expect_input_error(const std::string& args, const std::string& out, const std::string& needle = "") {
   CommandResult r = bnrecal_cli(args + " -o " + out);

@@ -1,11 +1,16 @@
 #include "test_support.h"
 
+#include <torch/torch.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+
+#include "bnrecal/models/checkpoint.h"
+#include "bnrecal/models/zoo.h"
 
 namespace bnrecal::testing {
 
@@ -44,6 +49,25 @@ CommandResult run_command(const std::string& command) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+CommandResult bnrecal_cli(const std::string& args) {
+  return run_command(cli_path() + " " + args + " --quiet --threads 2 2>&1");
+}
+
+const std::string& untrained_resnet20_checkpoint() {
+  static const std::string path = [] {
+    ModelOptions o;
+    o.num_classes = 10;
+    o.in_channels = 1;
+    torch::manual_seed(0);
+    auto net = build_model("resnet20", o);
+    const std::string p = temp_dir() + "/r20.safetensors";
+    save_checkpoint(p, *net, {{"arch", "resnet20"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}},
+                              {"dataset", "fashion-mnist"}});
+    return p;
+  }();
+  return path;
 }
 
 }  // namespace bnrecal::testing

@@ -16,5 +16,11 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 CommandResult run_command(const std::string& command);
+// `bnrecal ARGS --quiet --threads 2`, stderr merged into the output.
+CommandResult bnrecal_cli(const std::string& args);
+
+// An untrained resnet20 checkpoint for Fashion-MNIST (seed 0; for tests where accuracy is
+// irrelevant), saved once per process.
+const std::string& untrained_resnet20_checkpoint();
 
 }  // namespace bnrecal::testing

@@ -4,6 +4,7 @@
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/sysmt_policy.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "perturbation_options.h"
@@ -82,9 +83,13 @@ void add_eval_command(CLI::App& app) {
     const EvalResult r = evaluate(*model.network, *source, options);
     progress.finish();
 
-    std::printf("model  %s (%s)\narith  %s (from %s, seed %llu)\ndata   %s, %lld images\ntop-1  %s\n",
+    // The checkpoint's channel order changes which sysmt lanes collide, so name it with the policy.
+    const std::string order = model.metadata.contains(kChannelOrderKey)
+                                  ? "; sysmt channel order: " + channel_order_summary(model.metadata)
+                                  : "";
+    std::printf("model  %s (%s)\narith  %s (from %s, seed %llu)%s\ndata   %s, %lld images\ntop-1  %s\n",
                 spec->model.c_str(), model.metadata.value("arch", "?").c_str(), p.spec.to_text().c_str(),
-                p.source.c_str(), static_cast<unsigned long long>(p.seed), source->name().c_str(),
+                p.source.c_str(), static_cast<unsigned long long>(p.seed), order.c_str(), source->name().c_str(),
                 static_cast<long long>(r.n), format_percent(r.top1, r.top1_stderr).c_str());
     if (source->num_classes() > 5) std::printf("top-5  %s\n", format_percent(r.top5, r.top5_stderr).c_str());
     std::printf("speed  %.0f images/s (%d threads, batch %lld)\n", r.images_per_second, threads,

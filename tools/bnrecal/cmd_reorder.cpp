@@ -20,6 +20,7 @@ struct ReorderSpec {
   int threads = 2;
   uint64_t seed = 0;
   bool no_augment = false;
+  bool random = false;
 };
 
 constexpr const char* kReorderRecordKey = "channel_reorder";
@@ -66,6 +67,9 @@ void add_reorder_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--no-augment", spec->no_augment,
                 "Measure on un-augmented images (default: training augmentation)");
+  sub->add_flag("--random", spec->random,
+                "Control experiment: a seeded random permutation per layer instead of the heuristic "
+                "(same --seed, same orders)");
   sub->add_option("--output,-o", spec->output, "Reordered checkpoint to write")->required();
   auto common = add_common_options(*sub);
   sub->callback([spec, common] {
@@ -86,9 +90,10 @@ void add_reorder_command(CLI::App& app) {
                                                            normalization_of(model.metadata)));
     Progress progress("reorder", spec->images, common->quiet);
     options.progress = [&progress](int64_t done) { progress.update(done); };
-    const ChannelReorderPlan plan =
+    ChannelReorderPlan plan =
         plan_channel_reorder(*model.network, model.metadata, stream, options);
     progress.finish();
+    if (spec->random) randomize_channel_orders(plan, spec->seed);
 
     nlohmann::json record = plan.to_json();
     record["source"] = {{"data", data}, {"split", "train"}, {"seed", spec->seed},
@@ -106,7 +111,7 @@ void add_reorder_command(CLI::App& app) {
     results[kChannelOrderKey] = meta[kChannelOrderKey];
     const nlohmann::json config = {{"model", spec->model}, {"data", data}, {"images", spec->images},
                                    {"batch_size", spec->batch_size}, {"smt", spec->threads},
-                                   {"idle", spec->idle}, {"augment", !spec->no_augment},
+                                   {"idle", spec->idle}, {"augment", !spec->no_augment}, {"random", spec->random},
                                    {"output", spec->output}};
     write_json_result(*common, results, config, spec->seed);
   });

@@ -61,6 +61,7 @@ struct LayerChannelReorder {
 struct ChannelReorderPlan {
   sysmt::SysmtConfig config;
   int64_t images = 0;
+  std::string method = "spread_busy_channels";  // or "random (seed S)", see randomize_channel_orders
   std::vector<LayerChannelReorder> layers;
   // Over all planned layers, each weighted by its thread groups per image.
   ExpectedLaneCost identity() const;
@@ -76,6 +77,10 @@ struct ChannelReorderPlan {
 // activation calibration (run `bnrecal calibrate` first) or the stream is empty.
 ChannelReorderPlan plan_channel_reorder(Network& model, const nlohmann::json& metadata,
                                         BatchStream& stream, const ChannelReorderOptions& options);
+
+// A control for the heuristic: replaces every layer's order with a uniformly random permutation
+// (seeded by seed and the layer's name, so reproducible) and recomputes its expected cost.
+void randomize_channel_orders(ChannelReorderPlan& plan, uint64_t seed);
 
 // The proxy: lanes are independent, lane k active with probability activity[order[k % C]]
 // (C = activity.size()) for k < K = C * taps, grouped T at a time (the last group padded with

@@ -108,6 +108,13 @@ class SysmtPolicy : public ArithPolicy {
 // The registry entry for "sysmt" (added by the registry itself; see policy_registry.cpp).
 PolicyEntry sysmt_policy_entry();
 
+// InputError unless every entry of metadata "channel_order" names one of `layer_names` (a
+// checkpoint of another model, or a hand-edited name, would otherwise be ignored silently).
+void check_channel_order_layers(const nlohmann::json& metadata,
+                                const std::vector<std::string>& layer_names);
+// For reports: "identity" without metadata "channel_order", else "N layers reordered".
+std::string channel_order_summary(const nlohmann::json& metadata);
+
 // Per-layer MACs for one forward of `sample` through model (every conv/linear layer, whatever
 // its policy): runs one no-grad forward in eval mode with counting wrappers, then restores the
 // policies and the training flag. MACs = output elements x K (K = C_in/groups*kh*kw or in).

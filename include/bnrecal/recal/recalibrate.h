@@ -18,7 +18,8 @@
 //   final       the last batch's statistics only (momentum 1, "BN-final")
 //   pooled      exact population mean/var over all N*H*W values per channel: per-batch
 //               (count, mean, M2) in float64 combined with Chan's formula, so the result does not
-//               depend on batch order or size; var unbiased with n = total count
+//               depend on batch order or size; var unbiased with n = total count; a BN module called
+//               more than once per forward pools the values of every call
 //
 // All estimators run forward passes under no-grad with only the selected BN layers in training
 // mode (dropout and everything else in eval). sequential = one BN layer at a time in network
