@@ -101,7 +101,15 @@ void check_channel_order_layers(const nlohmann::json& metadata,
 
 std::string channel_order_summary(const nlohmann::json& metadata) {
   if (!metadata.is_object() || !metadata.contains(kChannelOrderKey)) return "identity";
-  return std::to_string(metadata.at(kChannelOrderKey).size()) + " layers reordered";
+  const nlohmann::json& orders = metadata.at(kChannelOrderKey);
+  int64_t permuted = 0;
+  for (const auto& order : orders) {
+    const bool indices = order.is_array() && std::all_of(order.begin(), order.end(), [](const auto& v) {
+                           return v.is_number_integer();
+                         });
+    if (indices && !is_identity(order.get<std::vector<int64_t>>())) ++permuted;
+  }
+  return std::to_string(permuted) + " of " + std::to_string(orders.size()) + " listed layers permuted";
 }
 
 SysmtPolicy::SysmtPolicy(const LayerInfo& layer, SysmtParams params)

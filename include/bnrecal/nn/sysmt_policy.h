@@ -112,7 +112,8 @@ PolicyEntry sysmt_policy_entry();
 // checkpoint of another model, or a hand-edited name, would otherwise be ignored silently).
 void check_channel_order_layers(const nlohmann::json& metadata,
                                 const std::vector<std::string>& layer_names);
-// For reports: "identity" without metadata "channel_order", else "N layers reordered".
+// For reports: "identity" without metadata "channel_order", else "P of N listed layers permuted"
+// (`bnrecal reorder` lists every planned layer, with identity where nothing beat it).
 std::string channel_order_summary(const nlohmann::json& metadata);
 
 // Per-layer MACs for one forward of `sample` through model (every conv/linear layer, whatever
