@@ -4,7 +4,8 @@
 # per image; target: recalibration costs at most 1.3x. Two measurements:
 #   - the CLI's own timing: `bnrecal eval` (10,000 test images) and `bnrecal recalibrate`
 #     (10,000 training images) for the ema and pooled estimators, REPEATS rounds interleaved;
-#   - bench/bench_recalibration (in one process, fixed tensors, random interleaving).
+#   - bench/bench_recalibration (untrained resnet20, eta0 0.04, fixed random batches, one process,
+#     random interleaving).
 # Prints a Markdown table of medians (also written to OUT_DIR/recal_cost.md).
 #   bash scripts/run_recal_cost.sh [OUT_DIR]        REPEATS=3 THREADS=2 by default
 set -euo pipefail
