@@ -199,17 +199,23 @@ std::unique_ptr<ImageListSource> open_image_folder(const std::string& root, Spli
     if (is_dir(e.path())) classes.push_back(e.path().filename().string());
   std::sort(classes.begin(), classes.end());
   if (classes.empty()) throw InputError("image folder '" + dir.string() + "' has no class sub-folders");
+  // Label of each class folder: its rank, or its index in the given class list.
+  const std::vector<std::string>& names = options.classes.empty() ? classes : options.classes;
   std::vector<ImageListSource::Entry> entries;
-  for (size_t label = 0; label < classes.size(); ++label) {
-    const auto files = list_images(dir / classes[label], true);
+  for (const std::string& folder : classes) {
+    const auto it = std::find(names.begin(), names.end(), folder);
+    if (it == names.end())
+      throw InputError("image folder '" + dir.string() + "': class folder '" + folder +
+                       "' is not one of the model's " + std::to_string(names.size()) +
+                       " classes (checkpoint metadata \"classes\")");
+    const auto files = list_images(dir / folder, true);
     if (files.empty())
-      throw InputError("image folder '" + dir.string() + "': class folder '" + classes[label] +
+      throw InputError("image folder '" + dir.string() + "': class folder '" + folder +
                        "' has no .jpg/.jpeg/.png files");
-    for (const auto& f : files) entries.push_back({f, static_cast<int64_t>(label)});
+    for (const auto& f : files) entries.push_back({f, static_cast<int64_t>(it - names.begin())});
   }
-  const int64_t num_classes = static_cast<int64_t>(classes.size());
   return std::make_unique<ImageListSource>("imagefolder:" + dir.string(), std::move(entries),
-                                           num_classes, std::move(classes), options);
+                                           static_cast<int64_t>(names.size()), names, options);
 }
 
 std::unique_ptr<ImageListSource> open_imagenet_val(const std::string& folder,

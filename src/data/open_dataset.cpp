@@ -38,7 +38,8 @@ std::vector<std::pair<std::string, std::string>> known_datasets() {
   };
 }
 
-std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split) {
+std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split,
+                                         const std::vector<std::string>& classes) {
   if (spec == "fashion-mnist") {
     if (!file_exists(kFashionMnistFolder))
       throw InputError(std::string("Fashion-MNIST is not installed at ") + kFashionMnistFolder +
@@ -56,7 +57,9 @@ std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split) {
     return std::make_unique<IdxDataset>(folder, split,
                                         IdxDatasetInfo{"mnist", {{0.1307}, {0.3081}}, false, 2, 10});
   }
-  if (auto images = open_image_dataset(spec, split)) return images;
+  ImageFolderOptions image_options;
+  image_options.classes = classes;
+  if (auto images = open_image_dataset(spec, split, image_options)) return images;
   if (!file_exists(spec))
     throw InputError("unknown dataset '" + spec + "': expected fashion-mnist, mnist, imagefolder:PATH, imagenet-val:DIR, cifar10:PATH, cifar100:PATH or an existing folder");
   // An arbitrary IDX folder: conservative defaults, normalization to [-1, 1].

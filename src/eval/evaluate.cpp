@@ -43,6 +43,15 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
   return result;
 }
 
+std::unique_ptr<DataSource> open_dataset_for_model(const std::string& spec, Split split,
+                                                   const nlohmann::json& meta) {
+  std::vector<std::string> classes;
+  if (meta.contains(kClassNamesKey)) classes = meta.at(kClassNamesKey).get<std::vector<std::string>>();
+  auto source = open_dataset(spec, split, classes);
+  check_data_fits_model(*source, meta);
+  return source;
+}
+
 void check_data_fits_model(const DataSource& source, const nlohmann::json& meta) {
   if (meta.contains("input_shape")) {
     const auto expected = meta.at("input_shape").get<std::vector<int64_t>>();

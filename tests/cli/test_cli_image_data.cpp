@@ -1,7 +1,8 @@
 // The CLI on ImageFolder data, end to end through the real binary: train a ResNet-18 briefly
 // on a generated folder of JPEG and PNG files, then eval, calibrate, recalibrate under analog
-// noise and the noise study on `imagefolder:DIR`, checking exit codes and JSON results; and a
-// folder whose class count does not fit the model, which must be refused before any output.
+// noise and the noise study on `imagefolder:DIR`, checking exit codes and JSON results; folders
+// with some of the model's classes (accepted) or an unknown one, and a folder whose class count
+// does not fit the model, which must be refused before any output.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -99,6 +100,24 @@ TEST(ImageFolderCli, TrainEvalCalibrateRecalibrateAndNoiseStudy) {
     EXPECT_LE(eval[key].get<double>(), 100.0) << key;
   }
   EXPECT_DOUBLE_EQ(eval["top5"].get<double>(), 100.0);  // 3 classes: the true one is always in the top 5
+
+  // The checkpoint records the class names, so a folder holding only some of them is labelled by
+  // name (the library test checks the labels), and a folder the model does not know is refused.
+  const nlohmann::json classes = read_safetensors(dir + "/model.safetensors").metadata["classes"];
+  EXPECT_EQ(classes, nlohmann::json({"class0", "class1", "class2"}));
+  const std::string subset = make_image_folder(kClasses, 2);
+  std::filesystem::remove_all(subset + "/class0");
+  r = run_command(cli + "eval --quiet --batch-size 8 --model " + dir + "/model.safetensors --data imagefolder:" +
+                  subset + " --json " + dir + "/subset.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_json(dir + "/subset.json")["n"], 4);
+  std::filesystem::rename(subset + "/class2", subset + "/class7");
+  r = run_command(cli + "eval --batch-size 8 --model " + dir + "/model.safetensors --data imagefolder:" + subset +
+                  " --json " + dir + "/unknown.json");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("class folder 'class7' is not one of the model's 3 classes"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(file_exists(dir + "/unknown.json"));
 
   r = run_command(cli + "calibrate --quiet --model " + dir + "/model.safetensors --data " + data +
                   " --images 8 --batch-size 8 -o " + dir + "/calibrated.safetensors --json " + dir + "/cal.json");

@@ -70,6 +70,30 @@ TEST(ImageFolder, ListsClassesAndFilesLikeTorchvision) {
   EXPECT_DOUBLE_EQ(norm.std[2], 0.225);
 }
 
+TEST(ImageFolder, GivenClassNamesLabelFoldersByNameAndRejectUnknownOnes) {
+  const std::string root = make_tree();  // cat/, dog/
+  ImageFolderOptions options;
+  options.eval = {16, 8};
+  // A model with four classes; this folder holds two of them.
+  options.classes = {"ant", "cat", "cow", "dog"};
+  auto source = open_image_folder(root, Split::kTest, options);
+  EXPECT_EQ(source->num_classes(), 4);
+  EXPECT_EQ(source->class_names(), options.classes);
+  EXPECT_EQ(source->entries()[0].label, 1);  // cat
+  EXPECT_EQ(source->entries()[3].label, 3);  // dog
+  std::mt19937_64 rng(1);
+  EXPECT_EQ(source->load({3}, false, rng).labels[0].item<int64_t>(), 3);
+
+  options.classes = {"ant", "dog"};
+  try {
+    open_image_folder(root, Split::kTest, options);
+    FAIL() << "accepted a class folder the model does not have";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("class folder 'cat' is not one of the model's 2 classes"),
+              std::string::npos) << e.what();
+  }
+}
+
 TEST(ImageFolder, AugmentedLoadIsDeterministicAcrossThreadCounts) {
   const std::string root = make_tree();
   ImageFolderOptions options;

@@ -23,8 +23,7 @@ std::string default_model_path() { return BNRECAL_DEFAULT_MODEL; }
 
 std::unique_ptr<DataSource> open_training_sample(const std::string& data, const nlohmann::json& model_metadata,
                                                  int64_t images) {
-  auto train = open_dataset(data, Split::kTrain);
-  check_data_fits_model(*train, model_metadata);
+  auto train = open_dataset_for_model(data, Split::kTrain, model_metadata);
   require(images <= train->size(), "--images " + std::to_string(images) + " exceeds the training split (" +
                                        std::to_string(train->size()) + " images)");
   return train;

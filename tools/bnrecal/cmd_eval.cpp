@@ -70,8 +70,8 @@ void add_eval_command(CLI::App& app) {
     const EvalPerturbation p = eval_perturbation(*perturbation, *spec, model.metadata);
     apply_policy(*model.network, p.spec, p.seed, model.metadata);
     const std::string data = resolve_dataset(spec->data, model.metadata);
-    auto source = open_dataset(data, spec->split == "train" ? Split::kTrain : Split::kTest);
-    check_data_fits_model(*source, model.metadata);
+    auto source = open_dataset_for_model(data, spec->split == "train" ? Split::kTrain : Split::kTest,
+                                         model.metadata);
 
     EvalOptions options;
     options.batch_size = spec->batch_size;

@@ -37,6 +37,7 @@ nlohmann::json metadata_for(const TrainSpec& spec, const DataSource& data, const
   meta["arch"] = spec.arch;
   meta["dataset"] = spec.data;
   meta["num_classes"] = data.num_classes();
+  if (const auto classes = data.class_names(); !classes.empty()) meta[kClassNamesKey] = classes;
   meta["input_shape"] = data.image_shape();
   meta["normalization"] = {{"mean", norm.mean}, {"std", norm.std}};
   return meta;
@@ -100,8 +101,9 @@ void add_train_command(CLI::App& app) {
     } else if (spec->resume) {
       throw UsageError("--resume needs --from CHECKPOINT");
     }
-    std::shared_ptr<DataSource> train_split = open_dataset(spec->data, Split::kTrain);
-    std::shared_ptr<DataSource> eval_split = open_dataset(spec->data, Split::kTest);
+    // Fine-tuning keeps the checkpoint's class names (and so its labels).
+    std::shared_ptr<DataSource> train_split = open_dataset_for_model(spec->data, Split::kTrain, base_meta);
+    std::shared_ptr<DataSource> eval_split = open_dataset_for_model(spec->data, Split::kTest, base_meta);
     if (spec->val_fraction > 0) std::tie(train_split, eval_split) = split_for_validation(train_split, spec->val_fraction, o.seed);
     o.normalization = base_meta.contains("normalization") ? normalization_of(base_meta)
                                                           : train_split->default_normalization();

@@ -9,9 +9,8 @@ namespace bnrecal::cli {
 StudyInputs open_study_inputs(const std::string& model_path, const std::string& requested_data) {
   StudyInputs in{model_path, load_model(model_path), "", nullptr, nullptr};
   in.data = resolve_dataset(requested_data, in.model.metadata);
-  in.train = open_dataset(in.data, Split::kTrain);
-  in.test = open_dataset(in.data, Split::kTest);
-  check_data_fits_model(*in.test, in.model.metadata);
+  in.train = open_dataset_for_model(in.data, Split::kTrain, in.model.metadata);
+  in.test = open_dataset_for_model(in.data, Split::kTest, in.model.metadata);
   return in;
 }
 

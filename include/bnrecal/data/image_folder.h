@@ -51,6 +51,10 @@ struct ImageFolderOptions {
   int num_threads = 0;  // decoding threads per batch; 0 = std::thread::hardware_concurrency()
   GroundTruthFormat ground_truth_format = GroundTruthFormat::kAuto;
   int64_t num_classes = 1000;  // ImageNet val only (ImageFolder counts its class folders)
+  // ImageFolder only: the class names in label order (a model's, from checkpoint metadata
+  // "classes"). Class folders are then labelled by name and may be any subset; a folder that is
+  // not in the list is an InputError. Empty: the sorted folder names, as torchvision does.
+  std::vector<std::string> classes;
 };
 
 // A list of labelled image files; both layouts produce one.
@@ -75,7 +79,7 @@ class ImageListSource : public DataSource {
              std::mt19937_64& rng) const override;
 
   const std::vector<Entry>& entries() const { return entries_; }
-  const std::vector<std::string>& class_names() const { return class_names_; }  // may be empty
+  std::vector<std::string> class_names() const override { return class_names_; }  // may be empty
   // Files found corrupt so far (by verify_on_open or by load with kSkip), sorted.
   std::vector<std::string> corrupt_files() const;
   int64_t corrupt_count() const { return static_cast<int64_t>(corrupt_files().size()); }

@@ -19,6 +19,7 @@ class SubsetSource : public DataSource {
   std::vector<int64_t> image_shape() const override { return base_->image_shape(); }
   Normalization default_normalization() const override { return base_->default_normalization(); }
   Augmentation default_augmentation() const override { return base_->default_augmentation(); }
+  std::vector<std::string> class_names() const override { return base_->class_names(); }
   Batch load(const std::vector<int64_t>& indices, bool augment, std::mt19937_64& rng) const override;
 
  private:

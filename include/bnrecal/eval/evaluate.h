@@ -37,4 +37,12 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
 // metadata ("input_shape", "num_classes").
 void check_data_fits_model(const DataSource& source, const nlohmann::json& model_metadata);
 
+// Checkpoint metadata key of the class names in label order.
+constexpr const char* kClassNamesKey = "classes";
+
+// open_dataset with the model's class names (metadata "classes", recorded by `bnrecal train` on
+// image folders), then check_data_fits_model.
+std::unique_ptr<DataSource> open_dataset_for_model(const std::string& spec, Split split,
+                                                   const nlohmann::json& model_metadata);
+
 }  // namespace bnrecal
