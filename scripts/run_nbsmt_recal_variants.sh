@@ -9,11 +9,7 @@ cd "$(dirname "$0")/.."
 out="${1:-results}"
 model="${2:-models/fashion-mnist-resnet20.safetensors}"
 mkdir -p "$out/nbsmt_recal_variants"
-bin="${BNRECAL_BIN:-./build/bnrecal}"
-name="$(basename "$model" .safetensors)"
-calibrated="$out/$name.calibrated.safetensors"
-[[ -f "$calibrated" ]] || $bin calibrate --model "$model" --images 2048 --stat mean_max --seed 0 \
-    -o "$calibrated" --quiet
+source scripts/calibrated_model.sh
 variants=("pooled 2048" "ema 2048" "final 2048" "pooled 8192")
 for v in "${variants[@]}"; do
   read -r estimator images <<<"$v"

@@ -9,11 +9,7 @@ cd "$(dirname "$0")/.."
 out="${1:-results}"
 model="${2:-models/fashion-mnist-resnet20.safetensors}"
 mkdir -p "$out"
-bin="${BNRECAL_BIN:-./build/bnrecal}"
-name="$(basename "$model" .safetensors)"
-calibrated="$out/$name.calibrated.safetensors"
-[[ -f "$calibrated" ]] || $bin calibrate --model "$model" --images 2048 --stat mean_max --seed 0 \
-    -o "$calibrated" --quiet
+source scripts/calibrated_model.sh
 $bin experiment nbsmt -m "$calibrated" --smt 2,4 --recal-images 2048 \
     --json "$out/nbsmt_study.$name.json" --markdown "$out/nbsmt_study.$name.md" --quiet
 if [[ "${SWEEP:-0}" == 1 ]]; then

@@ -10,13 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results}"
 model="${2:-models/fashion-mnist-resnet20.safetensors}"
-bin="${BNRECAL_BIN:-./build/bnrecal}"
-name="$(basename "$model" .safetensors)"
 work="$out/reorder_study"
 mkdir -p "$work"
-calibrated="$out/$name.calibrated.safetensors"
-[[ -f "$calibrated" ]] || $bin calibrate --model "$model" --images 2048 --stat mean_max --seed 0 \
-    -o "$calibrated" --quiet
+source scripts/calibrated_model.sh
 study() {  # study LABEL CHECKPOINT SMT
   echo "$1" >&2
   $bin experiment nbsmt -m "$2" --smt "$3" --recal-images 2048 --quiet \

@@ -95,6 +95,20 @@ void ArithLayerRef::set_policy(std::shared_ptr<ArithPolicy> policy) const {
 
 ArithPolicy& ArithLayerRef::policy() const { return conv ? conv->policy() : linear->policy(); }
 
+std::shared_ptr<ArithPolicy> ArithLayerRef::policy_ptr() const {
+  return conv ? conv->policy_ptr() : linear->policy_ptr();
+}
+
+PolicyRestorer::PolicyRestorer(torch::nn::Module& model, std::vector<ArithLayerRef> layers)
+    : model_(model), layers_(std::move(layers)), training_(model.is_training()) {
+  for (const auto& l : layers_) saved_.push_back(l.policy_ptr());
+}
+
+PolicyRestorer::~PolicyRestorer() {
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i].set_policy(saved_[i]);
+  model_.train(training_);
+}
+
 const at::Tensor& ArithLayerRef::weight() const { return conv ? conv->weight : linear->weight; }
 
 std::vector<ArithLayerRef> arith_layers(torch::nn::Module& model) {

@@ -63,17 +63,15 @@ ActivationCalibration calibrate_activations(Network& model, BatchStream& stream,
   require(stat == "mean_max" || stat == "max",
           "unknown calibration statistic '" + stat + "' (known: mean_max, max)");
   std::vector<ArithLayerRef> layers = arith_layers(model);
-  std::vector<std::shared_ptr<ArithPolicy>> originals;
   std::vector<std::shared_ptr<ObserverPolicy>> observers;
-  for (const auto& layer : layers) {
-    originals.push_back(layer.conv ? layer.conv->policy_ptr() : layer.linear->policy_ptr());
-    observers.push_back(std::make_shared<ObserverPolicy>(originals.back()));
-    layer.set_policy(observers.back());
-  }
-  const bool was_training = model.is_training();
   ActivationCalibration cal;
   cal.stat = stat;
-  try {
+  {
+    PolicyRestorer restore(model, layers);
+    for (const auto& layer : layers) {
+      observers.push_back(std::make_shared<ObserverPolicy>(layer.policy_ptr()));
+      layer.set_policy(observers.back());
+    }
     torch::NoGradGuard no_grad;
     model.eval();
     stream.rewind();
@@ -81,13 +79,7 @@ ActivationCalibration calibrate_activations(Network& model, BatchStream& stream,
       model.forward(x);
       cal.images += x.size(0);
     }
-  } catch (...) {
-    for (size_t i = 0; i < layers.size(); ++i) layers[i].set_policy(originals[i]);
-    model.train(was_training);
-    throw;
   }
-  for (size_t i = 0; i < layers.size(); ++i) layers[i].set_policy(originals[i]);
-  model.train(was_training);
   require(cal.images > 0, "calibration saw no images");
   for (size_t i = 0; i < layers.size(); ++i) {
     const ObserverPolicy& o = *observers[i];

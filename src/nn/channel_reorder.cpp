@@ -207,29 +207,6 @@ std::vector<double> weight_code_density(const at::Tensor& weight) {
   return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
 }
 
-// Puts back every layer's policy and the model's training flag, also when a forward throws.
-class PolicyRestorer {
- public:
-  PolicyRestorer(Network& model, std::vector<ArithLayerRef> layers)
-      : model_(model), layers_(std::move(layers)), training_(model.is_training()) {
-    for (const auto& l : layers_) {
-      saved_.push_back(l.conv ? l.conv->policy_ptr() : l.linear->policy_ptr());
-    }
-  }
-  ~PolicyRestorer() {
-    for (size_t i = 0; i < layers_.size(); ++i) layers_[i].set_policy(saved_[i]);
-    model_.train(training_);
-  }
-  PolicyRestorer(const PolicyRestorer&) = delete;
-  PolicyRestorer& operator=(const PolicyRestorer&) = delete;
-
- private:
-  Network& model_;
-  std::vector<ArithLayerRef> layers_;
-  std::vector<std::shared_ptr<ArithPolicy>> saved_;
-  bool training_;
-};
-
 std::vector<int64_t> identity_order(int64_t n) {
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);

@@ -389,30 +389,20 @@ class MacCountingPolicy : public ArithPolicy {
 
 std::vector<LayerMacs> count_layer_macs(Network& model, const at::Tensor& sample) {
   std::vector<ArithLayerRef> layers = arith_layers(model);
-  std::vector<std::shared_ptr<ArithPolicy>> saved;
   std::vector<std::shared_ptr<MacCountingPolicy>> counters;
-  for (const auto& l : layers) {
-    saved.push_back(l.conv ? l.conv->policy_ptr() : l.linear->policy_ptr());
-    // fp32 underneath: counting needs no calibration and must not touch sysmt statistics.
-    counters.push_back(std::make_shared<MacCountingPolicy>(std::make_shared<Fp32Policy>()));
-    l.set_policy(counters.back());
-  }
-  const bool training = model.is_training();
-  std::vector<LayerMacs> out;
-  try {
+  {
+    PolicyRestorer restore(model, layers);
+    for (const auto& l : layers) {
+      // fp32 underneath: counting needs no calibration and must not touch sysmt statistics.
+      counters.push_back(std::make_shared<MacCountingPolicy>(std::make_shared<Fp32Policy>()));
+      l.set_policy(counters.back());
+    }
     torch::NoGradGuard no_grad;
     model.eval();
     model.forward(sample);
-  } catch (...) {
-    for (size_t i = 0; i < layers.size(); ++i) layers[i].set_policy(saved[i]);
-    model.train(training);
-    throw;
   }
-  for (size_t i = 0; i < layers.size(); ++i) {
-    layers[i].set_policy(saved[i]);
-    out.push_back({layers[i].name, counters[i]->k, counters[i]->macs});
-  }
-  model.train(training);
+  std::vector<LayerMacs> out;
+  for (size_t i = 0; i < layers.size(); ++i) out.push_back({layers[i].name, counters[i]->k, counters[i]->macs});
   return out;
 }
 

@@ -85,7 +85,24 @@ struct ArithLayerRef {
   LayerInfo info() const;
   void set_policy(std::shared_ptr<ArithPolicy> policy) const;
   ArithPolicy& policy() const;
+  std::shared_ptr<ArithPolicy> policy_ptr() const;
   const at::Tensor& weight() const;
+};
+
+// Saves the layers' policies and the model's training flag, and puts them back when it goes out
+// of scope, also when a forward in between throws: for passes that swap in observing policies.
+class PolicyRestorer {
+ public:
+  PolicyRestorer(torch::nn::Module& model, std::vector<ArithLayerRef> layers);
+  ~PolicyRestorer();
+  PolicyRestorer(const PolicyRestorer&) = delete;
+  PolicyRestorer& operator=(const PolicyRestorer&) = delete;
+
+ private:
+  torch::nn::Module& model_;
+  std::vector<ArithLayerRef> layers_;
+  std::vector<std::shared_ptr<ArithPolicy>> saved_;
+  bool training_;
 };
 
 // All ArithConv2d / ArithLinear layers of a model; the first conv is marked is_first_conv.
