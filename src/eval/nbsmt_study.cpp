@@ -9,7 +9,7 @@
 #include "bnrecal/nn/arith_layers.h"
 #include "bnrecal/nn/calibration.h"
 #include "bnrecal/nn/sysmt_policy.h"
-#include "bnrecal/recal/batch_stream.h"
+#include "bnrecal/data/batch_stream.h"
 
 namespace bnrecal {
 

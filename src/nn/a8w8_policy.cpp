@@ -1,6 +1,7 @@
 #include "bnrecal/nn/a8w8_policy.h"
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/nn/policy_registry.h"
 
 namespace bnrecal {
 
@@ -62,6 +63,54 @@ at::Tensor A8W8Policy::linear(const at::Tensor& input, const at::Tensor& weight,
   if (!exact_in_float) ++float64_forwards_;
   at::Tensor acc = at::linear(x.codes.to(dtype), w.codes.to(dtype));
   return rescale(acc, x, w, bias, acc.dim() - 1);
+}
+
+void require_activation_calibration(const ModelCalibration& calibration, const std::string& policy) {
+  if (!calibration.activations) {
+    throw InputError(policy + " needs calibrated activation ranges but the model has none; run "
+                     "`bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` and use that file");
+  }
+}
+
+A8W8Params a8w8_params(const LayerInfo& layer, const ModelCalibration& calibration,
+                       ActivationMode mode) {
+  require_activation_calibration(calibration, "this policy");
+  const auto& layers = calibration.activations->layers;
+  const auto it = layers.find(layer.name);
+  if (it == layers.end()) {
+    throw InputError("layer '" + layer.name + "' has no calibrated activation range; run "
+                     "`bnrecal calibrate` again on this model");
+  }
+  const LayerRange& r = it->second;
+  A8W8Params p;
+  p.activation_mode = mode;
+  if (mode == ActivationMode::kUnsigned) {
+    if (r.min < 0) {
+      throw InputError("layer '" + layer.name + "' saw negative inputs during calibration (min " +
+                       std::to_string(r.min) + "), so unsigned a8w8 would be wrong; use --override " +
+                       layer.name + "=fp32 or the policy parameter activations=signed");
+    }
+    p.a_max = r.a_max;
+  } else {
+    p.a_max = r.max_abs > 0 ? r.max_abs : r.a_max;
+  }
+  return p;
+}
+
+PolicyEntry a8w8_policy_entry() {
+  PolicyEntry e;
+  e.name = "a8w8";
+  e.description = "int8 per-channel weights x uint8 per-layer activations, exact accumulation; "
+                  "needs `bnrecal calibrate`";
+  e.params = {ParamDef::text("activations", "unsigned", "activation codes: unsigned (post-ReLU) or signed")
+                  .allow({"unsigned", "signed"})
+                  .hide_default()};
+  e.check_model = [](const PolicyParams&, const ModelCalibration& c) { require_activation_calibration(c, "a8w8"); };
+  e.factory = [](const LayerInfo& layer, const PolicyContext& ctx) -> std::shared_ptr<ArithPolicy> {
+    const ActivationMode mode = parse_activation_mode(ctx.params.get<std::string>("activations"));
+    return std::make_shared<A8W8Policy>(layer, a8w8_params(layer, ctx.calibration, mode));
+  };
+  return e;
 }
 
 }  // namespace bnrecal

@@ -1,5 +1,7 @@
 #include "bnrecal/nn/arith_policy.h"
 
+#include "bnrecal/nn/policy_registry.h"
+
 namespace bnrecal {
 
 at::Tensor Fp32Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
@@ -11,6 +13,16 @@ at::Tensor Fp32Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
 at::Tensor Fp32Policy::linear(const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias) {
   return at::linear(input, weight, bias);
+}
+
+PolicyEntry fp32_policy_entry() {
+  PolicyEntry e;
+  e.name = "fp32";
+  e.description = "float32 arithmetic (libtorch / oneDNN)";
+  e.factory = [](const LayerInfo&, const PolicyContext&) -> std::shared_ptr<ArithPolicy> {
+    return std::make_shared<Fp32Policy>();
+  };
+  return e;
 }
 
 }  // namespace bnrecal

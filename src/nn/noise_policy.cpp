@@ -60,7 +60,7 @@ bool NoiseModel::is_identity() const {
 
 std::vector<std::pair<std::string, std::string>> noise_presets() {
   return {{"seed-003", "W*(1 + N_T*N_S), N_T~N(eta,(sigma_t*eta)^2) per weight per batch, "
-                       "N_S~N(1,sigma_s^2) per weight once (methods.md 1.3; default)"},
+                       "N_S~N(1,sigma_s^2) per weight once (docs/methods.md 1.3; default)"},
           {"relative", "W*(1 + eta*xi), xi~N(0,1) per weight, re-drawn every batch"},
           {"additive-max", "W + eta*max|W|*xi, xi~N(0,1) per weight, re-drawn every batch"}};
 }
@@ -102,9 +102,8 @@ uint64_t derive_seed(uint64_t run_seed, const std::string& label) {
 
 NoisyWeightsPolicy::NoisyWeightsPolicy(std::shared_ptr<ArithPolicy> inner, NoiseModel model,
                                        const LayerInfo& layer, uint64_t run_seed)
-    : inner_(std::move(inner)), model_(std::move(model)), layer_name_(layer.name),
+    : ForwardingPolicy(std::move(inner)), model_(std::move(model)), layer_name_(layer.name),
       run_seed_(run_seed) {
-  TORCH_CHECK(inner_, "null inner policy");
   if (layer.is_linear) {
     weight_shape_ = {layer.out_channels, layer.in_channels};
   } else {
@@ -151,20 +150,10 @@ at::Tensor NoisyWeightsPolicy::noisy_weight(const at::Tensor& weight) {
 }
 
 nlohmann::json NoisyWeightsPolicy::describe() const {
-  nlohmann::json j = inner_->describe();
+  nlohmann::json j = inner().describe();
   j["noise"] = model_.to_json();
   j["noise"]["seed"] = run_seed_;
   return j;
-}
-
-at::Tensor NoisyWeightsPolicy::conv2d(const at::Tensor& input, const at::Tensor& weight,
-                                      const at::Tensor& bias, const ConvGeometry& geometry) {
-  return inner_->conv2d(input, noisy_weight(weight), bias, geometry);
-}
-
-at::Tensor NoisyWeightsPolicy::linear(const at::Tensor& input, const at::Tensor& weight,
-                                      const at::Tensor& bias) {
-  return inner_->linear(input, noisy_weight(weight), bias);
 }
 
 }  // namespace bnrecal

@@ -4,7 +4,7 @@
 #pragma once
 #include <torch/torch.h>
 
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 #include "bnrecal/nn/arith_layers.h"
 #include "bnrecal/nn/batch_norm.h"
 

@@ -17,7 +17,7 @@
 
 #include "bnrecal/data/data_source.h"
 #include "bnrecal/eval/evaluate.h"
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 #include "bnrecal/nn/policy_registry.h"
 #include "bnrecal/recal/recalibrate.h"
 

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 
 namespace bnrecal {
 

@@ -10,7 +10,7 @@
 
 #include <vector>
 
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/arith_layers.h"
 

@@ -11,7 +11,7 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/pooling.h>
 
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/arith_layers.h"
 

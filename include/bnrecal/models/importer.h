@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/models/checkpoint.h"
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 
 namespace bnrecal {
 

@@ -7,7 +7,7 @@
 #pragma once
 #include <torch/nn/modules/container/sequential.h>
 
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 #include "bnrecal/models/zoo.h"
 
 namespace bnrecal {

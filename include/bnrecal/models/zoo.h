@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 
 namespace bnrecal {
 

@@ -1,5 +1,5 @@
 // A8W8: int8 per-channel weights x uint8 per-layer activations with exact integer accumulation,
-// then rescaled to float32 (sysmt-arithmetic.md section 7).
+// then rescaled to float32 (docs/sysmt-arithmetic.md section 7).
 //
 //   A8W8Params p;  p.a_max = 3.7;                     // from calibrate_activations()
 //   conv.set_policy(std::make_shared<bnrecal::A8W8Policy>(conv.info(), p));
@@ -11,6 +11,7 @@
 // exact integer accumulator, as on integer hardware with a float rescale.
 #pragma once
 #include "bnrecal/nn/arith_policy.h"
+#include "bnrecal/nn/model_calibration.h"
 #include "bnrecal/nn/quantizer.h"
 
 namespace bnrecal {
@@ -43,5 +44,13 @@ class A8W8Policy : public ArithPolicy {
   A8W8Params params_;
   int64_t float64_forwards_ = 0;
 };
+
+// The calibrated parameters of one layer, as the a8w8 and sysmt factories build them: InputError
+// when the model is not calibrated, the layer has no range, or (unsigned mode) it saw negatives.
+A8W8Params a8w8_params(const LayerInfo& layer, const ModelCalibration& calibration,
+                       ActivationMode mode);
+// The model-level check of the policies that quantize activations: InputError naming the command
+// that calibrates when the model has no activation ranges.
+void require_activation_calibration(const ModelCalibration& calibration, const std::string& policy);
 
 }  // namespace bnrecal

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bnrecal/models/network.h"
-#include "bnrecal/recal/batch_stream.h"
+#include "bnrecal/nn/network.h"
+#include "bnrecal/data/batch_stream.h"
 
 namespace bnrecal {
 

@@ -1,4 +1,4 @@
-// Analog weight noise (methods.md 1.3) as a decorator around any inner policy: the inner policy
+// Analog weight noise (docs/methods.md section 1.3) as a decorator around any inner policy: the inner policy
 // (fp32, a8w8, ...) sees W_noisy instead of W, so "noise then quantize" is
 // NoisyWeightsPolicy(model, A8W8Policy).
 //
@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "bnrecal/nn/arith_policy.h"
+#include "bnrecal/nn/forwarding_policy.h"
 
 namespace bnrecal {
 
@@ -63,29 +63,25 @@ std::vector<std::pair<std::string, std::string>> noise_presets();
 // Deterministic 64-bit seed from a run seed and a label (splitmix64 over FNV-1a of the label).
 uint64_t derive_seed(uint64_t run_seed, const std::string& label);
 
-class NoisyWeightsPolicy : public ArithPolicy {
+class NoisyWeightsPolicy : public ForwardingPolicy {
  public:
   NoisyWeightsPolicy(std::shared_ptr<ArithPolicy> inner, NoiseModel model, const LayerInfo& layer,
                      uint64_t run_seed);
-  std::string name() const override { return inner_->name() + "+noise"; }
+  std::string name() const override { return inner().name() + "+noise"; }
   nlohmann::json describe() const override;
-  at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
-                    const ConvGeometry& geometry) override;
-  at::Tensor linear(const at::Tensor& input, const at::Tensor& weight,
-                    const at::Tensor& bias) override;
 
   // The weight the next forward would use (draws the temporal factors: advances the stream).
   at::Tensor noisy_weight(const at::Tensor& weight);
   // The spatial draws of factor i (undefined tensor for a temporal factor), for tests.
   const at::Tensor& spatial_draw(size_t factor) const { return spatial_[factor]; }
-  ArithPolicy& inner() const { return *inner_; }
-  std::shared_ptr<ArithPolicy> inner_ptr() const { return inner_; }
   int64_t forward_count() const { return forwards_; }
+
+ protected:
+  at::Tensor transform_weight(const at::Tensor& weight) override { return noisy_weight(weight); }
 
  private:
   at::Tensor draw(size_t factor, at::Generator& gen) const;
 
-  std::shared_ptr<ArithPolicy> inner_;
   NoiseModel model_;
   std::string layer_name_;
   std::vector<int64_t> weight_shape_;

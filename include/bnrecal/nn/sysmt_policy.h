@@ -26,7 +26,7 @@
 
 #include "bnrecal/arith/sysmt.h"
 #include "bnrecal/arith/sysmt_diagnostics.h"
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/policy_registry.h"
 

@@ -31,9 +31,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 #include "bnrecal/nn/batch_norm.h"
-#include "bnrecal/recal/batch_stream.h"
+#include "bnrecal/data/batch_stream.h"
 
 namespace bnrecal {
 

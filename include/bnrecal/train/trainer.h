@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/data/data_source.h"
-#include "bnrecal/models/network.h"
+#include "bnrecal/nn/network.h"
 
 namespace bnrecal {
 

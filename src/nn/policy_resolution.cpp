@@ -1,0 +1,82 @@
+#include "bnrecal/nn/policy_resolution.h"
+
+#include <algorithm>
+#include <map>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/core/name_match.h"
+#include "bnrecal/nn/arith_layers.h"
+#include "bnrecal/nn/noise_policy.h"
+#include "bnrecal/nn/policy_registry.h"
+
+namespace bnrecal {
+
+std::vector<std::string> resolve_layer_policies(const std::vector<LayerInfo>& layers,
+                                                const PolicySpec& spec) {
+  std::vector<std::string> names;
+  for (const auto& o : spec.overrides) {
+    const bool any = std::any_of(layers.begin(), layers.end(),
+                                 [&](const LayerInfo& l) { return name_matches(o.pattern, l.name); });
+    if (!any) {
+      for (const auto& l : layers) names.push_back(l.name);
+      throw InputError("override '" + o.pattern + "=" + o.policy + "' matches no layer (layers: " +
+                       join_names(names) + ")");
+    }
+  }
+  for (const auto& layer : layers) {
+    const bool kept_exact = layer.is_first_conv || layer.is_linear || layer.is_depthwise;
+    std::string name = spec.policy != "fp32" && kept_exact ? "fp32" : spec.policy;
+    for (const auto& o : spec.overrides) {
+      if (name_matches(o.pattern, layer.name)) name = o.policy;
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
+void apply_policy(torch::nn::Module& model, const PolicySpec& spec, uint64_t seed,
+                  const ModelCalibration& calibration) {
+  spec.validate();
+  std::vector<ArithLayerRef> layers = arith_layers(model);
+  std::vector<LayerInfo> infos;
+  std::vector<std::string> layer_names;
+  for (const auto& l : layers) {
+    infos.push_back(l.info());
+    layer_names.push_back(l.name);
+  }
+  const std::vector<std::string> names = resolve_layer_policies(infos, spec);
+  check_channel_order_layers(calibration.channel_orders, layer_names);
+  // Each policy's resolved parameters and model-level check, once.
+  std::map<std::string, PolicyParams> params;
+  for (const auto& name : spec.used_policies()) {
+    const PolicyEntry& entry = find_policy(name);
+    params[name] = entry.resolve(spec.params);
+    const bool used = std::find(names.begin(), names.end(), name) != names.end();
+    if (used && entry.check_model) entry.check_model(params[name], calibration);
+  }
+  std::unique_ptr<NoiseModel> noise;
+  if (spec.noise.enabled()) noise = std::make_unique<NoiseModel>(spec.noise.model());
+  // Build every policy first, then install: a failure leaves the model untouched.
+  std::vector<std::shared_ptr<ArithPolicy>> policies;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!params.count(names[i])) params[names[i]] = find_policy(names[i]).resolve(spec.params);
+    const PolicyContext ctx{params.at(names[i]), calibration, seed};
+    std::shared_ptr<ArithPolicy> policy = find_policy(names[i]).factory(infos[i], ctx);
+    if (noise && !matches_any(spec.noise.exclude, layers[i].name)) {
+      policy = std::make_shared<NoisyWeightsPolicy>(policy, *noise, infos[i], seed);
+    }
+    policies.push_back(policy);
+  }
+  for (size_t i = 0; i < layers.size(); ++i) layers[i].set_policy(policies[i]);
+}
+
+nlohmann::json policy_summary(torch::nn::Module& model) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& layer : arith_layers(model)) {
+    out.push_back({{"name", layer.name}, {"kind", layer.conv ? "conv" : "linear"},
+                   {"first_conv", layer.is_first_conv}, {"policy", layer.policy().describe()}});
+  }
+  return out;
+}
+
+}  // namespace bnrecal
