@@ -8,7 +8,7 @@
 
 #include "bnrecal/core/allocator.h"
 #include "bnrecal/models/zoo.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/recal/recalibrate.h"
 
 namespace {

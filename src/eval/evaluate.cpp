@@ -44,31 +44,26 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
 }
 
 std::unique_ptr<DataSource> open_dataset_for_model(const std::string& spec, Split split,
-                                                   const nlohmann::json& meta) {
-  std::vector<std::string> classes;
-  if (meta.contains(kClassNamesKey)) classes = meta.at(kClassNamesKey).get<std::vector<std::string>>();
-  auto source = open_dataset(spec, split, classes);
-  check_data_fits_model(*source, meta);
+                                                   const ModelCard& card) {
+  auto source = open_dataset(spec, split, card.classes);
+  check_data_fits_model(*source, card);
   return source;
 }
 
-void check_data_fits_model(const DataSource& source, const nlohmann::json& meta) {
-  if (meta.contains("input_shape")) {
-    const auto expected = meta.at("input_shape").get<std::vector<int64_t>>();
-    const auto actual = source.image_shape();
-    if (expected != actual) {
-      auto text = [](const std::vector<int64_t>& s) {
-        std::string t;
-        for (size_t i = 0; i < s.size(); ++i) t += (i ? "x" : "") + std::to_string(s[i]);
-        return t;
-      };
-      throw InputError("'" + source.name() + "' has images of shape " + text(actual) +
-                       " (CxHxW) but the model expects " + text(expected));
-    }
+void check_data_fits_model(const DataSource& source, const ModelCard& card) {
+  if (!card.input_shape.empty() && card.input_shape != source.image_shape()) {
+    auto text = [](const std::vector<int64_t>& s) {
+      std::string t;
+      for (size_t i = 0; i < s.size(); ++i) t += (i ? "x" : "") + std::to_string(s[i]);
+      return t;
+    };
+    throw InputError("'" + source.name() + "' has images of shape " + text(source.image_shape()) +
+                     " (CxHxW) but the model expects " + text(card.input_shape));
   }
-  if (meta.contains("num_classes") && source.num_classes() > meta.at("num_classes").get<int64_t>())
+  if (card.num_classes > 0 && source.num_classes() > card.num_classes) {
     throw InputError("'" + source.name() + "' has " + std::to_string(source.num_classes()) +
-                     " classes but the model's head has " + std::to_string(meta.at("num_classes").get<int64_t>()));
+                     " classes but the model's head has " + std::to_string(card.num_classes));
+  }
 }
 
 }  // namespace bnrecal

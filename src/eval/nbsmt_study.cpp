@@ -1,15 +1,13 @@
 #include "bnrecal/eval/nbsmt_study.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <numeric>
-#include <sstream>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/eval/nbsmt_sweep.h"
 #include "bnrecal/nn/arith_layers.h"
-#include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/layer_macs.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/nn/sysmt_policy.h"
-#include "bnrecal/data/batch_stream.h"
 
 namespace bnrecal {
 
@@ -39,27 +37,6 @@ double nbsmt_speedup(const std::vector<NbsmtLayerRow>& layers, bool accelerated_
 }
 
 namespace {
-
-std::string fmt(double v, int digits = 2) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-EvalResult eval_test(Network& model, const DataSource& test, const NbsmtStudyOptions& opt,
-                     int64_t limit) {
-  EvalOptions e;
-  e.batch_size = opt.eval_batch_size;
-  e.limit = limit;
-  e.normalization = opt.normalization;
-  return evaluate(model, test, e);
-}
-
-void recal(Network& model, const DataSource& train, const NbsmtStudyOptions& opt) {
-  LoaderBatchStream stream(train, LoaderOptions::sample(opt.recal_images, opt.recal_batch_size, opt.seed,
-                                                       opt.recal_augment, opt.normalization));
-  recalibrate_bn(model, stream, opt.recal);
-}
 
 SysmtPolicy* sysmt_of(const ArithLayerRef& l) { return dynamic_cast<SysmtPolicy*>(&l.policy()); }
 
@@ -95,7 +72,7 @@ std::vector<NbsmtLayerRow> layer_rows(Network& model, const std::vector<LayerMac
   return rows;
 }
 
-void collect_diagnostics(Network& model, const DataSource& test, const NbsmtStudyOptions& opt) {
+void collect_diagnostics(Network& model, const StudyData& data, const NbsmtStudyOptions& opt) {
   const auto layers = arith_layers(model);
   for (const auto& l : layers) {
     if (SysmtPolicy* p = sysmt_of(l)) {
@@ -103,119 +80,100 @@ void collect_diagnostics(Network& model, const DataSource& test, const NbsmtStud
       p->set_collect_diagnostics(true);
     }
   }
-  if (opt.diag_images != 0) eval_test(model, test, opt, opt.diag_images);
+  if (opt.diag_images != 0) evaluate_test(model, data.test, opt.protocol.eval, opt.diag_images);
   for (const auto& l : layers) {
     if (SysmtPolicy* p = sysmt_of(l)) p->set_collect_diagnostics(false);
   }
 }
 
-// Evaluates the model's current policies, plain and recalibrated (BN restored afterwards).
-void evaluate_setting(NbsmtSetting& s, Network& model, const DataSource& train,
-                      const DataSource& test, const NbsmtStudyOptions& opt, const BnSnapshot& clean) {
+// The model's current policies, plain and recalibrated (BN restored afterwards), as a setting.
+NbsmtSetting measure_setting(std::string label, std::vector<NbsmtLayerRow> layers, Network& model,
+                             const StudyData& data, const NbsmtStudyOptions& opt, const BnSnapshot& clean) {
+  NbsmtSetting s;
+  s.label = std::move(label);
+  s.layers = std::move(layers);
   s.speedup_all = nbsmt_speedup(s.layers, false);
   s.speedup_accelerated = nbsmt_speedup(s.layers, true);
-  s.plain = eval_test(model, test, opt, opt.test_limit);
-  recal(model, train, opt);
-  s.recalibrated = eval_test(model, test, opt, opt.test_limit);
-  clean.restore(model);
-  if (opt.log) {
-    opt.log(s.label + " (S " + fmt(s.speedup_all, 3) + " all, " + fmt(s.speedup_accelerated, 3) +
-            " accelerated): plain " + fmt(s.plain.top1) + " %, recal " + fmt(s.recalibrated.top1) +
-            " %");
+  const PlainAndRecalibrated m = measure_plain_and_recalibrated(model, data, opt.protocol, opt.seed, clean);
+  s.plain = m.plain;
+  s.recalibrated = m.recalibrated;
+  opt.protocol.say(s.label + " (S " + fixed(s.speedup_all, 3) + " all, " + fixed(s.speedup_accelerated, 3) +
+                   " accelerated): plain " + fixed(s.plain.top1) + " %, recal " + fixed(s.recalibrated.top1) + " %");
+  return s;
+}
+
+PolicySpec sysmt_spec(const NbsmtStudyOptions& opt, int threads) {
+  PolicySpec spec = opt.base;
+  spec.policy = "sysmt";
+  spec.params.set("smt", threads);
+  spec.params.set("diagnostics", false);
+  return spec;
+}
+
+// Accelerated layers by MSE at the largest T, highest first, then the schedule's points.
+std::vector<NbsmtSetting> run_sweep(Network& model, const ModelCalibration& calibration, const StudyData& data,
+                                    const NbsmtStudyOptions& opt, const std::vector<NbsmtLayerRow>& ranking,
+                                    const std::vector<LayerMacs>& macs, const BnSnapshot& clean) {
+  std::vector<size_t> accelerated;
+  std::vector<double> mse;
+  for (size_t i = 0; i < ranking.size(); ++i) {
+    if (!ranking[i].accelerated) continue;
+    accelerated.push_back(i);
+    mse.push_back(ranking[i].mse);
   }
+  const std::vector<size_t> order = rank_by_mse(mse);
+  std::vector<NbsmtSetting> sweep;
+  for (const SweepPoint& point : nbsmt_sweep_schedule(order.size(), opt.sweep_step)) {
+    apply_policy(model, sysmt_spec(opt, 4), opt.seed, calibration);
+    const auto layers = arith_layers(model);
+    for (size_t j = 0; j < order.size(); ++j) set_threads(layers[accelerated[order[j]]], point.threads[j]);
+    sweep.push_back(measure_setting(point.label, layer_rows(model, macs), model, data, opt, clean));
+  }
+  return sweep;
 }
 
 }  // namespace
 
-NbsmtStudyResult run_nbsmt_study(Network& model, const nlohmann::json& metadata,
-                                 const DataSource& train, const DataSource& test,
-                                 const NbsmtStudyOptions& opt) {
-  if (!metadata.contains(kCalibrationKey)) {
-    throw InputError("the NB-SMT study needs a calibrated model: run `bnrecal calibrate --model "
-                     "MODEL -o MODEL_cal.safetensors` and use that file");
-  }
+NbsmtStudyResult run_nbsmt_study(Network& model, const ModelCalibration& calibration,
+                                 const StudyData& data, const NbsmtStudyOptions& opt) {
+  require(calibration.activations.has_value(),
+          "the NB-SMT study needs a calibrated model: run `bnrecal calibrate --model MODEL -o "
+          "MODEL_cal.safetensors` and use that file");
   require(!opt.threads.empty(), "the NB-SMT study needs at least one thread count");
-  require(opt.recal_images > 0 && opt.recal_images <= train.size(),
-          "--recal-images must be in 1.." + std::to_string(train.size()));
-  require(!bn_layers(model).empty(), "the model has no BatchNorm layers to recalibrate");
-  auto log = [&](const std::string& s) {
-    if (opt.log) opt.log(s);
-  };
+  require(opt.diag_images >= 0, "the number of diagnostics images must be >= 0");
+  check_study_inputs(model, data, opt.protocol);
+  const StudyProtocol& p = opt.protocol;
 
   NbsmtStudyResult result;
-  result.config = {{"threads", opt.threads}, {"policy", opt.base.to_json()},
-                   {"recal_images", opt.recal_images}, {"recal_batch_size", opt.recal_batch_size},
-                   {"recal_augment", opt.recal_augment}, {"recal", opt.recal.to_json()},
-                   {"seed", opt.seed}, {"test_limit", opt.test_limit},
-                   {"diag_images", opt.diag_images}, {"sweep", opt.sweep}, {"sweep_step", opt.sweep_step},
-                   {"channel_order", channel_order_summary(metadata)}};
+  result.config = {{"threads", opt.threads}, {"policy", opt.base.to_json()}, {"recal", p.recal.to_json()},
+                   {"seed", opt.seed}, {"test_limit", p.eval.limit}, {"diag_images", opt.diag_images},
+                   {"sweep", opt.sweep}, {"sweep_step", opt.sweep_step},
+                   {"channel_order", channel_order_summary(calibration.channel_orders)}};
   const BnSnapshot clean(model);
-
-  std::vector<int64_t> shape = test.image_shape();
+  std::vector<int64_t> shape = data.test.image_shape();
   shape.insert(shape.begin(), 1);
   const std::vector<LayerMacs> macs = count_layer_macs(model, at::zeros(shape));
 
-  apply_policy(model, PolicySpec{}, opt.seed, metadata);
-  result.fp32 = eval_test(model, test, opt, opt.test_limit);
-  log("fp32: " + fmt(result.fp32.top1) + " %");
+  apply_policy(model, PolicySpec{}, opt.seed, calibration);
+  result.fp32 = evaluate_test(model, data.test, p.eval, p.eval.limit);
+  p.say("fp32: " + fixed(result.fp32.top1) + " %");
   PolicySpec a8w8 = opt.base;
   a8w8.policy = "a8w8";
-  apply_policy(model, a8w8, opt.seed, metadata);
-  result.a8w8 = eval_test(model, test, opt, opt.test_limit);
-  log("a8w8: " + fmt(result.a8w8.top1) + " %");
+  apply_policy(model, a8w8, opt.seed, calibration);
+  result.a8w8 = evaluate_test(model, data.test, p.eval, p.eval.limit);
+  p.say("a8w8: " + fixed(result.a8w8.top1) + " %");
 
   std::vector<NbsmtLayerRow> ranking;  // MSE at the largest T, for the sweep
+  const int largest = *std::max_element(opt.threads.begin(), opt.threads.end());
   for (int t : opt.threads) {
-    PolicySpec spec = opt.base;
-    spec.policy = "sysmt";
-    spec.sysmt_threads = t;
-    spec.sysmt_diagnostics = false;
-    apply_policy(model, spec, opt.seed, metadata);
-    collect_diagnostics(model, test, opt);
-    NbsmtSetting s;
-    s.label = std::to_string(t) + "T";
-    s.layers = layer_rows(model, macs);
-    evaluate_setting(s, model, train, test, opt, clean);
-    if (t == *std::max_element(opt.threads.begin(), opt.threads.end())) ranking = s.layers;
-    result.settings.push_back(s);
+    apply_policy(model, sysmt_spec(opt, t), opt.seed, calibration);
+    collect_diagnostics(model, data, opt);
+    result.settings.push_back(
+        measure_setting(std::to_string(t) + "T", layer_rows(model, macs), model, data, opt, clean));
+    if (t == largest) ranking = result.settings.back().layers;
   }
-
-  if (opt.sweep) {
-    // Accelerated layers by MSE at the largest T, highest first.
-    std::vector<size_t> order;
-    for (size_t i = 0; i < ranking.size(); ++i)
-      if (ranking[i].accelerated) order.push_back(i);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return ranking[a].mse > ranking[b].mse; });
-    PolicySpec spec = opt.base;
-    spec.policy = "sysmt";
-    spec.sysmt_threads = 4;
-    spec.sysmt_diagnostics = false;
-    // How many of the ranked layers each point decelerates: step, 2*step, ..., all.
-    const size_t step = static_cast<size_t>(std::max<int64_t>(opt.sweep_step, 1));
-    std::vector<size_t> points;
-    for (size_t i = step; i < order.size(); i += step) points.push_back(i);
-    points.push_back(order.size());
-    // Phase 1: top-i layers at 2T, rest 4T. Phase 2: top-i at 1T, rest 2T.
-    for (int phase = 0; phase < 2; ++phase) {
-      for (const size_t i : points) {
-        apply_policy(model, spec, opt.seed, metadata);
-        const auto layers = arith_layers(model);
-        for (size_t j = 0; j < order.size(); ++j) {
-          const ArithLayerRef& l = layers[order[j]];
-          if (phase == 0) set_threads(l, j < i ? 2 : 4);
-          else set_threads(l, j < i ? 1 : 2);
-        }
-        NbsmtSetting s;
-        s.label = phase == 0 ? std::to_string(i) + " at 2T, rest 4T"
-                             : std::to_string(i) + " at 1T, rest 2T";
-        s.layers = layer_rows(model, macs);
-        evaluate_setting(s, model, train, test, opt, clean);
-        result.sweep.push_back(s);
-      }
-    }
-  }
-  apply_policy(model, PolicySpec{}, opt.seed, metadata);
+  if (opt.sweep) result.sweep = run_sweep(model, calibration, data, opt, ranking, macs, clean);
+  apply_policy(model, PolicySpec{}, opt.seed, calibration);
   return result;
 }
 
@@ -225,49 +183,6 @@ nlohmann::json NbsmtStudyResult::to_json() const {
   for (const auto& s : sweep) sweep_json.push_back(s.to_json());
   return {{"fp32", fp32.to_json()}, {"a8w8", a8w8.to_json()}, {"settings", settings_json},
           {"sweep", sweep_json}, {"study", config}};
-}
-
-std::string NbsmtStudyResult::to_markdown(const std::string& model_name) const {
-  std::ostringstream md;
-  auto acc = [](const EvalResult& r) { return fmt(r.top1) + " +- " + fmt(r.top1_stderr); };
-  md << "Top-1 (%) +- stderr, " << fp32.n << " test images, " << model_name
-     << "; recalibration: " << config["recal"].value("estimator", "?") << ", "
-     << config.value("recal_images", 0) << " training images; sysmt channel order: "
-     << config.value("channel_order", "identity") << ".\n\n";
-  md << "| setting | top-1 | speedup (all) | speedup (accelerated) |\n|---|---|---|---|\n";
-  md << "| FP32 | " << acc(fp32) << " | 1.000 | 1.000 |\n";
-  md << "| A8W8 | " << acc(a8w8) << " | 1.000 | 1.000 |\n";
-  for (const auto& s : settings) {
-    md << "| " << s.label << " w/o recal | " << acc(s.plain) << " | " << fmt(s.speedup_all, 3)
-       << " | " << fmt(s.speedup_accelerated, 3) << " |\n";
-    md << "| " << s.label << " with recal | " << acc(s.recalibrated) << " | "
-       << fmt(s.speedup_all, 3) << " | " << fmt(s.speedup_accelerated, 3) << " |\n";
-  }
-  for (const auto& s : settings) {
-    md << "\nPer-layer diagnostics, " << s.label << " (" << config.value("diag_images", 0)
-       << " test images):\n\n| layer | K | MACs/image | T | collision rate | x changed | w changed | MSE |\n"
-       << "|---|---|---|---|---|---|---|---|\n";
-    for (const auto& l : s.layers) {
-      md << "| " << l.name << " | " << l.k << " | " << l.macs << " | " << l.threads << " | ";
-      if (l.accelerated) {
-        md << fmt(l.collision_rate, 4) << " | " << fmt(l.activation_changed, 4) << " | "
-           << fmt(l.weight_changed, 4) << " | " << fmt(l.mse, 1) << " |\n";
-      } else {
-        md << "- | - | - | - |\n";
-      }
-    }
-  }
-  if (!sweep.empty()) {
-    md << "\nMixed settings (highest-MSE layers decelerated first):\n\n"
-       << "| setting | speedup (all) | speedup (accelerated) | w/o recal | with recal |\n"
-       << "|---|---|---|---|---|\n";
-    for (const auto& s : sweep) {
-      md << "| " << s.label << " | " << fmt(s.speedup_all, 3) << " | "
-         << fmt(s.speedup_accelerated, 3) << " | " << acc(s.plain) << " | "
-         << acc(s.recalibrated) << " |\n";
-    }
-  }
-  return md.str();
 }
 
 }  // namespace bnrecal

@@ -61,21 +61,21 @@ void load_state_dict(torch::nn::Module& module, const NamedTensors& tensors, con
   for (auto& [target, value] : copies) target.copy_(value);
 }
 
-void save_checkpoint(const std::string& path, torch::nn::Module& module, const nlohmann::json& metadata) {
-  write_safetensors(path, state_dict(module), metadata);
+void save_checkpoint(const std::string& path, torch::nn::Module& module, const ModelCard& card) {
+  write_safetensors(path, state_dict(module), card.to_json());
 }
 
 LoadedModel load_model(const std::string& path) {
   Checkpoint checkpoint = read_safetensors(path);
-  const nlohmann::json& meta = checkpoint.metadata;
-  for (const char* key : {"arch", "num_classes", "input_shape"})
-    if (!meta.contains(key))
-      throw InputError("'" + path + "' has no '" + key + "' in its bnrecal metadata; import foreign weights "
-                       "with `bnrecal import` first");
+  ModelCard card = ModelCard::from_json(checkpoint.metadata);
+  if (card.arch.empty() || card.num_classes <= 0 || card.input_shape.size() != 3) {
+    throw InputError("'" + path + "' has no architecture, class count or input shape in its bnrecal "
+                     "metadata; import foreign weights with `bnrecal import` first");
+  }
   ModelOptions options;
-  options.num_classes = meta.at("num_classes").get<int64_t>();
-  options.in_channels = meta.at("input_shape").at(0).get<int64_t>();
-  LoadedModel loaded{build_model(meta.at("arch").get<std::string>(), options), meta};
+  options.num_classes = card.num_classes;
+  options.in_channels = card.input_shape.at(0);
+  LoadedModel loaded{build_model(card.arch, options), std::move(card)};
   load_state_dict(*loaded.network, checkpoint.tensors, path);
   loaded.network->eval();
   return loaded;

@@ -29,9 +29,9 @@ NamedTensors read_torchscript(const std::string& path) {
   return tensors;
 }
 
-nlohmann::json normalization_json(const std::string& name) {
-  if (name == "imagenet") return {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}};
-  if (name == "inception") return {{"mean", {0.5, 0.5, 0.5}}, {"std", {0.5, 0.5, 0.5}}};
+Normalization named_normalization(const std::string& name) {
+  if (name == "imagenet") return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};
+  if (name == "inception") return {{0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}};
   throw InputError("unknown normalization '" + name + "'; known: imagenet, inception");
 }
 
@@ -87,19 +87,18 @@ ImportedModel import_pytorch_model(const ImportOptions& options) {
 
   const std::string normalization =
       !options.normalization.empty() ? options.normalization : options.arch == "googlenet" ? "inception" : "imagenet";
-  imported.metadata = {{"arch", options.arch},
-                       {"num_classes", options.num_classes},
-                       {"input_shape", input_shape},
-                       {"normalization", normalization_json(normalization)},
-                       {"dataset", "imagenet"},
-                       {"source", std::filesystem::absolute(options.weights_path).string()}};
+  imported.card.arch = options.arch;
+  imported.card.num_classes = options.num_classes;
+  imported.card.input_shape = input_shape;
+  imported.card.normalization = named_normalization(normalization);
+  imported.card.source = std::filesystem::absolute(options.weights_path).string();
   return imported;
 }
 
-nlohmann::json import_to_checkpoint(const ImportOptions& options, const std::string& output_path) {
+ModelCard import_to_checkpoint(const ImportOptions& options, const std::string& output_path) {
   ImportedModel imported = import_pytorch_model(options);
-  save_checkpoint(output_path, *imported.network, imported.metadata);
-  return imported.metadata;
+  save_checkpoint(output_path, *imported.network, imported.card);
+  return imported.card;
 }
 
 }  // namespace bnrecal

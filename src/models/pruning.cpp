@@ -6,7 +6,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/arith_layers.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/core/name_match.h"
 
 namespace bnrecal {
 
@@ -52,8 +52,7 @@ std::vector<ArithLayerRef> select_layers(torch::nn::Module& model, const std::ve
       const LayerInfo info = l.info();
       take = !info.is_linear && !info.is_first_conv && !info.is_depthwise;
     }
-    for (const auto& p : patterns) take = take || name_matches(p, l.name);
-    if (take) selected.push_back(l);
+    if (take || matches_any(patterns, l.name)) selected.push_back(l);
   }
   for (const auto& p : patterns) {
     bool matched = false;

@@ -11,9 +11,10 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/arith_layers.h"
-#include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/forwarding_policy.h"
+#include "bnrecal/nn/instrumented_pass.h"
 #include "bnrecal/nn/noise_policy.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/nn/quantizer.h"
 
 namespace bnrecal {
@@ -161,29 +162,12 @@ void improve_by_swaps(const std::vector<double>& activity, std::vector<int64_t>&
 
 // ---- measuring channel activity -------------------------------------------------------------
 
-// Delegates to the layer's exact A8W8 policy and counts, per input channel of a group, the
-// nonzero codes its input quantizes to: the codes every a8w8-based policy (sysmt included) sees.
-class ChannelActivityObserver : public ArithPolicy {
+// Counts, per input channel of a group, the nonzero codes a conv's input quantizes to under the
+// layer's exact A8W8 policy: the codes every a8w8-based policy (sysmt included) sees.
+class ChannelActivityProbe : public ForwardingPolicy {
  public:
-  ChannelActivityObserver(std::shared_ptr<A8W8Policy> inner, std::string layer)
-      : inner_(std::move(inner)), layer_(std::move(layer)) {}
-  std::string name() const override { return inner_->name(); }
-  nlohmann::json describe() const override { return inner_->describe(); }
-  at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
-                    const ConvGeometry& g) override {
-    const ActivationCodes x = quantize_activations(input, inner_->params().a_max, layer_);
-    at::Tensor nonzero =
-        x.codes.ne(0).sum({0, 2, 3}, false, at::kLong).reshape({g.groups, -1}).sum(0);
-    nonzero_ = nonzero_.defined() ? nonzero_ + nonzero : nonzero;
-    observations_ += input.size(0) * input.size(2) * input.size(3) * g.groups;
-    at::Tensor y = inner_->conv2d(input, weight, bias, g);
-    outputs_per_image_ = y.numel() / y.size(0);
-    return y;
-  }
-  at::Tensor linear(const at::Tensor& input, const at::Tensor& weight,
-                    const at::Tensor& bias) override {
-    return inner_->linear(input, weight, bias);  // only convs are observed
-  }
+  ChannelActivityProbe(std::shared_ptr<A8W8Policy> a8w8, std::string layer)
+      : ForwardingPolicy(a8w8), a_max_(a8w8->params().a_max), layer_(std::move(layer)) {}
   bool observed() const { return nonzero_.defined(); }
   // Fraction of nonzero codes per input channel of a group.
   std::vector<double> nonzero_fraction() const {
@@ -192,8 +176,22 @@ class ChannelActivityObserver : public ArithPolicy {
   }
   int64_t outputs_per_image() const { return outputs_per_image_; }
 
+ protected:
+  void before(const ArithCall& call) override {
+    if (!call.is_conv()) return;  // only convs are planned
+    const at::Tensor& input = call.input;
+    const int64_t groups = call.geometry->groups;
+    const ActivationCodes x = quantize_activations(input, a_max_, layer_);
+    at::Tensor nonzero = x.codes.ne(0).sum({0, 2, 3}, false, at::kLong).reshape({groups, -1}).sum(0);
+    nonzero_ = nonzero_.defined() ? nonzero_ + nonzero : nonzero;
+    observations_ += input.size(0) * input.size(2) * input.size(3) * groups;
+  }
+  void after(const ArithCall& call, const at::Tensor& y) override {
+    if (call.is_conv()) outputs_per_image_ = y.numel() / y.size(0);
+  }
+
  private:
-  std::shared_ptr<A8W8Policy> inner_;
+  double a_max_;
   std::string layer_;
   at::Tensor nonzero_;  // int64 [C_in / groups]
   int64_t observations_ = 0;
@@ -205,12 +203,6 @@ std::vector<double> weight_code_density(const at::Tensor& weight) {
   at::Tensor d = quantize_weights(weight.detach()).codes.ne(0).to(at::kDouble).mean({0, 2, 3});
   d = d.contiguous();
   return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-}
-
-std::vector<int64_t> identity_order(int64_t n) {
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  return order;
 }
 
 ExpectedLaneCost weighted_mean(const std::vector<LayerChannelReorder>& layers,
@@ -276,10 +268,10 @@ ExpectedLaneCost ChannelReorderPlan::reordered() const {
   return weighted_mean(layers, &LayerChannelReorder::reordered);
 }
 
-nlohmann::json ChannelReorderPlan::channel_order_json() const {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& l : layers) j[l.name] = l.order;
-  return j;
+ChannelOrders ChannelReorderPlan::channel_orders() const {
+  ChannelOrders orders;
+  for (const auto& l : layers) orders[l.name] = l.order;
+  return orders;
 }
 
 nlohmann::json ChannelReorderPlan::to_json() const {
@@ -298,41 +290,33 @@ nlohmann::json ChannelReorderPlan::to_json() const {
           {"layers", ls}};
 }
 
-ChannelReorderPlan plan_channel_reorder(Network& model, const nlohmann::json& metadata,
+ChannelReorderPlan plan_channel_reorder(Network& model, const ModelCalibration& calibration,
                                         BatchStream& stream, const ChannelReorderOptions& options) {
   sysmt::validate(options.config);
-  require(metadata.is_object() && metadata.contains(kCalibrationKey),
+  require(calibration.activations.has_value(),
           "channel reordering quantizes each layer's input with its calibrated range, but the "
           "model is not calibrated; run `bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` "
           "and reorder that file");
   std::vector<ArithLayerRef> layers = arith_layers(model);
-  std::vector<std::pair<ArithLayerRef, std::shared_ptr<ChannelActivityObserver>>> observed;
+  std::vector<std::shared_ptr<ChannelActivityProbe>> probes(layers.size());
   ChannelReorderPlan plan;
   plan.config = options.config;
   {
     PolicyRestorer restore(model, layers);
     // a8w8 resolves layers as sysmt does: the first conv, linear and depthwise layers stay fp32.
-    apply_policy(model, PolicySpec::parse("a8w8"), 0, metadata);
-    for (const auto& l : layers) {
-      if (!l.conv) continue;
-      auto a8w8 = std::dynamic_pointer_cast<A8W8Policy>(l.conv->policy_ptr());
-      if (!a8w8) continue;
-      observed.emplace_back(l, std::make_shared<ChannelActivityObserver>(a8w8, l.name));
-      l.set_policy(observed.back().second);
+    apply_policy(model, PolicySpec::parse("a8w8"), 0, calibration);
+    for (size_t i = 0; i < layers.size(); ++i) {
+      auto a8w8 = std::dynamic_pointer_cast<A8W8Policy>(layers[i].policy_ptr());
+      if (layers[i].conv && a8w8) probes[i] = std::make_shared<ChannelActivityProbe>(a8w8, layers[i].name);
     }
-    torch::NoGradGuard no_grad;
-    model.eval();
-    stream.rewind();
-    for (at::Tensor x; stream.next(x);) {
-      model.forward(x);
-      plan.images += x.size(0);
-      if (options.progress) options.progress(plan.images);
-    }
+    plan.images = instrumented_pass(model, layers, {probes.begin(), probes.end()}, stream, options.progress);
   }
   require(plan.images > 0, "channel reordering saw no images");
   const int threads = options.config.threads;
-  for (const auto& [layer, observer] : observed) {
-    if (!observer->observed()) continue;  // not reached by the forward pass
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const ArithLayerRef& layer = layers[i];
+    const std::shared_ptr<ChannelActivityProbe>& observer = probes[i];
+    if (!observer || !observer->observed()) continue;  // not planned, or not reached by the forward pass
     LayerChannelReorder r;
     r.name = layer.name;
     const at::Tensor& weight = layer.weight();

@@ -18,20 +18,31 @@ const char* param_type_name(ParamType type) {
   return "?";
 }
 
+namespace {
+ParamDef make_def(std::string key, ParamType type, nlohmann::json default_value, std::string help) {
+  ParamDef d;
+  d.key = std::move(key);
+  d.type = type;
+  d.default_value = std::move(default_value);
+  d.help = std::move(help);
+  return d;
+}
+}  // namespace
+
 ParamDef ParamDef::integer(std::string key, int64_t default_value, std::string help) {
-  return {std::move(key), ParamType::kInt, default_value, std::move(help)};
+  return make_def(std::move(key), ParamType::kInt, default_value, std::move(help));
 }
 
 ParamDef ParamDef::number(std::string key, double default_value, std::string help) {
-  return {std::move(key), ParamType::kNumber, default_value, std::move(help)};
+  return make_def(std::move(key), ParamType::kNumber, default_value, std::move(help));
 }
 
 ParamDef ParamDef::text(std::string key, std::string default_value, std::string help) {
-  return {std::move(key), ParamType::kString, std::move(default_value), std::move(help)};
+  return make_def(std::move(key), ParamType::kString, std::move(default_value), std::move(help));
 }
 
 ParamDef ParamDef::flag(std::string key, bool default_value, std::string help) {
-  return {std::move(key), ParamType::kBool, default_value, std::move(help)};
+  return make_def(std::move(key), ParamType::kBool, default_value, std::move(help));
 }
 
 ParamDef& ParamDef::allow(std::vector<nlohmann::json> values) {

@@ -6,7 +6,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/name_match.h"
-#include "bnrecal/nn/builtin_policies.h"
+#include "builtin_policies.h"
 
 namespace bnrecal {
 
@@ -25,14 +25,15 @@ struct Registry {
 
   void add(PolicyEntry entry) {
     if (entries.count(entry.name)) throw std::logic_error("policy '" + entry.name + "' registered twice");
+    // Check every key before adding any, so a refused entry leaves the registry as it was.
     for (const ParamDef& d : entry.params) {
       const auto it = params.find(d.key);
       const bool same = it == params.end() ||
                         (it->second.type == d.type && it->second.default_value == d.default_value &&
                          it->second.allowed == d.allowed);
       if (!same) throw std::logic_error("policy parameter '" + d.key + "' declared differently by '" + entry.name + "'");
-      params.emplace(d.key, d);
     }
+    for (const ParamDef& d : entry.params) params.emplace(d.key, d);
     entries.emplace(entry.name, std::move(entry));
   }
 };

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "bnrecal/core/error.h"
-#include "bnrecal/nn/arith_layers.h"
+#include "bnrecal/nn/policy_registry.h"
 
 namespace bnrecal {
 
@@ -26,92 +26,6 @@ nlohmann::json SysmtLayerCost::to_json() const {
   return {{"k", k}, {"threads", threads}, {"outputs", outputs}, {"macs", macs}, {"cycles", cycles}};
 }
 
-namespace {
-
-// InputError naming the layer unless order is a permutation of 0..channels-1. channels <= 0:
-// the length is not known yet (a policy built without layer shapes); conv2d / linear check it.
-void validate_channel_order(const std::vector<int64_t>& order, int64_t channels,
-                            const std::string& layer) {
-  const std::string what = "layer '" + layer + "': " + kChannelOrderKey + " ";
-  if (channels > 0 && static_cast<int64_t>(order.size()) != channels) {
-    throw InputError(what + "has " + std::to_string(order.size()) + " entries but the layer has " +
-                     std::to_string(channels) + " input channels per group");
-  }
-  const int64_t n = static_cast<int64_t>(order.size());
-  std::vector<bool> seen(order.size(), false);
-  for (int64_t c : order) {
-    if (c < 0 || c >= n) {
-      throw InputError(what + "is not a permutation of 0.." + std::to_string(n - 1) + ": entry " +
-                       std::to_string(c) + " is out of range");
-    }
-    if (seen[c]) {
-      throw InputError(what + "is not a permutation: channel " + std::to_string(c) +
-                       " appears twice");
-    }
-    seen[c] = true;
-  }
-}
-
-bool is_identity(const std::vector<int64_t>& order) {
-  for (size_t p = 0; p < order.size(); ++p) {
-    if (order[p] != static_cast<int64_t>(p)) return false;
-  }
-  return true;
-}
-
-// The layer's entry of metadata "channel_order" (empty when there is none). Only the JSON types
-// are checked here; the policy's constructor checks that it is a permutation of the right length.
-std::vector<int64_t> channel_order_from_metadata(const LayerInfo& layer,
-                                                 const nlohmann::json& metadata) {
-  if (!metadata.is_object() || !metadata.contains(kChannelOrderKey)) return {};
-  const nlohmann::json& orders = metadata.at(kChannelOrderKey);
-  if (!orders.is_object()) {
-    throw InputError(std::string("checkpoint metadata '") + kChannelOrderKey +
-                     "' must be an object {\"layer name\": [c0, c1, ...]}");
-  }
-  const auto entry = orders.find(layer.name);
-  if (entry == orders.end()) return {};
-  auto is_index = [](const nlohmann::json& v) { return v.is_number_integer(); };
-  const bool integers = entry->is_array() && std::all_of(entry->begin(), entry->end(), is_index);
-  if (!integers) {
-    throw InputError("layer '" + layer.name + "': " + kChannelOrderKey +
-                     " must be a list of input channel indices");
-  }
-  return entry->get<std::vector<int64_t>>();
-}
-
-}  // namespace
-
-void check_channel_order_layers(const nlohmann::json& metadata,
-                                const std::vector<std::string>& layer_names) {
-  if (!metadata.is_object() || !metadata.contains(kChannelOrderKey)) return;
-  const nlohmann::json& orders = metadata.at(kChannelOrderKey);
-  if (!orders.is_object()) return;  // channel_order_from_metadata reports the type error
-  std::string unknown;
-  for (const auto& entry : orders.items()) {
-    if (std::find(layer_names.begin(), layer_names.end(), entry.key()) == layer_names.end()) {
-      unknown += (unknown.empty() ? "'" : ", '") + entry.key() + "'";
-    }
-  }
-  if (!unknown.empty()) {
-    throw InputError(std::string("checkpoint metadata '") + kChannelOrderKey +
-                     "' names no conv/linear layer of this model: " + unknown);
-  }
-}
-
-std::string channel_order_summary(const nlohmann::json& metadata) {
-  if (!metadata.is_object() || !metadata.contains(kChannelOrderKey)) return "identity";
-  const nlohmann::json& orders = metadata.at(kChannelOrderKey);
-  int64_t permuted = 0;
-  for (const auto& order : orders) {
-    const bool indices = order.is_array() && std::all_of(order.begin(), order.end(), [](const auto& v) {
-                           return v.is_number_integer();
-                         });
-    if (indices && !is_identity(order.get<std::vector<int64_t>>())) ++permuted;
-  }
-  return std::to_string(permuted) + " of " + std::to_string(orders.size()) + " listed layers permuted";
-}
-
 SysmtPolicy::SysmtPolicy(const LayerInfo& layer, SysmtParams params)
     : layer_(layer), params_(std::move(params)) {
   sysmt::validate(params_.config);
@@ -124,7 +38,7 @@ SysmtPolicy::SysmtPolicy(const LayerInfo& layer, SysmtParams params)
         layer.in_channels > 0 ? layer.in_channels / std::max<int64_t>(1, layer.geometry.groups) : 0;
     validate_channel_order(params_.channel_order, channels_per_group, layer.name);
     // Identity is stored as empty so describe() says so and forwards skip the gathers.
-    if (is_identity(params_.channel_order)) {
+    if (is_identity_order(params_.channel_order)) {
       params_.channel_order.clear();
     } else {
       channel_order_ = at::tensor(params_.channel_order, at::kLong);
@@ -344,66 +258,38 @@ at::Tensor SysmtPolicy::linear(const at::Tensor& input, const at::Tensor& weight
   return out.reshape(shape);
 }
 
-// ---------------------------------------------------------------------------------------------
-
 PolicyEntry sysmt_policy_entry() {
-  return {"sysmt",
-          "A8W8 codes on the NB-SMT accelerator arithmetic (smt=1|2|4 idle=either|act "
-          "round=rne|half_up|trunc); needs `bnrecal calibrate`; honours `bnrecal reorder`'s "
-          "per-layer channel_order",
-          [](const LayerInfo& layer, const PolicyContext& ctx) -> std::shared_ptr<ArithPolicy> {
-            SysmtParams p;
-            p.a8w8 = a8w8_params_from_metadata(layer, ctx);
-            p.config = ctx.spec.sysmt_config();
-            p.collect_diagnostics = ctx.spec.sysmt_diagnostics;
-            p.channel_order = channel_order_from_metadata(layer, ctx.model_metadata);
-            return std::make_shared<SysmtPolicy>(layer, p);
-          }};
+  PolicyEntry e;
+  e.name = "sysmt";
+  e.description = "A8W8 codes on the NB-SMT accelerator arithmetic; needs `bnrecal calibrate`; honours "
+                  "`bnrecal reorder`'s per-layer channel_order";
+  e.params = {
+      ParamDef::integer("smt", 2, "threads T sharing a MAC unit").allow({1, 2, 4}),
+      ParamDef::text("idle", "either", "a lane is idle when x == 0 or w == 0 (either), or only x == 0 (act)")
+          .allow({"either", "act"}),
+      ParamDef::text("round", "rne", "4-bit reduction rounding").allow({"rne", "half_up", "trunc"}),
+      ParamDef::flag("diagnostics", false, "collect per-layer collision/MSE statistics (slow)").hide_default(),
+  };
+  e.check_model = [](const PolicyParams&, const ModelCalibration& c) { require_activation_calibration(c, "sysmt"); };
+  e.factory = [](const LayerInfo& layer, const PolicyContext& ctx) -> std::shared_ptr<ArithPolicy> {
+    SysmtParams p;
+    p.a8w8 = a8w8_params(layer, ctx.calibration, ActivationMode::kUnsigned);
+    p.config = sysmt_config(ctx.params);
+    p.collect_diagnostics = ctx.params.get<bool>("diagnostics");
+    const auto order = ctx.calibration.channel_orders.find(layer.name);
+    if (order != ctx.calibration.channel_orders.end()) p.channel_order = order->second;
+    return std::make_shared<SysmtPolicy>(layer, p);
+  };
+  return e;
 }
 
-namespace {
-// Delegates to the layer's policy and counts output elements x K.
-class MacCountingPolicy : public ArithPolicy {
- public:
-  explicit MacCountingPolicy(std::shared_ptr<ArithPolicy> inner) : inner_(std::move(inner)) {}
-  std::string name() const override { return inner_->name(); }
-  nlohmann::json describe() const override { return inner_->describe(); }
-  at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
-                    const ConvGeometry& g) override {
-    at::Tensor y = inner_->conv2d(input, weight, bias, g);
-    k = weight.size(1) * weight.size(2) * weight.size(3);
-    macs += y.numel() * k;
-    return y;
-  }
-  at::Tensor linear(const at::Tensor& input, const at::Tensor& weight,
-                    const at::Tensor& bias) override {
-    at::Tensor y = inner_->linear(input, weight, bias);
-    k = weight.size(1);
-    macs += y.numel() * k;
-    return y;
-  }
-  std::shared_ptr<ArithPolicy> inner_;
-  int64_t k = 0, macs = 0;
-};
-}  // namespace
-
-std::vector<LayerMacs> count_layer_macs(Network& model, const at::Tensor& sample) {
-  std::vector<ArithLayerRef> layers = arith_layers(model);
-  std::vector<std::shared_ptr<MacCountingPolicy>> counters;
-  {
-    PolicyRestorer restore(model, layers);
-    for (const auto& l : layers) {
-      // fp32 underneath: counting needs no calibration and must not touch sysmt statistics.
-      counters.push_back(std::make_shared<MacCountingPolicy>(std::make_shared<Fp32Policy>()));
-      l.set_policy(counters.back());
-    }
-    torch::NoGradGuard no_grad;
-    model.eval();
-    model.forward(sample);
-  }
-  std::vector<LayerMacs> out;
-  for (size_t i = 0; i < layers.size(); ++i) out.push_back({layers[i].name, counters[i]->k, counters[i]->macs});
-  return out;
+sysmt::SysmtConfig sysmt_config(const PolicyParams& params) {
+  sysmt::SysmtConfig c;
+  c.threads = params.get<int>("smt");
+  c.idle = sysmt::parse_idle_rule(params.get<std::string>("idle"));
+  c.rounding = sysmt::parse_rounding(params.get<std::string>("round"));
+  sysmt::validate(c);
+  return c;
 }
 
 }  // namespace bnrecal

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "bnrecal/core/error.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/core/name_match.h"
 #include "bnrecal/recal/pooled_stats.h"
 
 namespace bnrecal {
@@ -186,16 +186,13 @@ RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptio
   std::vector<BnLayerRef> all = bn_layers(model);
   require(!all.empty(), "the model has no BatchNorm layers to recalibrate");
   std::vector<BnLayerRef> selected;
+  std::vector<std::string> names;
   for (const auto& l : all) {
-    bool take = opt.layers.empty();
-    for (const auto& p : opt.layers) take = take || name_matches(p, l.name);
-    if (take) selected.push_back(l);
+    names.push_back(l.name);
+    if (opt.layers.empty() || matches_any(opt.layers, l.name)) selected.push_back(l);
   }
   if (selected.empty()) {
-    std::string names;
-    for (const auto& l : all) names += (names.empty() ? "" : ", ") + l.name;
-    if (names.size() > 400) names = names.substr(0, 400) + "...";
-    throw InputError("BN layer pattern(s) select no layer (BN layers: " + names + ")");
+    throw InputError("BN layer pattern(s) select no layer (BN layers: " + join_names(names) + ")");
   }
 
   RecalReport report;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/core/files.h"
+#include "bnrecal/models/checkpoint.h"
 #include "test_support.h"
 
 namespace bnrecal {
@@ -101,6 +102,27 @@ TEST(Cli, TrainsATinyModelAndEvaluatesIt) {
   r = run_command(cli_path() + " train --epochs 1 --from " + dir + "/m.safetensors --resume -o " + dir + "/n.safetensors");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_FALSE(file_exists(dir + "/n.safetensors"));
+}
+
+// Fine-tuning a recalibrated checkpoint gives new weights: the recorded perturbation (and every
+// other weight-derived section) must not follow them, or a plain `eval` would apply it.
+TEST(Cli, FineTuningARecalibratedModelDropsItsRecordedPerturbation) {
+  if (!file_exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "apt-get install dataset-fashion-mnist";
+  const std::string dir = testing::temp_dir();
+  auto r = run_command(cli_path() + " recalibrate --quiet --images 64 --noise seed-003 --eta 0.05 --seed 3 -o " + dir +
+                       "/recal.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(cli_path() + " eval --limit 64 --quiet --model " + dir + "/recal.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("noise=seed-003"), std::string::npos) << r.output;  // the recorded perturbation
+  r = run_command(cli_path() + " train --quiet --epochs 1 --train-limit 128 --eval-limit 64 --batch-size 64 --from " +
+                  dir + "/recal.safetensors -o " + dir + "/tuned.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json meta = read_safetensors(dir + "/tuned.safetensors").metadata;
+  EXPECT_FALSE(meta.contains("recalibration")) << meta.dump();
+  r = run_command(cli_path() + " eval --limit 64 --quiet --model " + dir + "/tuned.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("arith  fp32 (from default"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -174,7 +174,7 @@ TEST(ImageFolderCli, ClassCountMismatchIsAnInputError) {
                                {"num_classes", kClasses},
                                {"input_shape", {3, 224, 224}},
                                {"normalization", {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}}}};
-  save_checkpoint(dir + "/model.safetensors", *net, meta);
+  save_checkpoint(dir + "/model.safetensors", *net, ModelCard::from_json(meta));
   const std::string data = "imagefolder:" + make_image_folder(kClasses + 1, 2);
   const std::string cli = cli_path() + " ";
 

@@ -26,11 +26,12 @@ TEST(Checkpoint, RoundTripIsBitIdenticalAndKeepsMetadata) {
   auto net = randomized_resnet20(1);
   const nlohmann::json meta = {{"arch", "resnet20"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}},
                                {"dataset", "fashion-mnist"}, {"training", {{"seed", 3}, {"command", "bnrecal train"}}}};
-  save_checkpoint(path, *net, meta);
+  save_checkpoint(path, *net, ModelCard::from_json(meta));
   EXPECT_FALSE(file_exists(path + ".tmp." + std::to_string(::getpid())));
 
   LoadedModel loaded = load_model(path);
-  EXPECT_EQ(loaded.metadata, meta);
+  EXPECT_EQ(loaded.card.to_json(), ModelCard::from_json(meta).to_json());
+  EXPECT_EQ(read_safetensors(path).metadata["training"]["seed"], 3);
   const NamedTensors a = state_dict(*net), b = state_dict(*loaded.network);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {

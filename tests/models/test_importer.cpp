@@ -89,15 +89,15 @@ TEST(Importer, CheckpointRecordsProvenanceAndReloadsToTheSameModel) {
   options.num_classes = 7;
   options.weights_path = save_state_dict("mobilenet_v2", 7);
   const std::string out = bnrecal::testing::temp_dir() + "/m.safetensors";
-  const nlohmann::json meta = import_to_checkpoint(options, out);
+  const ModelCard card = import_to_checkpoint(options, out);
   LoadedModel loaded = load_model(out);
-  EXPECT_EQ(loaded.metadata, meta);
-  EXPECT_EQ(meta.at("arch"), "mobilenet_v2");
-  EXPECT_EQ(meta.at("num_classes"), 7);
-  EXPECT_EQ(meta.at("input_shape"), nlohmann::json({3, 224, 224}));
-  EXPECT_EQ(meta.at("dataset"), "imagenet");
-  EXPECT_EQ(meta.at("normalization").at("mean").at(0), 0.485);
-  EXPECT_NE(meta.at("source").get<std::string>().find("mobilenet_v2.pt"), std::string::npos);
+  EXPECT_EQ(loaded.card.to_json(), card.to_json());
+  EXPECT_EQ(card.arch, "mobilenet_v2");
+  EXPECT_EQ(card.num_classes, 7);
+  EXPECT_EQ(card.input_shape, std::vector<int64_t>({3, 224, 224}));
+  EXPECT_EQ(card.dataset, "");  // imported weights name no dataset: commands ask for --data
+  EXPECT_EQ(card.normalization.mean.at(0), 0.485);
+  EXPECT_NE(card.source.find("mobilenet_v2.pt"), std::string::npos);
 
   ImportedModel direct = import_pytorch_model(options);
   at::NoGradGuard no_grad;
@@ -110,9 +110,9 @@ TEST(Importer, GoogLeNetDefaultsToTheInceptionNormalization) {
   options.arch = "googlenet";
   options.num_classes = 5;
   options.weights_path = save_state_dict("googlenet", 5);
-  EXPECT_EQ(import_pytorch_model(options).metadata.at("normalization").at("std").at(0), 0.5);
+  EXPECT_EQ(import_pytorch_model(options).card.normalization.std.at(0), 0.5);
   options.normalization = "imagenet";
-  EXPECT_EQ(import_pytorch_model(options).metadata.at("normalization").at("std").at(0), 0.229);
+  EXPECT_EQ(import_pytorch_model(options).card.normalization.std.at(0), 0.229);
 }
 
 TEST(ImportCommand, WritesACheckpointAndReportsBadInputWithExitCode1) {
@@ -121,7 +121,7 @@ TEST(ImportCommand, WritesACheckpointAndReportsBadInputWithExitCode1) {
   const std::string out = bnrecal::testing::temp_dir() + "/r.safetensors";
   auto ok = run_command(cli + " import --arch resnet20 --num-classes 10 --weights " + weights + " -o " + out);
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  EXPECT_EQ(load_model(out).metadata.at("arch"), "resnet20");
+  EXPECT_EQ(load_model(out).card.arch, "resnet20");
 
   auto missing = run_command(cli + " import --arch resnet20 --weights /nonexistent.pt -o " + out);
   EXPECT_EQ(missing.exit_code, 1) << missing.output;

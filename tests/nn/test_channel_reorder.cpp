@@ -12,7 +12,7 @@
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/channel_reorder.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/nn/sysmt_policy.h"
 #include "sysmt_test_support.h"
 #include "test_support.h"
@@ -128,7 +128,7 @@ TEST(ChannelReorder, InvalidChannelOrderIsAnInputErrorNamingTheLayer) {
     nlohmann::json m = meta;
     m[kChannelOrderKey] = {{"conv2", entry}};
     try {
-      apply_policy(*net, spec, 1, m);
+      apply_policy(*net, spec, 1, ModelCalibration::from_metadata(m));
       ADD_FAILURE() << "accepted " << entry.dump();
     } catch (const InputError& e) {
       const std::string message = e.what();
@@ -145,7 +145,7 @@ TEST(ChannelReorder, InvalidChannelOrderIsAnInputErrorNamingTheLayer) {
   expect_rejected({0, 1, 2.5, 3}, "list");
   nlohmann::json not_an_object = meta;
   not_an_object[kChannelOrderKey] = nlohmann::json::array({{3, 2, 1, 0}});
-  EXPECT_THROW(apply_policy(*net, spec, 1, not_an_object), InputError);
+  EXPECT_THROW(apply_policy(*net, spec, 1, ModelCalibration::from_metadata(not_an_object)), InputError);
   // Built without layer shapes, the length is checked against the input.
   SysmtPolicy two_channels = make_sysmt_policy(2.0, sysmt_config(2), false, {1, 0});
   const at::Tensor three_channels = torch::rand({1, 3, 5, 5});
@@ -157,7 +157,7 @@ TEST(ChannelReorder, InvalidChannelOrderIsAnInputErrorNamingTheLayer) {
   nlohmann::json unknown_layer = meta;
   unknown_layer[kChannelOrderKey] = {{"conv2", {3, 2, 1, 0}}, {"layer9.conv", {0, 1}}};
   try {
-    apply_policy(*net, spec, 1, unknown_layer);
+    apply_policy(*net, spec, 1, ModelCalibration::from_metadata(unknown_layer));
     ADD_FAILURE() << "accepted a channel_order for a missing layer";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("names no conv/linear layer of this model: 'layer9.conv'"),
@@ -166,12 +166,13 @@ TEST(ChannelReorder, InvalidChannelOrderIsAnInputErrorNamingTheLayer) {
 
   nlohmann::json valid = meta;
   valid[kChannelOrderKey] = {{"conv2", {3, 2, 1, 0}}};
-  EXPECT_EQ(channel_order_summary(valid), "1 of 1 listed layers permuted");
-  EXPECT_EQ(channel_order_summary(meta), "identity");
+  EXPECT_EQ(channel_order_summary(ModelCalibration::from_metadata(valid).channel_orders), "1 of 1 listed layers permuted");
+  EXPECT_EQ(channel_order_summary(ModelCalibration::from_metadata(meta).channel_orders), "identity");
   nlohmann::json listed_identity = meta;
   listed_identity[kChannelOrderKey] = {{"conv2", {0, 1, 2, 3}}};
-  EXPECT_EQ(channel_order_summary(listed_identity), "0 of 1 listed layers permuted");
-  apply_policy(*net, spec, 1, valid);
+  EXPECT_EQ(channel_order_summary(ModelCalibration::from_metadata(listed_identity).channel_orders),
+            "0 of 1 listed layers permuted");
+  apply_policy(*net, spec, 1, ModelCalibration::from_metadata(valid));
   EXPECT_EQ(net->conv2->policy().describe()["channel_order"], nlohmann::json({3, 2, 1, 0}));
 }
 
@@ -251,7 +252,7 @@ TEST(ChannelReorder, PlanLowersMeasuredCollisionsWhenBusyChannelsAreAdjacent) {
     TensorBatchStream stream(random_batches({3, 3}));
     ChannelReorderOptions options;
     options.config = sysmt_config(threads);
-    const ChannelReorderPlan plan = plan_channel_reorder(*net, meta, stream, options);
+    const ChannelReorderPlan plan = plan_channel_reorder(*net, ModelCalibration::from_metadata(meta), stream, options);
     EXPECT_EQ(plan.images, 6);
     EXPECT_EQ(net->conv2->policy().name(), "fp32");  // policies and training flag restored
     EXPECT_TRUE(net->is_training());
@@ -268,17 +269,17 @@ TEST(ChannelReorder, PlanLowersMeasuredCollisionsWhenBusyChannelsAreAdjacent) {
     EXPECT_NEAR(layer.reordered.collision_rate, 0.0, 1e-12);
 
     // The sysmt policy's own diagnostics: the measured collision rate drops to zero.
-    auto measured_collision_rate = [&](const nlohmann::json& metadata) {
+    auto measured_collision_rate = [&](const ModelCalibration& calibration) {
       apply_policy(*net, PolicySpec::parse("sysmt diagnostics=1 smt=" + std::to_string(threads)), 1,
-                   metadata);
+                   calibration);
       torch::NoGradGuard no_grad;
       net->eval();
       net->forward(random_batches({4})[0]);
       return dynamic_cast<SysmtPolicy&>(net->conv2->policy()).diagnostics().collision_rate();
     };
-    nlohmann::json reordered = meta;
-    reordered[kChannelOrderKey] = plan.channel_order_json();
-    EXPECT_GT(measured_collision_rate(meta), 0.2);
+    ModelCalibration reordered = ModelCalibration::from_metadata(meta);
+    reordered.channel_orders = plan.channel_orders();
+    EXPECT_GT(measured_collision_rate(ModelCalibration::from_metadata(meta)), 0.2);
     EXPECT_EQ(measured_collision_rate(reordered), 0.0);
   }
 }
@@ -314,7 +315,7 @@ TEST(ChannelReorder, UncalibratedModelIsAnInputError) {
   auto net = std::make_shared<TinyNetImpl>();
   TensorBatchStream stream(random_batches({2}));
   const ChannelReorderOptions options;
-  EXPECT_THROW(plan_channel_reorder(*net, nlohmann::json::object(), stream, options), InputError);
+  EXPECT_THROW(plan_channel_reorder(*net, ModelCalibration{}, stream, options), InputError);
 }
 
 // ---- `bnrecal reorder` ----------------------------------------------------------------------

@@ -4,7 +4,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/calibration.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "tiny_net.h"
 
 using namespace bnrecal;
@@ -28,8 +28,8 @@ std::string message_of(const std::function<void()>& f) {
 TEST(PolicyRegistry, ParseSpecString) {
   PolicySpec s = PolicySpec::parse("a8w8 noise=seed-003 eta=0.04 override=fc=fp32 override=layer1.*=a8w8");
   EXPECT_EQ(s.policy, "a8w8");
-  EXPECT_EQ(s.noise, "seed-003");
-  EXPECT_DOUBLE_EQ(s.noise_params.eta, 0.04);
+  EXPECT_EQ(s.noise.preset, "seed-003");
+  EXPECT_DOUBLE_EQ(s.noise.params.eta, 0.04);
   ASSERT_EQ(s.overrides.size(), 2u);
   EXPECT_EQ(s.overrides[1].pattern, "layer1.*");
   PolicySpec back = PolicySpec::from_json(s.to_json());
@@ -59,7 +59,7 @@ TEST(PolicyRegistry, UnknownNamesListTheKnownOnes) {
 TEST(PolicyRegistry, A8W8LeavesFirstConvAndFcInFp32ByDefault) {
   auto net = std::make_shared<TinyNetImpl>();
   nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("a8w8"), 1, meta);
+  apply_policy(*net, PolicySpec::parse("a8w8"), 1, ModelCalibration::from_metadata(meta));
   EXPECT_EQ(net->conv1->policy().name(), "fp32");
   EXPECT_EQ(net->conv2->policy().name(), "a8w8");
   EXPECT_EQ(net->fc->policy().name(), "fp32");
@@ -70,7 +70,7 @@ TEST(PolicyRegistry, A8W8LeavesFirstConvAndFcInFp32ByDefault) {
   EXPECT_NEAR(summary[1]["policy"]["a_max"].get<double>(),
               meta[kCalibrationKey]["layers"]["conv2"]["a_max"].get<double>(), 1e-12);
   // Overrides: exact and glob; last match wins.
-  apply_policy(*net, PolicySpec::parse("a8w8 override=conv*=fp32 override=conv2=a8w8"), 1, meta);
+  apply_policy(*net, PolicySpec::parse("a8w8 override=conv*=fp32 override=conv2=a8w8"), 1, ModelCalibration::from_metadata(meta));
   EXPECT_EQ(net->conv1->policy().name(), "fp32");
   EXPECT_EQ(net->conv2->policy().name(), "a8w8");
 }
@@ -78,10 +78,10 @@ TEST(PolicyRegistry, A8W8LeavesFirstConvAndFcInFp32ByDefault) {
 TEST(PolicyRegistry, A8W8OnSignedFirstConvIsRefused) {
   auto net = std::make_shared<TinyNetImpl>();
   nlohmann::json meta = calibrated_metadata(*net);
-  std::string m = message_of([&] { apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8"), 1, meta); });
+  std::string m = message_of([&] { apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8"), 1, ModelCalibration::from_metadata(meta)); });
   EXPECT_NE(m.find("conv1"), std::string::npos);
   EXPECT_EQ(net->conv2->policy().name(), "fp32");  // untouched on failure
-  apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8 activations=signed"), 1, meta);
+  apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8 activations=signed"), 1, ModelCalibration::from_metadata(meta));
   EXPECT_EQ(net->conv1->policy().name(), "a8w8");
 }
 
@@ -100,7 +100,7 @@ TEST(PolicyRegistry, OverrideMatchingNothingIsInputError) {
 TEST(PolicyRegistry, NoiseWrapsEveryLayerAndCombinesWithA8W8) {
   auto net = std::make_shared<TinyNetImpl>();
   nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("a8w8 noise=seed-003 eta=0.04"), 3, meta);
+  apply_policy(*net, PolicySpec::parse("a8w8 noise=seed-003 eta=0.04"), 3, ModelCalibration::from_metadata(meta));
   EXPECT_EQ(net->conv1->policy().name(), "fp32+noise");
   EXPECT_EQ(net->conv2->policy().name(), "a8w8+noise");
   EXPECT_EQ(net->fc->policy().name(), "fp32+noise");
@@ -126,4 +126,68 @@ TEST(PolicyRegistry, SameSeedSameOutputsDifferentSeedDifferent) {
   EXPECT_TRUE(a.second.equal(b.second));
   EXPECT_FALSE(a.first.equal(a.second));  // temporal noise re-drawn per batch
   EXPECT_FALSE(a.first.equal(c.first));
+}
+
+TEST(PolicySpec, UnknownKeysNameTheKeyAndTheValidOnes) {
+  std::string m = message_of([] { PolicySpec::parse("sysmt threads=4"); });
+  EXPECT_NE(m.find("'threads'"), std::string::npos) << m;
+  for (const char* valid : {"smt", "idle", "round", "activations", "override", "eta"})
+    EXPECT_NE(m.find(valid), std::string::npos) << valid << ": " << m;
+  m = message_of([] { PolicySpec::from_json({{"policy", "a8w8"}, {"params", {{"bits", 4}}}}); });
+  EXPECT_NE(m.find("'bits'"), std::string::npos) << m;
+  m = message_of([] { PolicySpec::from_json({{"policy", "a8w8"}, {"overides", nlohmann::json::array()}}); });
+  EXPECT_NE(m.find("'overides'"), std::string::npos) << m;
+}
+
+TEST(PolicySpec, ParameterValuesAreCheckedAgainstTheirDeclarations) {
+  EXPECT_NE(message_of([] { PolicySpec::parse("sysmt smt=3"); }).find("smt=1|2|4"), std::string::npos);
+  EXPECT_FALSE(message_of([] { PolicySpec::parse("sysmt smt=two"); }).empty());
+  EXPECT_FALSE(message_of([] { PolicySpec::parse("sysmt diagnostics=yes"); }).empty());
+  EXPECT_FALSE(message_of([] { PolicySpec::from_json({{"policy", "sysmt"}, {"params", {{"smt", "2"}}}}); }).empty());
+  EXPECT_EQ(PolicySpec::parse("sysmt smt=4").param("smt"), 4);
+  EXPECT_EQ(PolicySpec::parse("sysmt").param("smt"), 2);  // the declared default
+}
+
+TEST(PolicySpec, ReadsThePreRegistryJsonOfOlderCheckpoints) {
+  const nlohmann::json legacy = {{"policy", "sysmt"},
+                                 {"activations", "unsigned"},
+                                 {"overrides", {{{"pattern", "fc"}, {"policy", "a8w8"}}}},
+                                 {"sysmt", {{"threads", 4}, {"idle", "act"}, {"round", "trunc"}, {"diagnostics", false}}},
+                                 {"noise", nullptr}};
+  const PolicySpec s = PolicySpec::from_json(legacy);
+  EXPECT_EQ(s.to_text(), "sysmt smt=4 idle=act round=trunc override=fc=a8w8");
+  EXPECT_EQ(PolicySpec::from_json(s.to_json()).to_json(), s.to_json());
+}
+
+// The extension point: a policy is one entry; specs, resolution and overrides need nothing else.
+TEST(PolicyRegistry, ANewPolicyIsOneRegistration) {
+  PolicyEntry e;
+  e.name = "test_scaled";
+  e.description = "fp32 times a factor (test only)";
+  e.params = {ParamDef::number("test_factor", 2.0, "output scale").range(0, 10)};
+  e.factory = [](const LayerInfo&, const PolicyContext& ctx) -> std::shared_ptr<ArithPolicy> {
+    struct Scaled : Fp32Policy {
+      double factor = 1;
+      std::string name() const override { return "test_scaled"; }
+      at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) override {
+        return Fp32Policy::linear(x, w, b) * factor;
+      }
+    };
+    auto p = std::make_shared<Scaled>();
+    p->factor = ctx.params.get<double>("test_factor");
+    return p;
+  };
+  register_policy(e);
+  EXPECT_THROW(register_policy(e), std::logic_error);  // a name is registered once
+  auto net = std::make_shared<TinyNetImpl>();
+  apply_policy(*net, PolicySpec::parse("fp32 override=fc=test_scaled test_factor=3"), 1);
+  EXPECT_EQ(net->fc->policy().name(), "test_scaled");
+  EXPECT_EQ(net->conv2->policy().name(), "fp32");
+  EXPECT_EQ(PolicySpec::parse("fp32 override=fc=test_scaled test_factor=3").to_text(),
+            "fp32 test_factor=3.0 override=fc=test_scaled");
+  EXPECT_FALSE(message_of([] { PolicySpec::parse("fp32 test_factor=11"); }).empty());
+  PolicyEntry clash = e;
+  clash.name = "test_clash";
+  clash.params = {ParamDef::integer("smt", 8, "a different smt")};
+  EXPECT_THROW(register_policy(clash), std::logic_error);  // one key, one meaning
 }

@@ -4,7 +4,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/calibration.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/nn/sysmt_policy.h"
 #include "sysmt_test_support.h"
 #include "tiny_net.h"
@@ -150,7 +150,7 @@ TEST(SysmtPolicy, UncalibratedOrNegativeInputThrows) {
 TEST(SysmtPolicy, RegistryLeavesFirstConvAndFcInFp32AndOverridesWork) {
   auto net = std::make_shared<TinyNetImpl>();
   nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("sysmt smt=4 idle=act round=trunc"), 1, meta);
+  apply_policy(*net, PolicySpec::parse("sysmt smt=4 idle=act round=trunc"), 1, ModelCalibration::from_metadata(meta));
   EXPECT_EQ(net->conv1->policy().name(), "fp32");
   EXPECT_EQ(net->conv2->policy().name(), "sysmt");
   EXPECT_EQ(net->fc->policy().name(), "fp32");
@@ -160,12 +160,12 @@ TEST(SysmtPolicy, RegistryLeavesFirstConvAndFcInFp32AndOverridesWork) {
   EXPECT_EQ(p->params().config.idle, sysmt::IdleRule::kAct);
   EXPECT_EQ(p->params().config.rounding, sysmt::Rounding::kTrunc);
   // Same calibrated range as the a8w8 policy would use.
-  apply_policy(*net, PolicySpec::parse("a8w8"), 1, meta);
+  apply_policy(*net, PolicySpec::parse("a8w8"), 1, ModelCalibration::from_metadata(meta));
   auto* a = dynamic_cast<A8W8Policy*>(&net->conv2->policy());
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->params().a_max, p->params().a8w8.a_max);
 
-  apply_policy(*net, PolicySpec::parse("sysmt smt=2 override=conv2=a8w8 override=fc=sysmt"), 1, meta);
+  apply_policy(*net, PolicySpec::parse("sysmt smt=2 override=conv2=a8w8 override=fc=sysmt"), 1, ModelCalibration::from_metadata(meta));
   EXPECT_EQ(net->conv2->policy().name(), "a8w8");
   EXPECT_EQ(net->fc->policy().name(), "sysmt");
   net->eval();
@@ -178,14 +178,14 @@ TEST(SysmtPolicy, RegistryLeavesFirstConvAndFcInFp32AndOverridesWork) {
   EXPECT_THROW(PolicySpec::parse("sysmt smt=8"), InputError);
   EXPECT_THROW(PolicySpec::parse("sysmt idle=never"), InputError);
   EXPECT_THROW(PolicySpec::parse("sysmt round=up"), InputError);
-  EXPECT_THROW(apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, nlohmann::json::object()),
+  EXPECT_THROW(apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, ModelCalibration{}),
                InputError);  // not calibrated
 }
 
 TEST(SysmtPolicy, CountLayerMacsRestoresPolicies) {
   auto net = std::make_shared<TinyNetImpl>();
   nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, meta);
+  apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, ModelCalibration::from_metadata(meta));
   net->train();
   std::vector<LayerMacs> macs = count_layer_macs(*net, torch::randn({1, 1, 8, 8}));
   ASSERT_EQ(macs.size(), 3u);

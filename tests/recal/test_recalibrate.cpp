@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "../nn/tiny_net.h"
+#include "tiny_net.h"
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/noise_policy.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/recal/pooled_stats.h"
 #include "bnrecal/recal/recalibrate.h"
 

@@ -63,8 +63,8 @@ const std::string& untrained_resnet20_checkpoint() {
     torch::manual_seed(0);
     auto net = build_model("resnet20", o);
     const std::string p = temp_dir() + "/r20.safetensors";
-    save_checkpoint(p, *net, {{"arch", "resnet20"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}},
-                              {"dataset", "fashion-mnist"}});
+    save_checkpoint(p, *net, ModelCard::from_json({{"arch", "resnet20"}, {"num_classes", 10},
+                                                   {"input_shape", {1, 28, 28}}, {"dataset", "fashion-mnist"}}));
     return p;
   }();
   return path;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 
@@ -13,17 +15,38 @@
 
 namespace bnrecal::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 
-std::string default_model_path() { return BNRECAL_DEFAULT_MODEL; }
+std::string find_model_file(const std::string& name) {
+  std::vector<fs::path> folders;
+  if (const char* dir = std::getenv("BNRECAL_MODEL_DIR")) folders.emplace_back(dir);
+  std::error_code error;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    folders.push_back(exe.parent_path() / ".." / "share" / "bnrecal" / "models");  // cmake --install
+    folders.push_back(exe.parent_path() / ".." / "models");                        // ./build/bnrecal
+  }
+  for (const auto& folder : folders) {
+    const fs::path file = folder / name;
+    if (fs::is_regular_file(file, error)) return file.lexically_normal().string();
+  }
+  return "";
+}
 
-std::unique_ptr<DataSource> open_training_sample(const std::string& data, const nlohmann::json& model_metadata,
-                                                 int64_t images) {
-  auto train = open_dataset_for_model(data, Split::kTrain, model_metadata);
+std::string default_model_path() {
+  const std::string name = "fashion-mnist-resnet20.safetensors";
+  const std::string found = find_model_file(name);
+  return found.empty() ? "models/" + name : found;
+}
+
+std::unique_ptr<DataSource> open_training_sample(const std::string& data, const ModelCard& card, int64_t images) {
+  auto train = open_dataset_for_model(data, Split::kTrain, card);
   require(images <= train->size(), "--images " + std::to_string(images) + " exceeds the training split (" +
                                        std::to_string(train->size()) + " images)");
   return train;
@@ -38,19 +61,11 @@ void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& 
                  "or an IDX folder (default: the dataset the model was trained on; see `bnrecal models`)");
 }
 
-std::string resolve_dataset(const std::string& requested, const nlohmann::json& meta) {
+std::string resolve_dataset(const std::string& requested, const ModelCard& card) {
   if (!requested.empty()) return requested;
-  if (meta.contains("dataset")) return meta.at("dataset").get<std::string>();
-  return "fashion-mnist";
-}
-
-Normalization normalization_of(const nlohmann::json& meta) {
-  Normalization n;
-  if (meta.contains("normalization")) {
-    n.mean = meta.at("normalization").at("mean").get<std::vector<double>>();
-    n.std = meta.at("normalization").at("std").get<std::vector<double>>();
-  }
-  return n;
+  if (!card.dataset.empty()) return card.dataset;
+  throw UsageError("the model names no dataset (imported weights): give --data, e.g. imagenet-val:DIR[:GT] or "
+                   "imagefolder:PATH (see `bnrecal models`)");
 }
 
 std::string format_percent(double value, double stderr_value) {
@@ -80,6 +95,15 @@ void write_json_result(const CommonOptions& options, nlohmann::json results, con
   write_file_atomic(options.json_path, out.dump(2) + "\n");
 }
 
+std::string Progress::eta_text(double now, int64_t done) const {
+  if (done <= 0 || done >= total_) return "";
+  const double left = (now - start_) / static_cast<double>(done) * static_cast<double>(total_ - done);
+  char text[32];
+  if (left >= 3600) std::snprintf(text, sizeof text, "ETA %dh%02dm", static_cast<int>(left / 3600), static_cast<int>(left / 60) % 60);
+  else std::snprintf(text, sizeof text, "ETA %dm%02ds", static_cast<int>(left / 60), static_cast<int>(left) % 60);
+  return text;
+}
+
 Progress::Progress(std::string label, int64_t total, bool quiet)
     : label_(std::move(label)), total_(total), quiet_(quiet), tty_(::isatty(::fileno(stderr))),
       start_(now_seconds()) {}
@@ -93,13 +117,13 @@ void Progress::update(int64_t done, const std::string& extra) {
     last_draw_ = now;
     const int width = 30;
     const int filled = static_cast<int>(width * done / total_);
-    std::fprintf(stderr, "\r%s [%s%s] %lld/%lld %s\033[K", label_.c_str(), std::string(filled, '#').c_str(),
+    std::fprintf(stderr, "\r%s [%s%s] %lld/%lld %s %s\033[K", label_.c_str(), std::string(filled, '#').c_str(),
                  std::string(width - filled, '.').c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total_), extra.c_str());
+                 static_cast<long long>(total_), eta_text(now, done).c_str(), extra.c_str());
   } else if (decile != last_decile_) {
     last_decile_ = decile;
-    std::fprintf(stderr, "%s %3d%% (%lld/%lld) %s\n", label_.c_str(), 10 * decile, static_cast<long long>(done),
-                 static_cast<long long>(total_), extra.c_str());
+    std::fprintf(stderr, "%s %3d%% (%lld/%lld) %s %s\n", label_.c_str(), 10 * decile, static_cast<long long>(done),
+                 static_cast<long long>(total_), eta_text(now, done).c_str(), extra.c_str());
   }
   std::fflush(stderr);
 }

@@ -13,23 +13,25 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/data/data_source.h"
+#include "bnrecal/models/model_card.h"
 
 namespace bnrecal::cli {
 
-// The committed reference model (models/ in the source tree), the default for --model.
+// The reference model, the default for --model: found beside the executable (build tree:
+// ../models, install prefix: ../share/bnrecal/models) or in $BNRECAL_MODEL_DIR.
 std::string default_model_path();
+// A file of the models folder found as above ("" when none is found).
+std::string find_model_file(const std::string& name);
 // --model/-m (default: the committed reference model) and --data/-d (default: the dataset the
 // model was trained on; the help lists the spec forms, see `bnrecal models`).
 void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& data,
                                 const std::string& model_help = "Checkpoint (.safetensors)");
 // The training split of data, checked to fit the model and to hold `images` images (the N
 // images calibration, recalibration and reordering read).
-std::unique_ptr<DataSource> open_training_sample(const std::string& data, const nlohmann::json& model_metadata,
-                                                 int64_t images);
-// The dataset to use: the user's choice, else the one the model was trained on, else fashion-mnist.
-std::string resolve_dataset(const std::string& requested, const nlohmann::json& model_metadata);
-// The input normalization recorded in a checkpoint (empty when absent: the data's default).
-Normalization normalization_of(const nlohmann::json& model_metadata);
+std::unique_ptr<DataSource> open_training_sample(const std::string& data, const ModelCard& card, int64_t images);
+// The dataset to use: the user's choice, else the one the model was trained on; UsageError when
+// neither is known (imported weights).
+std::string resolve_dataset(const std::string& requested, const ModelCard& card);
 // "92.31 % +- 0.27"
 std::string format_percent(double value, double stderr_value);
 
@@ -48,8 +50,8 @@ int apply_common_options(const CommonOptions& options);
 void write_json_result(const CommonOptions& options, nlohmann::json results,
                        const nlohmann::json& config, uint64_t seed);
 
-// A one-line progress display on stderr (redrawn in place on a terminal, a line every ~10 %
-// otherwise). Silent when quiet.
+// A one-line progress display on stderr with an ETA (redrawn in place on a terminal, a line every
+// ~10 % otherwise). Silent when quiet.
 class Progress {
  public:
   Progress(std::string label, int64_t total, bool quiet);
@@ -58,6 +60,7 @@ class Progress {
   void finish(const std::string& extra = "");
 
  private:
+  std::string eta_text(double now, int64_t done) const;  // "ETA 3m12s" ("" at the ends)
   std::string label_;
   int64_t total_;
   bool quiet_, tty_;

@@ -1,10 +1,9 @@
 // `bnrecal eval`: top-1/top-5 of a checkpoint on a dataset split.
-#include <iostream>
+#include <cstdio>
 
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
-#include "bnrecal/nn/policy_registry.h"
-#include "bnrecal/nn/sysmt_policy.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "perturbation_options.h"
@@ -24,28 +23,22 @@ struct EvalSpec {
 
 // The perturbation to evaluate under: the flags when any is given; otherwise the one the
 // checkpoint was last recalibrated under (evaluating a noise-recalibrated model in fp32 would
-// silently answer a different question); otherwise fp32. Returns the spec, seed and where from.
+// silently answer a different question); otherwise fp32.
 struct EvalPerturbation {
   PolicySpec spec;
   uint64_t seed = 0;
   std::string source;
 };
 
-EvalPerturbation eval_perturbation(const PerturbationOptions& flags, const EvalSpec& spec,
-                                   const nlohmann::json& metadata) {
-  EvalPerturbation p;
-  p.seed = spec.seed;
+EvalPerturbation eval_perturbation(const PerturbationOptions& flags, const EvalSpec& spec, const ModelCard& card) {
+  EvalPerturbation p{PolicySpec{}, spec.seed, "default"};
   if (flags.any_given()) {
     p.spec = policy_spec(flags);
     p.source = "flags";
-  } else if (metadata.contains("recalibration") && metadata["recalibration"].is_array() &&
-             !metadata["recalibration"].empty() && metadata["recalibration"].back().contains("perturbation")) {
-    const nlohmann::json& last = metadata["recalibration"].back();
-    p.spec = PolicySpec::from_json(last["perturbation"]);
-    if (!spec.seed_option->count()) p.seed = last.value("seed", uint64_t{0});
+  } else if (const RecalibrationRecord* last = card.last_recalibration()) {
+    p.spec = last->perturbation;
+    if (!spec.seed_option->count()) p.seed = last->seed;
     p.source = "checkpoint (last recalibration)";
-  } else {
-    p.source = "default";
   }
   return p;
 }
@@ -67,29 +60,26 @@ void add_eval_command(CLI::App& app) {
   sub->callback([spec, perturbation, common] {
     const int threads = apply_common_options(*common);
     LoadedModel model = load_model(spec->model);
-    const EvalPerturbation p = eval_perturbation(*perturbation, *spec, model.metadata);
-    apply_policy(*model.network, p.spec, p.seed, model.metadata);
-    const std::string data = resolve_dataset(spec->data, model.metadata);
-    auto source = open_dataset_for_model(data, spec->split == "train" ? Split::kTrain : Split::kTest,
-                                         model.metadata);
+    const EvalPerturbation p = eval_perturbation(*perturbation, *spec, model.card);
+    apply_policy(*model.network, p.spec, p.seed, model.card.calibration);
+    const std::string data = resolve_dataset(spec->data, model.card);
+    auto source = open_dataset_for_model(data, spec->split == "train" ? Split::kTrain : Split::kTest, model.card);
 
     EvalOptions options;
     options.batch_size = spec->batch_size;
     options.limit = spec->limit;
-    options.normalization = normalization_of(model.metadata);
-    const int64_t total = spec->limit > 0 ? spec->limit : source->size();
-    Progress progress("eval", total, common->quiet);
+    options.normalization = model.card.normalization;
+    Progress progress("eval", spec->limit > 0 ? std::min(spec->limit, source->size()) : source->size(), common->quiet);
     options.progress = [&progress](int64_t done, int64_t) { progress.update(done); };
     const EvalResult r = evaluate(*model.network, *source, options);
     progress.finish();
 
     // The checkpoint's channel order changes which sysmt lanes collide, so name it with the policy.
-    const std::string order = model.metadata.contains(kChannelOrderKey)
-                                  ? "; sysmt channel order: " + channel_order_summary(model.metadata)
-                                  : "";
+    const ChannelOrders& orders = model.card.calibration.channel_orders;
+    const std::string order = orders.empty() ? "" : "; sysmt channel order: " + channel_order_summary(orders);
     std::printf("model  %s (%s)\narith  %s (from %s, seed %llu)%s\ndata   %s, %lld images\ntop-1  %s\n",
-                spec->model.c_str(), model.metadata.value("arch", "?").c_str(), p.spec.to_text().c_str(),
-                p.source.c_str(), static_cast<unsigned long long>(p.seed), order.c_str(), source->name().c_str(),
+                spec->model.c_str(), model.card.arch.c_str(), p.spec.to_text().c_str(), p.source.c_str(),
+                static_cast<unsigned long long>(p.seed), order.c_str(), source->name().c_str(),
                 static_cast<long long>(r.n), format_percent(r.top1, r.top1_stderr).c_str());
     if (source->num_classes() > 5) std::printf("top-5  %s\n", format_percent(r.top5, r.top5_stderr).c_str());
     std::printf("speed  %.0f images/s (%d threads, batch %lld)\n", r.images_per_second, threads,
@@ -97,7 +87,7 @@ void add_eval_command(CLI::App& app) {
     const nlohmann::json config = {{"model", spec->model}, {"data", data},           {"split", spec->split},
                                    {"limit", spec->limit}, {"batch_size", spec->batch_size},
                                    {"perturbation", p.spec.to_json()}, {"perturbation_source", p.source},
-                                   {"model_metadata", model.metadata}};
+                                   {"model_card", model.card.to_json()}};
     write_json_result(*common, r.to_json(), config, p.seed);
   });
 }

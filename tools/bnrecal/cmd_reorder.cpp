@@ -7,23 +7,23 @@
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/nn/channel_reorder.h"
-#include "bnrecal/nn/sysmt_policy.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "perturbation_options.h"
 
 namespace bnrecal::cli {
 
 namespace {
 struct ReorderSpec {
-  std::string model, data, output, idle = "either";
+  std::string model, data, output;
+  SysmtFlags sysmt;
   int64_t images = 512, batch_size = 256;
-  int threads = 2;
   uint64_t seed = 0;
   bool no_augment = false;
   bool random = false;
 };
 
-constexpr const char* kReorderRecordKey = "channel_reorder";
+const SysmtFlagsSetup kReorderFlags{"2", false, false, false};
 
 void print_plan(const ChannelReorderPlan& plan, const std::string& data) {
   std::printf("channel order for %dT (idle %s) from %lld training images (%s)\n",
@@ -55,14 +55,10 @@ void add_reorder_command(CLI::App& app) {
   add_model_and_data_options(*sub, spec->model, spec->data,
                              "Calibrated checkpoint (`bnrecal calibrate` output)");
   sub->add_option("--images,-n", spec->images, "Training images to measure channel activity on")
-      ->capture_default_str();
+      ->check(CLI::PositiveNumber)->capture_default_str();
   sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")
-      ->capture_default_str();
-  sub->add_option("--smt", spec->threads, "Threads T the grouping is optimized for: 2 or 4")
-      ->capture_default_str();
-  sub->add_option("--idle", spec->idle,
-                  "Idle-lane rule: either (zero weights also idle a lane) or act")
-      ->capture_default_str();
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  add_sysmt_flags(*sub, spec->sysmt, kReorderFlags);
   sub->add_option("--seed", spec->seed, "Seed for image order and augmentation")
       ->capture_default_str();
   sub->add_flag("--no-augment", spec->no_augment,
@@ -74,24 +70,19 @@ void add_reorder_command(CLI::App& app) {
   auto common = add_common_options(*sub);
   sub->callback([spec, common] {
     apply_common_options(*common);
-    require(spec->threads == 2 || spec->threads == 4,
-            "--smt must be 2 or 4 (at 1T there is nothing to reorder), got " +
-                std::to_string(spec->threads));
-    require(spec->images > 0 && spec->batch_size > 0, "--images and --batch-size must be positive");
     ChannelReorderOptions options;
-    options.config.threads = spec->threads;
-    options.config.idle = sysmt::parse_idle_rule(spec->idle);
+    options.config = sysmt_config(spec->sysmt, kReorderFlags);
+    if (options.config.threads == 1) throw UsageError("--smt must be 2 or 4 (at 1T there is nothing to reorder)");
 
     LoadedModel model = load_model(spec->model);
-    const std::string data = resolve_dataset(spec->data, model.metadata);
-    auto train = open_training_sample(data, model.metadata, spec->images);
+    const std::string data = resolve_dataset(spec->data, model.card);
+    auto train = open_training_sample(data, model.card, spec->images);
     LoaderBatchStream stream(*train, LoaderOptions::sample(spec->images, spec->batch_size,
                                                            spec->seed, !spec->no_augment,
-                                                           normalization_of(model.metadata)));
+                                                           model.card.normalization));
     Progress progress("reorder", spec->images, common->quiet);
     options.progress = [&progress](int64_t done) { progress.update(done); };
-    ChannelReorderPlan plan =
-        plan_channel_reorder(*model.network, model.metadata, stream, options);
+    ChannelReorderPlan plan = plan_channel_reorder(*model.network, model.card.calibration, stream, options);
     progress.finish();
     if (spec->random) randomize_channel_orders(plan, spec->seed);
 
@@ -99,19 +90,19 @@ void add_reorder_command(CLI::App& app) {
     record["source"] = {{"data", data}, {"split", "train"}, {"seed", spec->seed},
                         {"augment", !spec->no_augment}, {"batch_size", spec->batch_size},
                         {"command", "bnrecal reorder"}};
-    nlohmann::json meta = model.metadata;
-    meta[kChannelOrderKey] = plan.channel_order_json();
-    meta[kReorderRecordKey] = record;
-    save_checkpoint(spec->output, *model.network, meta);
+    model.card.calibration.channel_orders = plan.channel_orders();
+    model.card.channel_reorder = record;
+    save_checkpoint(spec->output, *model.network, model.card);
     if (!common->quiet) {
       print_plan(plan, data);
       std::printf("wrote %s\n", spec->output.c_str());
     }
     nlohmann::json results = record;
-    results[kChannelOrderKey] = meta[kChannelOrderKey];
+    results[kChannelOrderKey] = channel_orders_to_json(model.card.calibration.channel_orders);
     const nlohmann::json config = {{"model", spec->model}, {"data", data}, {"images", spec->images},
-                                   {"batch_size", spec->batch_size}, {"smt", spec->threads},
-                                   {"idle", spec->idle}, {"augment", !spec->no_augment}, {"random", spec->random},
+                                   {"batch_size", spec->batch_size}, {"smt", options.config.threads},
+                                   {"idle", sysmt::to_string(options.config.idle)}, {"augment", !spec->no_augment},
+                                   {"random", spec->random},
                                    {"output", spec->output}};
     write_json_result(*common, results, config, spec->seed);
   });

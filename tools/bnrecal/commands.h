@@ -14,6 +14,7 @@ void add_eval_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_recalibrate_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
+void add_experiment_noise_command(CLI::App& experiment);  // cmd_experiment_noise.cpp
 void add_experiment_nbsmt_command(CLI::App& experiment);  // cmd_experiment_nbsmt.cpp
 void add_import_command(CLI::App& app);
 void add_reorder_command(CLI::App& app);

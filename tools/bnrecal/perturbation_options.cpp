@@ -1,29 +1,88 @@
 #include "perturbation_options.h"
 
+#include <cmath>
+#include <sstream>
+
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/nn/policy_registry.h"
 
 namespace bnrecal::cli {
 
-std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, bool with_eta) {
+namespace {
+
+std::string choices(const char* key) {
+  const ParamDef* d = find_param(key);
+  return d ? d->describe() : key;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
+  return items;
+}
+
+// Runs f; an InputError about a flag's value becomes a UsageError (exit 2).
+template <class F>
+auto as_usage(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const InputError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+}  // namespace
+
+void add_sysmt_flags(CLI::App& sub, SysmtFlags& flags, const SysmtFlagsSetup& setup) {
+  const std::string smt_help = std::string(setup.smt_list ? "Comma-separated sysmt thread counts T, one row pair each: "
+                                                          : "sysmt threads T: ") +
+                               choices("smt") + "; default here " + setup.smt_default;
+  CLI::Option* smt = sub.add_option("--smt", flags.smt, smt_help);
+  if (setup.smt_required) smt->required();
+  sub.add_option("--idle", flags.idle, "sysmt idle-lane rule: " + choices("idle"));
+  if (setup.round) sub.add_option("--round", flags.round, "sysmt 4-bit rounding: " + choices("round"));
+}
+
+std::vector<int> smt_values(const SysmtFlags& flags, const SysmtFlagsSetup& setup) {
+  const std::vector<std::string> items = split_commas(flags.smt.empty() ? setup.smt_default : flags.smt);
+  if (items.empty()) throw UsageError("--smt needs at least one thread count");
+  if (items.size() > 1 && !setup.smt_list) throw UsageError("--smt takes one thread count here, got '" + flags.smt + "'");
+  std::vector<int> out;
+  for (const auto& item : items) out.push_back(as_usage([&] { return find_param("smt")->parse(item).get<int>(); }));
+  return out;
+}
+
+sysmt::SysmtConfig sysmt_config(const SysmtFlags& flags, const SysmtFlagsSetup& setup) {
+  return as_usage([&] {
+    sysmt::SysmtConfig c;
+    c.threads = smt_values(flags, setup).front();
+    c.idle = sysmt::parse_idle_rule(flags.idle.empty() ? "either" : flags.idle);
+    c.rounding = sysmt::parse_rounding(flags.round.empty() ? "rne" : flags.round);
+    sysmt::validate(c);
+    return c;
+  });
+}
+
+std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, const PerturbationSetup& setup) {
   auto p = std::make_shared<PerturbationOptions>();
+  p->sysmt_setup.smt_list = setup.smt_list;
+  p->sysmt_setup.smt_default = setup.smt_default;
   const size_t first = sub.get_options().size();
   sub.add_option("--policy", p->policy,
-                 "Arithmetic policy for the conv/linear layers: fp32 (default), a8w8, sysmt (both need "
-                 "`bnrecal calibrate`) First conv, linear and depthwise layers stay fp32 unless overridden");
+                 "Arithmetic policy, optionally with its parameters, e.g. \"sysmt smt=4 idle=act\": fp32 "
+                 "(default), a8w8, sysmt (both need `bnrecal calibrate`; see `bnrecal models`). First conv, "
+                 "linear and depthwise layers stay fp32 unless overridden");
   sub.add_option("--policy-json", p->policy_json, "A policy spec as JSON (flags given as well refine it)");
   sub.add_option("--noise", p->noise,
                  "Analog weight noise preset: seed-003 (W*(1+N_T*N_S), the paper's), relative, additive-max");
-  if (with_eta) {
-    p->eta_option = sub.add_option("--eta", p->eta, "Noise scale eta0 (needs --noise)");
-  }
+  p->eta_flag = setup.eta;
+  if (setup.eta) sub.add_option("--eta", p->eta, "Noise scale eta0 (needs --noise)");
   sub.add_option("--sigma-t", p->sigma_t, "seed-003 temporal level (relative to eta)")->capture_default_str();
   sub.add_option("--sigma-s", p->sigma_s, "seed-003 spatial level")->capture_default_str();
-  sub.add_option("--activations", p->activations, "a8w8 activation quantization: unsigned or signed")
-      ->capture_default_str();
-  p->smt_option = sub.add_option("--smt", p->smt, "sysmt threads T: 1, 2 or 4 (default 2)");
-  p->idle_option = sub.add_option("--idle", p->idle, "sysmt idle-lane rule: either (default) or act");
-  p->round_option = sub.add_option("--round", p->round, "sysmt 4-bit rounding: rne (default), half_up, trunc");
+  sub.add_option("--activations", p->activations, "a8w8 activation codes: " + choices("activations"));
+  add_sysmt_flags(sub, p->sysmt, p->sysmt_setup);
   sub.add_option("--override", p->overrides,
                  "PATTERN=POLICY: per-layer policy by exact name or glob (repeatable, last match wins)");
   sub.add_option("--noise-exclude", p->noise_exclude,
@@ -40,38 +99,66 @@ bool PerturbationOptions::any_given() const {
   return false;
 }
 
-PolicySpec policy_spec(const PerturbationOptions& o) {
+bool PerturbationOptions::given(const std::string& flag) const {
+  for (const CLI::Option* option : all)
+    if (option->check_lname(flag.substr(2))) return option->count() > 0;
+  return false;
+}
+
+namespace {
+
+PolicySpec base_spec(const PerturbationOptions& o) {
   PolicySpec spec;
   if (!o.policy_json.empty()) {
     try {
       spec = PolicySpec::from_json(nlohmann::json::parse(read_file(o.policy_json)));
     } catch (const nlohmann::json::exception& e) {
       throw InputError("--policy-json '" + o.policy_json + "': " + e.what());
+    } catch (const InputError& e) {
+      throw InputError("--policy-json '" + o.policy_json + "': " + e.what());
     }
   }
-  if (!o.policy.empty()) spec.policy = o.policy;
-  spec.activation_mode = parse_activation_mode(o.activations);
-  if (!o.noise.empty()) spec.noise = o.noise;
-  const bool eta_given = o.eta_option != nullptr && o.eta_option->count() > 0;
-  if (eta_given) {
-    require(o.eta >= 0, "--eta must be >= 0, got " + std::to_string(o.eta));
-    require(!spec.noise.empty(), "--eta needs --noise PRESET (e.g. --noise seed-003)");
-    spec.noise_params.eta = o.eta;
+  if (o.policy.empty()) return spec;
+  const PolicySpec text = as_usage([&] { return PolicySpec::parse(o.policy); });
+  spec.policy = text.policy;
+  for (const auto& [key, value] : text.params.values()) spec.params.set(key, value);
+  spec.overrides.insert(spec.overrides.end(), text.overrides.begin(), text.overrides.end());
+  if (text.noise.enabled()) spec.noise = text.noise;
+  return spec;
+}
+
+double nonnegative(const char* flag, double value) {
+  if (!(value >= 0) || !std::isfinite(value)) throw UsageError(std::string(flag) + " must be a number >= 0");
+  return value;
+}
+
+void apply_flags(PolicySpec& spec, const PerturbationOptions& o) {
+  if (!o.activations.empty()) spec.set_param("activations", o.activations);
+  if (!o.sysmt.smt.empty()) spec.params.set("smt", smt_values(o.sysmt, o.sysmt_setup).front());
+  if (!o.sysmt.idle.empty()) spec.set_param("idle", o.sysmt.idle);
+  if (!o.sysmt.round.empty()) spec.set_param("round", o.sysmt.round);
+  if (!o.noise.empty()) spec.noise.preset = o.noise;
+  if (o.given("--eta")) {
+    if (!spec.noise.enabled()) throw UsageError("--eta needs --noise PRESET (e.g. --noise seed-003)");
+    spec.noise.params.eta = nonnegative("--eta", o.eta);
+  } else if (o.eta_flag && !o.noise.empty() && spec.noise.params.eta == 0) {
+    // Noise at eta 0 is no noise: almost certainly a forgotten --eta.
+    throw UsageError("--noise needs --eta ETA0 (e.g. --eta 0.04)");
   }
-  require(o.sigma_t >= 0 && o.sigma_s >= 0, "--sigma-t and --sigma-s must be >= 0");
-  spec.noise_params.sigma_t = o.sigma_t;
-  spec.noise_params.sigma_s = o.sigma_s;
-  if (o.smt_option && o.smt_option->count()) spec.sysmt_threads = o.smt;
-  if (o.idle_option && o.idle_option->count()) spec.sysmt_idle = o.idle;
-  if (o.round_option && o.round_option->count()) spec.sysmt_round = o.round;
-  for (const auto& ov : o.overrides) {
-    const auto eq = ov.rfind('=');
-    require(eq != std::string::npos && eq > 0 && eq + 1 < ov.size(),
-            "--override must be PATTERN=POLICY, got '" + ov + "'");
-    spec.overrides.push_back({ov.substr(0, eq), ov.substr(eq + 1)});
-  }
-  for (const auto& p : o.noise_exclude) spec.noise_exclude.push_back(p);
-  spec.validate();
+  if (o.given("--sigma-t")) spec.noise.params.sigma_t = nonnegative("--sigma-t", o.sigma_t);
+  if (o.given("--sigma-s")) spec.noise.params.sigma_s = nonnegative("--sigma-s", o.sigma_s);
+  for (const auto& ov : o.overrides) spec.overrides.push_back(PolicyOverride::parse(ov, "--override"));
+  for (const auto& p : o.noise_exclude) spec.noise.exclude.push_back(p);
+}
+
+}  // namespace
+
+PolicySpec policy_spec(const PerturbationOptions& o) {
+  PolicySpec spec = base_spec(o);
+  as_usage([&] {
+    apply_flags(spec, o);
+    spec.validate();
+  });
   return spec;
 }
 

@@ -1,9 +1,13 @@
-// The perturbation options shared by recalibrate, experiment and (later) eval:
-//   --policy a8w8 --noise seed-003 --eta 0.04 --override fc=fp32 --noise-exclude conv1
-//   --policy-json spec.json   (a PolicySpec as JSON; the flags above refine it)
+// The perturbation options, declared once for every command that takes them:
+//   --policy "sysmt smt=4" --policy-json spec.json --noise seed-003 --eta 0.04 --sigma-t 0.2
+//   --sigma-s 0.1 --activations signed --smt 4 --idle act --round trunc --override fc=fp32
+//   --noise-exclude conv1
+// --policy takes the whole spec text form (policy_spec.h), so a new policy's parameters need no
+// new flags; --smt/--idle/--round are shorthands for the sysmt parameters, also used on their own
+// by `gemm` and `reorder` (add_sysmt_flags).
 //
 //   auto p = bnrecal::cli::add_perturbation_options(*sub);
-//   bnrecal::PolicySpec spec = bnrecal::cli::policy_spec(*p);   // throws InputError
+//   bnrecal::PolicySpec spec = bnrecal::cli::policy_spec(*p);   // UsageError for bad flags
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -11,30 +15,49 @@
 #include <string>
 #include <vector>
 
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/arith/sysmt.h"
+#include "bnrecal/nn/policy_spec.h"
 
 namespace bnrecal::cli {
 
-struct PerturbationOptions {
-  std::string policy;
-  std::string policy_json;
-  std::string noise;
-  double eta = -1;  // -1: not given
-  double sigma_t = 0.2, sigma_s = 0.1;
-  std::string activations = "unsigned";
-  std::vector<std::string> overrides;      // PATTERN=POLICY
-  std::vector<std::string> noise_exclude;  // PATTERN
-  CLI::Option* eta_option = nullptr;
-  int smt = 2;  // sysmt threads T
-  std::string idle = "either", round = "rne";
-  CLI::Option *smt_option = nullptr, *idle_option = nullptr, *round_option = nullptr;
-  std::vector<CLI::Option*> all;  // every option above, to tell whether the user gave any
+// --smt (one value, or a comma list where allowed), --idle, --round as given (empty: not given).
+struct SysmtFlags {
+  std::string smt, idle, round;
+};
+struct SysmtFlagsSetup {
+  std::string smt_default = "2";  // shown in --help; used when --smt is not given
+  bool smt_list = false;          // --smt 2,4 allowed (a study's rows)
+  bool smt_required = false;
+  bool round = true;              // false: no --round (reorder does not reduce anything)
+};
+void add_sysmt_flags(CLI::App& sub, SysmtFlags& flags, const SysmtFlagsSetup& setup = {});
+// The thread counts given (or the default), each checked against the sysmt policy's choices.
+std::vector<int> smt_values(const SysmtFlags& flags, const SysmtFlagsSetup& setup = {});
+// A kernel configuration from the flags (threads: the single --smt value or its default).
+sysmt::SysmtConfig sysmt_config(const SysmtFlags& flags, const SysmtFlagsSetup& setup = {});
 
+struct PerturbationOptions {
+  std::string policy, policy_json, noise, activations;
+  double eta = 0, sigma_t = 0.2, sigma_s = 0.1;
+  std::vector<std::string> overrides, noise_exclude;  // PATTERN=POLICY, PATTERN
+  SysmtFlags sysmt;
+  SysmtFlagsSetup sysmt_setup;
+  bool eta_flag = true;           // the command has --eta
+  std::vector<CLI::Option*> all;  // every option above, to tell whether the user gave any
   bool any_given() const;
+  bool given(const std::string& flag) const;
 };
 
-// with_eta = false leaves out --eta (the noise study sets eta itself).
-std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, bool with_eta = true);
+struct PerturbationSetup {
+  bool eta = true;        // false: the command sets eta itself (the noise study's --eta list)
+  bool smt_list = false;  // --smt may list several thread counts (the NB-SMT study)
+  std::string smt_default = "2";
+};
+std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub,
+                                                              const PerturbationSetup& setup = {});
+// The spec the flags describe: --policy-json, refined by --policy, refined by the other flags.
+// UsageError for malformed or contradictory flags; InputError for a bad --policy-json file.
+// With an --smt list, the spec gets the first value.
 PolicySpec policy_spec(const PerturbationOptions& options);
 
 }  // namespace bnrecal::cli

@@ -1,23 +1,51 @@
 #include "study_io.h"
 
+#include <cstdio>
 #include <iostream>
 
+#include "bnrecal/core/files.h"
 #include "bnrecal/eval/evaluate.h"
 
 namespace bnrecal::cli {
 
-StudyInputs open_study_inputs(const std::string& model_path, const std::string& requested_data) {
-  StudyInputs in{model_path, load_model(model_path), "", nullptr, nullptr};
-  in.data = resolve_dataset(requested_data, in.model.metadata);
-  in.train = open_dataset_for_model(in.data, Split::kTrain, in.model.metadata);
-  in.test = open_dataset_for_model(in.data, Split::kTest, in.model.metadata);
+std::shared_ptr<StudyOptions> add_study_options(CLI::App& sub, const std::string& model_help) {
+  auto o = std::make_shared<StudyOptions>();
+  add_model_and_data_options(sub, o->model, o->data, model_help);
+  sub.add_option("--limit", o->limit, "Evaluate only the first N test images")->check(CLI::PositiveNumber);
+  sub.add_option("--batch-size", o->batch_size, "Evaluation batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  sub.add_option("--markdown", o->markdown, "Write the Markdown report here");
+  o->recal = add_recal_options(sub, RecalFlagNames::kStudy);
+  return o;
+}
+
+StudyInputs open_study_inputs(const StudyOptions& options) {
+  StudyInputs in{options.model, load_model(options.model), "", nullptr, nullptr};
+  in.data = resolve_dataset(options.data, in.model.card);
+  in.train = open_dataset_for_model(in.data, Split::kTrain, in.model.card);
+  in.test = open_dataset_for_model(in.data, Split::kTest, in.model.card);
   return in;
 }
 
-std::function<void(const std::string&)> study_log(const std::string& tag, bool quiet) {
-  return [tag, quiet](const std::string& line) {
+StudyProtocol study_protocol(const StudyOptions& options, const StudyInputs& in, const std::string& tag, bool quiet) {
+  StudyProtocol p;
+  p.eval.batch_size = options.batch_size;
+  p.eval.limit = options.limit;
+  p.eval.normalization = in.model.card.normalization;
+  p.recal = recal_protocol(*options.recal);
+  p.log = [tag, quiet](const std::string& line) {
     if (!quiet) std::cerr << "[" << tag << "] " << line << "\n";
   };
+  return p;
+}
+
+void write_study_outputs(const std::string& markdown, const nlohmann::json& results, nlohmann::json config,
+                         const StudyOptions& options, const StudyInputs& in, const CommonOptions& common,
+                         uint64_t seed) {
+  std::printf("%s", markdown.c_str());
+  if (!options.markdown.empty()) write_file_atomic(options.markdown, markdown);
+  config["model"] = in.model_path;
+  config["data"] = in.data;
+  write_json_result(common, results, config, seed);
 }
 
 }  // namespace bnrecal::cli

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/data/data_source.h"
+#include "bnrecal/models/model_card.h"
 #include "bnrecal/nn/network.h"
 
 namespace bnrecal {
@@ -33,16 +34,13 @@ struct EvalResult {
 // Runs the model in eval mode under no-grad; restores the model's previous train/eval mode.
 EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions& options);
 
-// Throws InputError when the data's image shape or class count does not fit the model's
-// metadata ("input_shape", "num_classes").
-void check_data_fits_model(const DataSource& source, const nlohmann::json& model_metadata);
+// Throws InputError when the data's image shape or class count does not fit the model card's
+// (card fields left empty are not checked).
+void check_data_fits_model(const DataSource& source, const ModelCard& card);
 
-// Checkpoint metadata key of the class names in label order.
-constexpr const char* kClassNamesKey = "classes";
-
-// open_dataset with the model's class names (metadata "classes", recorded by `bnrecal train` on
-// image folders), then check_data_fits_model.
+// open_dataset with the model's class names (card.classes, recorded by `bnrecal train` on image
+// folders), then check_data_fits_model.
 std::unique_ptr<DataSource> open_dataset_for_model(const std::string& spec, Split split,
-                                                   const nlohmann::json& model_metadata);
+                                                   const ModelCard& card);
 
 }  // namespace bnrecal

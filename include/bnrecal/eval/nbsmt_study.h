@@ -1,43 +1,32 @@
 // The NB-SMT study (BN-recalibration paper, SySMT section): top-1 for FP32 | A8W8 | 2T | 2T +
 // recal | 4T | 4T + recal, per-layer SySMT diagnostics (collision rate, MSE vs exact A8W8) and
-// the speedup S = sum MACs / sum(MACs / T_l) (spec section 8), plus an optional mixed-setting
-// sweep that decelerates the highest-MSE layers first (4T -> 2T, then 2T -> 1T).
+// the speedup S = sum MACs / sum(MACs / T_l) (docs/sysmt-arithmetic.md section 8), plus an
+// optional mixed-setting sweep (nbsmt_sweep.h).
 //
-//   bnrecal::NbsmtStudyOptions opt;  opt.test_limit = 1000;
-//   bnrecal::NbsmtStudyResult r = bnrecal::run_nbsmt_study(*net, metadata, *train, *test, opt);
-//   std::cout << r.to_markdown();
+//   bnrecal::NbsmtStudyOptions opt;  opt.protocol.eval.limit = 1000;
+//   bnrecal::NbsmtStudyResult r = bnrecal::run_nbsmt_study(*net, card.calibration, {*train, *test}, opt);
 //
 // BN statistics are restored (BnSnapshot) after every recalibrated row; the model is left in fp32.
 #pragma once
-#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "bnrecal/data/data_source.h"
-#include "bnrecal/eval/evaluate.h"
-#include "bnrecal/nn/network.h"
-#include "bnrecal/nn/policy_registry.h"
-#include "bnrecal/recal/recalibrate.h"
+#include "bnrecal/eval/study_protocol.h"
+#include "bnrecal/nn/model_calibration.h"
+#include "bnrecal/nn/policy_spec.h"
 
 namespace bnrecal {
 
 struct NbsmtStudyOptions {
   std::vector<int> threads = {2, 4};  // one row pair (plain, recal) per T
-  PolicySpec base;                    // policy "sysmt"; idle, round and overrides taken from here
-  int64_t recal_images = 2048;
-  int64_t recal_batch_size = 256;
-  bool recal_augment = false;
-  RecalOptions recal;                 // estimator (CLI default pooled), momentum, ...
-  uint64_t seed = 0;                  // recalibration shuffle
-  int64_t test_limit = -1;
-  int64_t eval_batch_size = 256;
+  PolicySpec base;                    // sysmt parameters (idle, round) and overrides from here
+  uint64_t seed = 0;                  // recalibration image order
   int64_t diag_images = 64;           // test images the per-layer diagnostics are collected on
   bool sweep = false;                 // mixed-setting sweep (two evaluations per point)
   int64_t sweep_step = 1;             // layers decelerated per sweep point (the last point takes all)
-  Normalization normalization;
-  std::function<void(const std::string&)> log;
+  StudyProtocol protocol;
 };
 
 struct NbsmtLayerRow {
@@ -51,7 +40,7 @@ struct NbsmtLayerRow {
 };
 
 struct NbsmtSetting {
-  std::string label;  // "2T", "4T", "sweep 3 at 2T", ...
+  std::string label;  // "2T", "4T", "3 at 2T, rest 4T", ...
   std::vector<NbsmtLayerRow> layers;
   double speedup_all = 1, speedup_accelerated = 1;
   EvalResult plain, recalibrated;
@@ -64,14 +53,12 @@ struct NbsmtStudyResult {
   std::vector<NbsmtSetting> sweep;     // when options.sweep
   nlohmann::json config;
   nlohmann::json to_json() const;
-  std::string to_markdown(const std::string& model_name = "model") const;
 };
 
 // S = sum MACs / sum(MACs / T_l); over accelerated layers only when accelerated_only.
 double nbsmt_speedup(const std::vector<NbsmtLayerRow>& layers, bool accelerated_only);
 
-NbsmtStudyResult run_nbsmt_study(Network& model, const nlohmann::json& model_metadata,
-                                 const DataSource& train, const DataSource& test,
-                                 const NbsmtStudyOptions& options);
+NbsmtStudyResult run_nbsmt_study(Network& model, const ModelCalibration& calibration,
+                                 const StudyData& data, const NbsmtStudyOptions& options);
 
 }  // namespace bnrecal

@@ -1,11 +1,10 @@
 // Checkpoints: safetensors files (8-byte little-endian header length, JSON header, raw
 // little-endian tensor data) that Python's safetensors and PyTorch users read directly.
-// bnrecal's metadata (architecture, dataset, classes, normalization, training command, seed,
-// accuracy, perturbation history) is one JSON object stored as the string
+// bnrecal's metadata, the model card (model_card.h), is one JSON object stored as the string
 // __metadata__["bnrecal"].
 //
-//   bnrecal::save_checkpoint("model.safetensors", *net, metadata);   // atomic
 //   bnrecal::LoadedModel m = bnrecal::load_model("model.safetensors");
+//   bnrecal::save_checkpoint("copy.safetensors", *m.network, m.card);   // atomic
 #pragma once
 #include <ATen/ATen.h>
 
@@ -16,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bnrecal/models/model_card.h"
 #include "bnrecal/nn/network.h"
 
 namespace bnrecal {
@@ -40,15 +40,14 @@ Checkpoint read_safetensors(const std::string& path);
 void load_state_dict(torch::nn::Module& module, const NamedTensors& tensors,
                      const std::string& source_name);
 
-void save_checkpoint(const std::string& path, torch::nn::Module& module,
-                     const nlohmann::json& metadata);
+void save_checkpoint(const std::string& path, torch::nn::Module& module, const ModelCard& card);
 
 struct LoadedModel {
   std::shared_ptr<Network> network;
-  nlohmann::json metadata;
+  ModelCard card;
 };
-// Builds metadata["arch"] from the zoo with metadata["num_classes"], metadata["input_shape"],
-// then loads the weights.
+// Builds card.arch from the zoo with card.num_classes and card.input_shape, then loads the
+// weights; the network is left in eval mode.
 LoadedModel load_model(const std::string& path);
 
 }  // namespace bnrecal

@@ -4,8 +4,8 @@
 //
 //   bnrecal::NamedTensors weights = bnrecal::read_pytorch_weights("resnet18.pt");
 //   bnrecal::ImportOptions o;  o.arch = "resnet18";  o.weights_path = "resnet18.pt";
-//   bnrecal::ImportedModel m = bnrecal::import_pytorch_model(o);        // network + metadata
-//   bnrecal::save_checkpoint("resnet18.safetensors", *m.network, m.metadata);
+//   bnrecal::ImportedModel m = bnrecal::import_pytorch_model(o);        // network + model card
+//   bnrecal::save_checkpoint("resnet18.safetensors", *m.network, m.card);
 #pragma once
 #include <memory>
 #include <string>
@@ -40,15 +40,15 @@ struct ImportOptions {
 
 struct ImportedModel {
   std::shared_ptr<Network> network;  // in eval mode
-  nlohmann::json metadata;           // arch, num_classes, input_shape, normalization, dataset, source
+  ModelCard card;  // arch, num_classes, input_shape, normalization, source; no dataset (give --data)
 };
 
 // Builds options.arch from the zoo and loads the file into it; throws InputError listing every
 // missing / unexpected / mis-shaped tensor when the file is another architecture.
 ImportedModel import_pytorch_model(const ImportOptions& options);
 
-// import_pytorch_model + save_checkpoint; returns the metadata written.
-nlohmann::json import_to_checkpoint(const ImportOptions& options, const std::string& output_path);
+// import_pytorch_model + save_checkpoint; returns the card written.
+ModelCard import_to_checkpoint(const ImportOptions& options, const std::string& output_path);
 
 namespace detail {
 // The tensors of a torch.save zip archive holding a (possibly wrapped) dict of tensors. Its own

@@ -1,15 +1,15 @@
-// Input-channel reordering for SySMT (sysmt-arithmetic.md section 1, "simple pairing heuristic"):
+// Input-channel reordering for SySMT (docs/sysmt-arithmetic.md section 1, "simple pairing heuristic"):
 // measure how often each input channel of every sysmt-eligible conv is active on calibration
 // images, then choose per layer a permutation of its input channels that spreads the busy
 // channels over the thread groups, so fewer operands go through the 4-bit reductions that
 // collisions (>= 2 active lanes) cause. The sysmt policy applies the permutation from
-// checkpoint metadata "channel_order" (kChannelOrderKey, see sysmt_policy.h); a permutation
+// checkpoint metadata "channel_order" (kChannelOrderKey, see channel_order.h); a permutation
 // changes which lanes collide, never the exact (1T) result.
 //
 //   bnrecal::ChannelReorderOptions opt;
 //   opt.config.threads = 2;
-//   bnrecal::ChannelReorderPlan plan = bnrecal::plan_channel_reorder(*net, metadata, stream, opt);
-//   metadata[bnrecal::kChannelOrderKey] = plan.channel_order_json();
+//   bnrecal::ChannelReorderPlan plan = bnrecal::plan_channel_reorder(*net, card.calibration, stream, opt);
+//   card.calibration.channel_orders = plan.channel_orders();
 //
 // Layers planned: the convs the sysmt policy accelerates by default (not the first conv, linear
 // or depthwise layers). Activity is measured under exact A8W8 arithmetic with each layer's
@@ -24,8 +24,9 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/arith/sysmt.h"
-#include "bnrecal/nn/network.h"
 #include "bnrecal/data/batch_stream.h"
+#include "bnrecal/nn/model_calibration.h"
+#include "bnrecal/nn/network.h"
 
 namespace bnrecal {
 
@@ -34,7 +35,7 @@ struct ChannelReorderOptions {
   // on a zero weight code, so a channel's activity is scaled by its weight-code density.
   // rounding is irrelevant here.
   sysmt::SysmtConfig config;
-  std::function<void(int64_t images_done)> progress;  // called after every batch when set
+  std::function<void(int64_t)> progress;  // images done, called after every batch when set
 };
 
 // The proxy, per thread group, lanes independent with the channels' activities (see
@@ -66,16 +67,16 @@ struct ChannelReorderPlan {
   // Over all planned layers, each weighted by its thread groups per image.
   ExpectedLaneCost identity() const;
   ExpectedLaneCost reordered() const;
-  // {"layer name": [c0, c1, ...], ...}: the metadata value under kChannelOrderKey.
-  nlohmann::json channel_order_json() const;
+  // Every planned layer's permutation (identity where nothing beat it).
+  ChannelOrders channel_orders() const;
   // threads, idle, images, overall and per-layer expected costs, activities.
   nlohmann::json to_json() const;
 };
 
 // Runs every batch of stream through model (eval mode, no grad) and plans each eligible layer.
-// Policies and the training flag are restored afterwards. InputError when the metadata has no
+// Policies and the training flag are restored afterwards. InputError when the model has no
 // activation calibration (run `bnrecal calibrate` first) or the stream is empty.
-ChannelReorderPlan plan_channel_reorder(Network& model, const nlohmann::json& metadata,
+ChannelReorderPlan plan_channel_reorder(Network& model, const ModelCalibration& calibration,
                                         BatchStream& stream, const ChannelReorderOptions& options);
 
 // A control for the heuristic: replaces every layer's order with a uniformly random permutation

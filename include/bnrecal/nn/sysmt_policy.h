@@ -1,7 +1,7 @@
 // SySMT (NB-SMT) policy: the A8W8 quantization of a8w8_policy.h, but the integer GEMM runs on
-// the perturbed T-thread arithmetic of sysmt-arithmetic.md (sections 1-5, 7, 8).
+// the perturbed T-thread arithmetic of docs/sysmt-arithmetic.md (sections 1-5, 7, 8).
 //
-//   apply_policy(*net, PolicySpec::parse("sysmt smt=2 idle=either round=rne"), 1, metadata);
+//   apply_policy(*net, PolicySpec::parse("sysmt smt=2 idle=either round=rne"), 1, card.calibration);
 //   // or directly:
 //   SysmtParams p;  p.a8w8.a_max = 3.7;  p.config.threads = 4;
 //   conv.set_policy(std::make_shared<bnrecal::SysmtPolicy>(conv.info(), p));
@@ -18,7 +18,7 @@
 // per forward, so every product x[c]*w[o][c] stays paired: only which lanes share a thread
 // group (and so which collide) changes, never the exact (1T) result. The registry's factory
 // reads it from checkpoint metadata "channel_order" = {"layer name": [c0, c1, ...], ...}
-// (written by `bnrecal reorder`, see channel_reorder.h); layers without an entry use identity.
+// (written by `bnrecal reorder`, see channel_order.h); layers without an entry use identity.
 #pragma once
 #include <cstdint>
 #include <mutex>
@@ -26,16 +26,13 @@
 
 #include "bnrecal/arith/sysmt.h"
 #include "bnrecal/arith/sysmt_diagnostics.h"
-#include "bnrecal/nn/network.h"
 #include "bnrecal/nn/a8w8_policy.h"
-#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/channel_order.h"
+#include "bnrecal/nn/policy_params.h"
 
 namespace bnrecal {
 
 constexpr int64_t kSysmtTileRows = 4096;  // output rows (batch x out_h x out_w) per im2col tile
-
-// Checkpoint metadata key of the per-layer input-channel permutations.
-constexpr const char* kChannelOrderKey = "channel_order";
 
 struct SysmtParams {
   A8W8Params a8w8;             // calibrated input range, as the a8w8 policy uses it
@@ -105,25 +102,7 @@ class SysmtPolicy : public ArithPolicy {
   SysmtLayerCost cost_;
 };
 
-// The registry entry for "sysmt" (added by the registry itself; see policy_registry.cpp).
-PolicyEntry sysmt_policy_entry();
-
-// InputError unless every entry of metadata "channel_order" names one of `layer_names` (a
-// checkpoint of another model, or a hand-edited name, would otherwise be ignored silently).
-void check_channel_order_layers(const nlohmann::json& metadata,
-                                const std::vector<std::string>& layer_names);
-// For reports: "identity" without metadata "channel_order", else "P of N listed layers permuted"
-// (`bnrecal reorder` lists every planned layer, with identity where nothing beat it).
-std::string channel_order_summary(const nlohmann::json& metadata);
-
-// Per-layer MACs for one forward of `sample` through model (every conv/linear layer, whatever
-// its policy): runs one no-grad forward in eval mode with counting wrappers, then restores the
-// policies and the training flag. MACs = output elements x K (K = C_in/groups*kh*kw or in).
-struct LayerMacs {
-  std::string name;
-  int64_t k = 0;
-  int64_t macs = 0;
-};
-std::vector<LayerMacs> count_layer_macs(Network& model, const at::Tensor& sample);
+// The accelerator configuration from the sysmt policy's resolved parameters (smt, idle, round).
+sysmt::SysmtConfig sysmt_config(const PolicyParams& params);
 
 }  // namespace bnrecal

@@ -1,4 +1,4 @@
-// Post-training BatchNorm recalibration (methods.md section 2): re-estimate the running mean and
+// Post-training BatchNorm recalibration (docs/methods.md section 2): re-estimate the running mean and
 // variance of BN layers on unlabeled training images with the perturbation active. gamma and
 // beta are never touched. BN layers must be bnrecal::BatchNorm2d (nn/batch_norm.h): its no-grad
 // training-mode forward computes the batch statistics in one read and reports them.
@@ -48,7 +48,7 @@ double momentum_from_decay(double decay);
 void check_momentum(double momentum);
 
 struct RecalOptions {
-  Estimator estimator = Estimator::kEma;
+  Estimator estimator = Estimator::kPooled;  // exact and independent of batch order and size
   double momentum = 0.1;            // PyTorch convention; ema and ema-reset only
   std::vector<std::string> layers;  // BN name patterns (exact or glob); empty = every BN layer
   bool sequential = false;

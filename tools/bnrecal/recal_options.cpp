@@ -1,0 +1,46 @@
+#include "recal_options.h"
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/core/name_match.h"
+
+namespace bnrecal::cli {
+
+std::shared_ptr<RecalFlags> add_recal_options(CLI::App& sub, RecalFlagNames names) {
+  auto r = std::make_shared<RecalFlags>();
+  const bool study = names == RecalFlagNames::kStudy;
+  const std::string group = "Recalibration";
+  sub.add_option(study ? "--recal-images" : "--images,-n", r->images, "Training images to recalibrate on (labels unused)")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(group);
+  sub.add_option(study ? "--recal-batch-size" : "--batch-size", r->batch_size, "Recalibration batch size")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(group);
+  sub.add_option("--estimator", r->estimator, "BN statistics estimator: " + join_names(estimator_names()))
+      ->capture_default_str()->group(group);
+  CLI::Option* momentum = sub.add_option("--momentum", r->momentum, "ema/ema-reset momentum, PyTorch convention")
+                              ->capture_default_str()->group(group);
+  r->decay_option = sub.add_option("--decay", r->decay, "ema/ema-reset decay, TensorFlow convention (= 1 - momentum)")
+                        ->group(group);
+  momentum->excludes(r->decay_option);
+  sub.add_option("--layers", r->layers, "BN layer name or glob to recalibrate (repeatable; default all)")->group(group);
+  sub.add_flag("--sequential", r->sequential, "One BN layer at a time in network order")->group(group);
+  sub.add_flag("--augment", r->augment, "Training augmentation on the recalibration images (default: plain)")->group(group);
+  return r;
+}
+
+RecalProtocol recal_protocol(const RecalFlags& flags) {
+  RecalProtocol p;
+  p.images = flags.images;
+  p.batch_size = flags.batch_size;
+  p.augment = flags.augment;
+  try {
+    p.options.estimator = parse_estimator(flags.estimator);
+    p.options.momentum = flags.decay_option->count() ? momentum_from_decay(flags.decay) : flags.momentum;
+    check_momentum(p.options.momentum);
+  } catch (const InputError& e) {
+    throw UsageError(e.what());
+  }
+  p.options.layers = flags.layers;
+  p.options.sequential = flags.sequential;
+  return p;
+}
+
+}  // namespace bnrecal::cli

@@ -1,0 +1,92 @@
+#include "study_report.h"
+
+#include <sstream>
+
+namespace bnrecal::cli {
+
+namespace {
+
+std::string recal_text(const nlohmann::json& config) {
+  const nlohmann::json& recal = config.at("recal");
+  return recal.value("estimator", "?") + ", " + std::to_string(recal.value("images", 0)) + " training images";
+}
+
+std::string with_stderr(const EvalResult& r) { return fixed(r.top1) + " +- " + fixed(r.top1_stderr); }
+
+std::string seed_cell(const SeedStat& s, bool spread) {
+  return fixed(s.mean) + (spread ? " +- " + fixed(s.std) : "");
+}
+
+void quantization_table(std::ostringstream& md, const nlohmann::json& q, const std::string& model_name) {
+  if (!q.is_object() || !q.contains("fp32")) return;
+  auto cell = [&](const char* key) {
+    if (!q.contains(key)) return std::string("n/a");
+    const auto& r = q.at(key);
+    return fixed(r.value("top1", 0.0)) + " +- " + fixed(r.value("top1_stderr", 0.0));
+  };
+  md << "\n| model | FP32 | A8W8 | A8W8 + recal |\n|---|---|---|---|\n| " << model_name << " | " << cell("fp32")
+     << " | " << cell("a8w8") << " | " << cell("a8w8_recal") << " |\n";
+  if (q.contains("note")) md << "\n" << q["note"].get<std::string>() << "\n";
+}
+
+void diagnostics_table(std::ostringstream& md, const NbsmtSetting& s, int64_t images) {
+  md << "\nPer-layer diagnostics, " << s.label << " (" << images
+     << " test images):\n\n| layer | K | MACs/image | T | collision rate | x changed | w changed | MSE |\n"
+     << "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& l : s.layers) {
+    md << "| " << l.name << " | " << l.k << " | " << l.macs << " | " << l.threads << " | ";
+    if (l.accelerated) {
+      md << fixed(l.collision_rate, 4) << " | " << fixed(l.activation_changed, 4) << " | "
+         << fixed(l.weight_changed, 4) << " | " << fixed(l.mse, 1) << " |\n";
+    } else {
+      md << "- | - | - | - |\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string noise_study_markdown(const NoiseStudyResult& r, const std::string& model_name) {
+  std::ostringstream md;
+  md << "Top-1 (%) under analog weight noise (" << r.config.value("noise_preset", "?")
+     << "), plain / recalibrated, mean +- std over " << r.seeds << " seed(s), " << r.test_images
+     << " test images; recalibration: " << recal_text(r.config) << ".\n\n";
+  md << "| model |";
+  for (const auto& c : r.cells) md << " eta0=" << fixed(c.eta, 2) << " |";
+  md << "\n|---|";
+  for (size_t i = 0; i < r.cells.size(); ++i) md << "---|";
+  md << "\n| " << model_name << " |";
+  for (const auto& c : r.cells) {
+    md << " " << seed_cell(c.plain, r.seeds > 1) << " / " << seed_cell(c.recalibrated, r.seeds > 1) << " |";
+  }
+  md << "\n";
+  quantization_table(md, r.quantization, model_name);
+  return md.str();
+}
+
+std::string nbsmt_study_markdown(const NbsmtStudyResult& r, const std::string& model_name) {
+  std::ostringstream md;
+  md << "Top-1 (%) +- stderr, " << r.fp32.n << " test images, " << model_name << "; recalibration: "
+     << recal_text(r.config) << "; sysmt channel order: " << r.config.value("channel_order", "identity") << ".\n\n";
+  md << "| setting | top-1 | speedup (all) | speedup (accelerated) |\n|---|---|---|---|\n";
+  md << "| FP32 | " << with_stderr(r.fp32) << " | 1.000 | 1.000 |\n";
+  md << "| A8W8 | " << with_stderr(r.a8w8) << " | 1.000 | 1.000 |\n";
+  for (const auto& s : r.settings) {
+    const std::string speed = " | " + fixed(s.speedup_all, 3) + " | " + fixed(s.speedup_accelerated, 3) + " |\n";
+    md << "| " << s.label << " w/o recal | " << with_stderr(s.plain) << speed;
+    md << "| " << s.label << " with recal | " << with_stderr(s.recalibrated) << speed;
+  }
+  for (const auto& s : r.settings) diagnostics_table(md, s, r.config.value("diag_images", 0));
+  if (!r.sweep.empty()) {
+    md << "\nMixed settings (highest-MSE layers decelerated first):\n\n"
+       << "| setting | speedup (all) | speedup (accelerated) | w/o recal | with recal |\n"
+       << "|---|---|---|---|---|\n";
+    for (const auto& s : r.sweep) {
+      md << "| " << s.label << " | " << fixed(s.speedup_all, 3) << " | " << fixed(s.speedup_accelerated, 3)
+         << " | " << with_stderr(s.plain) << " | " << with_stderr(s.recalibrated) << " |\n";
+    }
+  }
+  return md.str();
+}
+
+}  // namespace bnrecal::cli

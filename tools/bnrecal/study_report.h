@@ -1,0 +1,19 @@
+// The studies' Markdown reports, written from their results (the library returns data; how it is
+// shown is the CLI's business).
+//
+//   std::string md = bnrecal::cli::noise_study_markdown(result, "resnet20");
+#pragma once
+#include <string>
+
+#include "bnrecal/eval/nbsmt_study.h"
+#include "bnrecal/eval/noise_study.h"
+
+namespace bnrecal::cli {
+
+// The noise table (eta0 columns, plain / recalibrated cells) and the FP32 / A8W8 rows.
+std::string noise_study_markdown(const NoiseStudyResult& result, const std::string& model_name);
+// The NB-SMT table (FP32, A8W8, T without / with recalibration, speedups), the per-layer
+// diagnostics of every T and the sweep.
+std::string nbsmt_study_markdown(const NbsmtStudyResult& result, const std::string& model_name);
+
+}  // namespace bnrecal::cli
