@@ -3,7 +3,8 @@
 // per-file flags) and chosen at run time. The same source serves all: the GCC vector type below
 // is lowered to whatever registers the translation unit's flags allow.
 //
-// Everything here is plain data or `static inline` (see dispatch_variants.h for why).
+// Everything here is plain data, `static inline` or in an anonymous namespace (see
+// dispatch_variants.h for why).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -29,31 +30,73 @@ ChunkMoments chunk_moments_portable(const Chunk& chunk);
 ChunkMoments chunk_moments_avx2(const Chunk& chunk);
 ChunkMoments chunk_moments_avx512(const Chunk& chunk);
 
-// 16 float lanes as a GCC vector: one AVX-512 register, two AVX2 ones, four SSE ones. Plain
-// arrays of accumulators were vectorized badly (lane shuffles, spills).
+// 16 float accumulator lanes, held as GCC vectors of the translation unit's register width: one
+// AVX-512 register, two AVX2 ones or four SSE ones. (A single 16-float vector type is lowered
+// well only when the target has 16-float registers; elsewhere GCC keeps it in memory.) Lane j
+// sums the same values whatever the width, so builds differ only by FMA contraction.
+// The anonymous namespace gives each translation unit its own types of its own width.
+namespace {
+
 constexpr int kLanes = 16;
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+#if defined(__AVX512F__)
+constexpr int kWidth = 16;
+#elif defined(__AVX__)
+constexpr int kWidth = 8;
+#else
+constexpr int kWidth = 4;
+#endif
+constexpr int kParts = kLanes / kWidth;
+typedef float Vec __attribute__((vector_size(kWidth * sizeof(float))));
 
-// By reference: returning a vector wider than the TU's registers draws -Wpsabi warnings.
-static inline void load_lanes(Lanes& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+struct Lanes {
+  Vec part[kParts];
+};
 
-static inline double horizontal_sum(const Lanes& v) {
+inline Lanes zero_lanes() {
+  Lanes v;
+#pragma GCC unroll 4
+  for (int q = 0; q < kParts; ++q) v.part[q] = Vec{};
+  return v;
+}
+
+// acc += p[0 .. kLanes).
+inline void add_lanes(Lanes& acc, const float* p) {
+#pragma GCC unroll 4
+  for (int q = 0; q < kParts; ++q) {
+    Vec v;
+    std::memcpy(&v, p + q * kWidth, sizeof v);
+    acc.part[q] += v;
+  }
+}
+
+// d = p[0 .. kLanes) - shift; d1 += d; d2 += d * d.
+inline void add_deviations(Lanes& d1, Lanes& d2, const float* p, float shift) {
+#pragma GCC unroll 4
+  for (int q = 0; q < kParts; ++q) {
+    Vec d;
+    std::memcpy(&d, p + q * kWidth, sizeof d);
+    d -= shift;
+    d1.part[q] += d;
+    d2.part[q] += d * d;
+  }
+}
+
+inline double horizontal_sum(const Lanes& v) {
   double total = 0;
-  for (int j = 0; j < kLanes; ++j) total += v[j];
+  for (int q = 0; q < kParts; ++q)
+    for (int j = 0; j < kWidth; ++j) total += v.part[q][j];
   return total;
 }
 
+}  // namespace
+
 static inline double chunk_sum(const Chunk& ch) {
-  Lanes lanes = {};
+  Lanes lanes = zero_lanes();
   float tail = 0;
   for (int64_t s = 0; s < ch.segments; ++s) {
     const float* p = ch.first + s * ch.stride;
     int64_t i = 0;
-    for (; i + kLanes <= ch.length; i += kLanes) {
-      Lanes v;
-      load_lanes(v, p + i);
-      lanes += v;
-    }
+    for (; i + kLanes <= ch.length; i += kLanes) add_lanes(lanes, p + i);
     for (; i < ch.length; ++i) tail += p[i];
   }
   return horizontal_sum(lanes) + tail;
@@ -65,18 +108,12 @@ static inline ChunkMoments chunk_moments_body(const Chunk& ch) {
   const int64_t count = ch.segments * ch.length;
   const double n = static_cast<double>(count);
   const float shift = static_cast<float>(chunk_sum(ch) / n);
-  Lanes d1 = {}, d2 = {};
+  Lanes d1 = zero_lanes(), d2 = zero_lanes();
   float tail1 = 0, tail2 = 0;
   for (int64_t s = 0; s < ch.segments; ++s) {
     const float* p = ch.first + s * ch.stride;
     int64_t i = 0;
-    for (; i + kLanes <= ch.length; i += kLanes) {
-      Lanes d;
-      load_lanes(d, p + i);
-      d -= shift;
-      d1 += d;
-      d2 += d * d;
-    }
+    for (; i + kLanes <= ch.length; i += kLanes) add_deviations(d1, d2, p + i, shift);
     for (; i < ch.length; ++i) {
       const float d = p[i] - shift;
       tail1 += d;
