@@ -78,18 +78,33 @@ static inline uint64_t select_lanes(const Selector& s, const Others& o) {
   return m;
 }
 
+// Sum of the expanded weight columns whose activation side carries +kBias (the GEMM's bias is
+// removed with it). Here, not in sysmt_gemm.cpp, so that each row kernel's translation unit
+// vectorizes it with its own instruction set.
+static inline int32_t biased_column_sum(const Plan& p, const int8_t* row) {
+  int32_t sum = 0;
+  for (int t = 0; t < p.nt; ++t) {
+    if (p.terms[t].a_off != AKind::kBias) continue;
+    const int8_t* c = row + t * p.k_pad;
+    for (int64_t k = 0; k < p.k_pad; ++k) sum += c[k];
+  }
+  return sum;
+}
+
 // Expands one activation row (K values) into p.nt * p.k_pad columns.
 using ExpandActivationRow = void (*)(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out);
-// Same for one weight row. Weight-side "off" values are always 0. With idle rule `act`
-// (either == false) a zero weight does not free its lane.
-using ExpandWeightRow = void (*)(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
-                                 bool either);
+// Same for one weight row; returns biased_column_sum of the expanded row. Weight-side "off"
+// values are always 0. With idle rule `act` (either == false) a zero weight does not free its lane.
+using ExpandWeightRow = int32_t (*)(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
+                                    bool either);
 
 void expand_a_row_portable(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out);
-void expand_w_row_portable(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either);
+int32_t expand_w_row_portable(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
+                              bool either);
 // Defined only when BNRECAL_HAVE_X86_KERNELS (the file got its AVX-512 flags); call only when
 // arith::detail::cpu_has_avx512_vbmi().
 void expand_a_row_avx512(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out);
-void expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either);
+int32_t expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
+                            bool either);
 
 }  // namespace bnrecal::sysmt::expand

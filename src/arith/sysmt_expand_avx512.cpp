@@ -65,7 +65,8 @@ void expand_a_row_avx512(const Plan& p, const uint8_t* x, int64_t K, uint8_t* ou
   }
 }
 
-void expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either) {
+int32_t expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
+                            bool either) {
   const Table delta_table(p.delta);  // indexed by the weight's byte (two's complement)
   for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
     const __m512i wv = _mm512_maskz_loadu_epi8(valid_lanes(k0, K), w + k0);
@@ -85,6 +86,7 @@ void expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
       _mm512_storeu_si512(out + t * p.k_pad + k0, _mm512_maskz_mov_epi8(on, v));
     }
   }
+  return biased_column_sum(p, out);
 }
 
 }  // namespace bnrecal::sysmt::expand

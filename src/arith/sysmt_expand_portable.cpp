@@ -22,7 +22,8 @@ void expand_a_row_portable(const Plan& p, const uint8_t* x, int64_t K, uint8_t* 
   }
 }
 
-void expand_w_row_portable(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either) {
+int32_t expand_w_row_portable(const Plan& p, const int8_t* w, int64_t K, int8_t* out,
+                              bool either) {
   for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
     int8_t lane[kBlock] = {};
     uint64_t active = 0;
@@ -37,6 +38,7 @@ void expand_w_row_portable(const Plan& p, const int8_t* w, int64_t K, int8_t* ou
         out[t * p.k_pad + k0 + i] = ((sel >> i) & 1) ? p.w_on[t][lane[i] + 128] : 0;
     }
   }
+  return biased_column_sum(p, out);
 }
 
 }  // namespace bnrecal::sysmt::expand

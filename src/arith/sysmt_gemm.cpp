@@ -119,17 +119,6 @@ std::unique_ptr<Plan> make_plan(const SysmtConfig& c, int64_t K) {
   return p;
 }
 
-// Sum of the expanded weight columns whose activation side carries +kBias.
-int32_t biased_column_sum(const Plan& p, const int8_t* row) {
-  int32_t sum = 0;
-  for (int t = 0; t < p.nt; ++t) {
-    if (p.terms[t].a_off != AKind::kBias) continue;
-    const int8_t* c = row + t * p.k_pad;
-    for (int64_t k = 0; k < p.k_pad; ++k) sum += c[k];
-  }
-  return sum;
-}
-
 // Portable exact int8 GEMM (row-major, B transposed), used when oneDNN's
 // kernel is not exact on this CPU. Unsigned accumulation: wraps like VNNI.
 void portable_gemm(const uint8_t* A, int64_t lda, const int8_t* B, int64_t ldb,
@@ -239,8 +228,7 @@ SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; ++n) {
       int8_t* row = impl->w_ext.data() + n * impl->ld;
-      expand_w_row(plan, W + n * K, K, row, either);
-      impl->bias_fix[n] = kBias * biased_column_sum(plan, row);
+      impl->bias_fix[n] = kBias * expand_w_row(plan, W + n * K, K, row, either);
     }
   }
   impl_ = std::move(impl);
