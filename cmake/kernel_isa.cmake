@@ -12,7 +12,8 @@ set(BNRECAL_AVX512VBMI_FLAGS -mavx512f -mavx512bw -mavx512vbmi)
 set(BNRECAL_AVX512_FLAGS -mavx512f -mavx2 -mfma)
 set(BNRECAL_AVX2_FLAGS -mavx2 -mfma)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64|i.86)$")
-  check_cxx_compiler_flag("-mavx512f -mavx512bw -mavx512vbmi -mavx2 -mfma" BNRECAL_CXX_HAS_X86_ISA_FLAGS)
+  check_cxx_compiler_flag("-mavx512f -mavx512bw -mavx512vbmi -mavx2 -mfma"
+    BNRECAL_CXX_HAS_X86_ISA_FLAGS)
 endif()
 if(BNRECAL_CXX_HAS_X86_ISA_FLAGS)
   # The macro tells the dispatch tables that the x86 entries below were compiled with their flags.

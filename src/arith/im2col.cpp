@@ -32,7 +32,8 @@ void check_tile(const Im2colShape& s, int64_t group, int64_t row0, int64_t rows)
                             std::to_string(s.groups - 1));
   if (row0 < 0 || rows < 0 || row0 + rows > s.rows())
     throw std::out_of_range("im2col: rows " + std::to_string(row0) + ".." +
-                            std::to_string(row0 + rows) + " outside 0.." + std::to_string(s.rows()));
+                            std::to_string(row0 + rows) + " outside 0.." +
+                            std::to_string(s.rows()));
 }
 
 // Tiles smaller than this many bytes are filled by one thread: starting a team costs more.
@@ -46,8 +47,10 @@ void copy_kernel_row(const Im2colShape& s, const uint8_t* src_row, int64_t iw0, 
     const int64_t j_lo = std::clamp<int64_t>(-iw0, 0, s.kw);
     const int64_t j_hi = std::clamp<int64_t>(s.w - iw0, j_lo, s.kw);
     std::memset(dst, 0, static_cast<size_t>(j_lo * C));
-    if (j_hi > j_lo)
-      std::memcpy(dst + j_lo * C, src_row + (iw0 + j_lo) * C, static_cast<size_t>((j_hi - j_lo) * C));
+    if (j_hi > j_lo) {
+      std::memcpy(dst + j_lo * C, src_row + (iw0 + j_lo) * C,
+                  static_cast<size_t>((j_hi - j_lo) * C));
+    }
     std::memset(dst + j_hi * C, 0, static_cast<size_t>((s.kw - j_hi) * C));
     return;
   }

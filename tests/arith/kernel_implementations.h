@@ -1,4 +1,5 @@
-// Test helpers: run a test once per implementation of a dispatched kernel (bnrecal/arith/dispatch.h).
+// Test helpers: run a test once per implementation of a dispatched kernel
+// (bnrecal/arith/dispatch.h).
 // Tests are instantiated for every implementation built into the library and skip (visibly) the
 // ones this CPU cannot run, so a machine without AVX-512 reports skips instead of silently testing
 // less.
@@ -15,7 +16,8 @@ namespace bnrecal::testing_support {
 
 inline std::vector<std::string> implementation_names(arith::Kernel kernel) {
   std::vector<std::string> names;
-  for (const arith::Implementation& impl : arith::implementations(kernel)) names.push_back(impl.name);
+  for (const arith::Implementation& impl : arith::implementations(kernel))
+    names.push_back(impl.name);
   return names;
 }
 
@@ -41,5 +43,10 @@ class ImplementationTest : public ::testing::TestWithParam<Param> {
  private:
   std::unique_ptr<arith::ScopedImplementation> use_;
 };
+
+// Test names for a parameter that is the implementation's name.
+inline std::string implementation_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
 
 }  // namespace bnrecal::testing_support

@@ -94,7 +94,7 @@ TEST_P(ChannelMomentsEdges, EmptyPlaneHasNoValues) {
 INSTANTIATE_TEST_SUITE_P(AllImplementations, ChannelMomentsEdges,
                          ::testing::ValuesIn(testing_support::implementation_names(
                              Kernel::kChannelMoments)),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         testing_support::implementation_name);
 
 TEST(ChannelMoments, MergeEqualsMomentsOfTheUnion) {
   // Two batches of the same channel merged == the reference over both batches at once.

@@ -90,7 +90,8 @@ std::vector<Param> grid() {
       {4, 1}, {4, 2}, {4, 4} /* depthwise */, {3, 1} /* odd C */, {1, 1}, {6, 3}};
   std::vector<Param> all;
   for (const auto& [kh, kw] : kernels)
-    for (const auto& [channels, groups] : channels_groups) all.emplace_back(kh, kw, channels, groups);
+    for (const auto& [channels, groups] : channels_groups)
+      all.emplace_back(kh, kw, channels, groups);
   return all;
 }
 

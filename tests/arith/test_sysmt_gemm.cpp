@@ -183,7 +183,7 @@ TEST_P(SysmtExtremes, ExtremeDepthFitsInt32) {
 
 INSTANTIATE_TEST_SUITE_P(AllImplementations, SysmtExtremes,
                          ::testing::ValuesIn(implementation_names(Kernel::kSysmtExpand)),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         testing_support::implementation_name);
 
 }  // namespace
 }  // namespace bnrecal::sysmt
