@@ -1,7 +1,11 @@
+// channel_moments: chunking and float64 merging around a per-chunk kernel chosen at run time
+// (channel_moments_kernel.h), plus the float64 two-pass reference.
 #include "bnrecal/arith/channel_moments.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "channel_moments_kernel.h"
+#include "dispatch_variants.h"
 
 namespace bnrecal {
 
@@ -14,91 +18,63 @@ void ChannelMoments::merge(const ChannelMoments& b) {
   count += b.count;
 }
 
+namespace moments {
+
+// The portable build of the chunk kernel: this file has no ISA flags.
+ChunkMoments chunk_moments_portable(const Chunk& chunk) { return chunk_moments_body(chunk); }
+
 namespace {
 
 // Values per chunk: 16 KiB of floats, so the second pass over a chunk reads from L1.
 constexpr int64_t kChunk = 4096;
 
-// 16 float lanes as a GCC vector: lowered to whatever the target has (one AVX-512 register, two
-// AVX2 ones, ...). Plain arrays of accumulators were vectorized badly (lane shuffles, spills).
-constexpr int kLanes = 16;
-using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
-
-Lanes load(const float* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+arith::detail::Variants<ChunkKernel>& chunk_kernels() {
+  static arith::detail::Variants<ChunkKernel> table({
+#ifdef BNRECAL_HAVE_X86_KERNELS
+      {"avx512", arith::detail::cpu_has_avx512f, chunk_moments_avx512},
+      {"avx2_fma", arith::detail::cpu_has_avx2_fma, chunk_moments_avx2},
+#endif
+      {"portable", arith::detail::cpu_any, chunk_moments_portable},
+  });
+  return table;
 }
 
-double horizontal_sum(const Lanes& v) {
-  double total = 0;
-  for (int j = 0; j < kLanes; ++j) total += v[j];
-  return total;
-}
-
-// `segments` runs of `length` floats, `stride` floats apart (one or several planes of a
-// channel, or one piece of a large plane).
-struct Chunk {
-  const float* first;
-  int64_t segments, length, stride;
-  int64_t count() const { return segments * length; }
-};
-
-double sum(const Chunk& ch) {
-  Lanes lanes = {};
-  float tail = 0;
-  for (int64_t s = 0; s < ch.segments; ++s) {
-    const float* p = ch.first + s * ch.stride;
-    int64_t i = 0;
-    for (; i + kLanes <= ch.length; i += kLanes) lanes += load(p + i);
-    for (; i < ch.length; ++i) tail += p[i];
-  }
-  return horizontal_sum(lanes) + tail;
-}
-
-// Mean and M2 of one chunk. The deviations are taken from a float shift near the chunk mean and
-// corrected for the shift's rounding (M2 = sum d^2 - (sum d)^2 / n), so nothing cancels.
-ChannelMoments chunk_moments(const Chunk& ch) {
-  const double n = static_cast<double>(ch.count());
-  const float shift = static_cast<float>(sum(ch) / n);
-  Lanes d1 = {}, d2 = {};
-  float tail1 = 0, tail2 = 0;
-  for (int64_t s = 0; s < ch.segments; ++s) {
-    const float* p = ch.first + s * ch.stride;
-    int64_t i = 0;
-    for (; i + kLanes <= ch.length; i += kLanes) {
-      const Lanes d = load(p + i) - shift;
-      d1 += d;
-      d2 += d * d;
-    }
-    for (; i < ch.length; ++i) {
-      const float d = p[i] - shift;
-      tail1 += d;
-      tail2 += d * d;
-    }
-  }
-  const double sd = horizontal_sum(d1) + tail1, sd2 = horizontal_sum(d2) + tail2;
-  return {ch.count(), shift + sd / n, std::max(0.0, sd2 - sd * sd / n)};
+void merge_chunk(ChannelMoments& total, ChunkKernel kernel, const Chunk& chunk) {
+  const ChunkMoments m = kernel(chunk);
+  ChannelMoments part;
+  part.count = m.count;
+  part.mean = m.mean;
+  part.m2 = m.m2;
+  total.merge(part);
 }
 
 }  // namespace
+}  // namespace moments
+
+namespace arith::detail {
+VariantSet& channel_moments_variants() { return moments::chunk_kernels(); }
+}  // namespace arith::detail
 
 ChannelMoments channel_moments(const float* x, int64_t batch, int64_t channels, int64_t plane,
                                int64_t c) {
+  using moments::kChunk;
   ChannelMoments total;
   if (plane == 0) return total;
+  const moments::ChunkKernel kernel = moments::chunk_kernels().active();
   const int64_t stride = channels * plane;
   const float* channel = x + c * plane;
   if (plane >= kChunk) {  // large planes: pieces of one plane
     for (int64_t b = 0; b < batch; ++b) {
       for (int64_t off = 0; off < plane; off += kChunk) {
-        total.merge(chunk_moments({channel + b * stride + off, 1, std::min(kChunk, plane - off), 0}));
+        const int64_t length = std::min(kChunk, plane - off);
+        moments::merge_chunk(total, kernel, {channel + b * stride + off, 1, length, 0});
       }
     }
   } else {  // small planes: several whole planes of the channel per chunk
     const int64_t per_chunk = kChunk / plane;
     for (int64_t b = 0; b < batch; b += per_chunk) {
-      total.merge(chunk_moments({channel + b * stride, std::min(per_chunk, batch - b), plane, stride}));
+      const int64_t planes = std::min(per_chunk, batch - b);
+      moments::merge_chunk(total, kernel, {channel + b * stride, planes, plane, stride});
     }
   }
   return total;

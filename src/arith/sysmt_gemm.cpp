@@ -18,10 +18,10 @@
 //
 // Terms per lane: 1 (1T), 1 (2T act), 2 (2T either, 4T act), 12 (4T either).
 // The expanded rows are term-major (column t * k_pad + k) and built 64 lanes at
-// a time with AVX-512 (scalar fallback otherwise); weights are expanded once
-// (SysmtPackedWeights), activations in row chunks of about 4 MB.
+// a time by a row kernel chosen at run time (sysmt_expand_avx512.cpp, else
+// sysmt_expand_portable.cpp); weights are expanded once (SysmtPackedWeights),
+// activations in row chunks of about 4 MB.
 #include <omp.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,28 +32,13 @@
 #include "oneapi/dnnl/dnnl.h"
 
 #include "bnrecal/arith/sysmt.h"
+#include "dispatch_variants.h"
+#include "sysmt_expand.h"
 
 namespace bnrecal::sysmt {
 namespace {
 
-constexpr int kBias = 16;  // makes the signed activation-side values (-15..8) unsigned
-
-enum class AKind { kZero, kX, kRx, kD, kNegD, kBias };
-enum class WKind { kZero, kW, kDelta, kMinus2Delta };
-
-// Which other lanes of the group a term's indicator looks at. The other lanes
-// of lane j are numbered o_i = (j + i + 1) mod T; any fixed numbering works
-// because every subset size appears with the same coefficient.
-struct Selector {
-  int subset = 0;  // bit i: other lane o_i must be active (0 and count 0: always)
-  int count = 0;   // > 0: at least `count` other lanes active
-};
-struct Term {
-  AKind a_on, a_off;
-  Selector a_sel;
-  WKind w_on;      // weight side is 0 when w_sel is off
-  Selector w_sel;
-};
+using namespace expand;
 
 int a_value(AKind kind, int x, Rounding r) {
   const int rx = reduce_activation4(x, r);
@@ -110,60 +95,18 @@ std::vector<Term> terms_for(const SysmtConfig& c) {
   return t;
 }
 
-// Lanes are processed in blocks of 64 (a multiple of T, so groups never
-// straddle blocks); one bit per lane. others[i] has, at lane j's bit, the
-// active bit of other lane o_i(j).
-constexpr int64_t kBlock = 64;
-struct Others {
-  uint64_t r[3] = {0, 0, 0};
-};
-
-Others others_of(uint64_t active, int T) {
-  Others o;
-  if (T == 2) {
-    o.r[0] = ((active >> 1) & 0x5555555555555555ULL) | ((active << 1) & 0xAAAAAAAAAAAAAAAAULL);
-  } else if (T == 4) {
-    constexpr uint64_t kNibbles = 0x1111111111111111ULL;
-    for (int k = 1; k <= 3; ++k) {
-      const uint64_t low = ((1ULL << (4 - k)) - 1) * kNibbles;  // lanes j with j + k < 4
-      o.r[k - 1] = ((active >> k) & low) | ((active << (4 - k)) & ~low);
-    }
-  }
-  return o;
-}
-
-uint64_t select_lanes(const Selector& s, const Others& o) {
-  if (s.count == 1) return o.r[0] | o.r[1] | o.r[2];
-  if (s.count == 2) return (o.r[0] & o.r[1]) | (o.r[0] & o.r[2]) | (o.r[1] & o.r[2]);
-  uint64_t m = ~0ULL;
-  for (int i = 0; i < 3; ++i)
-    if ((s.subset >> i) & 1) m &= o.r[i];
-  return m;
-}
-
-// Expansion plan: terms plus byte tables. The expanded row is term-major:
-// column t * k_pad + k holds term t of lane k (same order on both sides).
-struct Plan {
-  int T = 1;
-  std::vector<Term> terms;
-  bool biased = false;
-  int64_t k_pad = 0;  // K rounded up to kBlock; padded lanes are (x = 0, w = 0)
-  alignas(64) uint8_t rx[256] = {};
-  alignas(64) int8_t delta[256] = {};  // R4w(w) - w, indexed by uint8_t(w)
-  uint8_t a_on[16][256] = {};
-  uint8_t a_off[16][256] = {};
-  int8_t w_on[16][256] = {};  // indexed by w + 128
-};
-
 std::unique_ptr<Plan> make_plan(const SysmtConfig& c, int64_t K) {
-  auto p = std::make_unique<Plan>();
+  auto p = std::make_unique<Plan>();  // value-initialised: all tables zero
   p->T = c.threads;
-  p->terms = terms_for(c);
+  const std::vector<Term> terms = terms_for(c);
+  if (terms.size() > static_cast<size_t>(kMaxTerms)) throw std::logic_error("too many SySMT terms");
+  p->nt = static_cast<int>(terms.size());
+  std::copy(terms.begin(), terms.end(), p->terms);
   p->k_pad = (K + kBlock - 1) / kBlock * kBlock;
   for (int x = 0; x < 256; ++x) p->rx[x] = static_cast<uint8_t>(reduce_activation4(x, c.rounding));
   for (int w = -128; w < 128; ++w)
     p->delta[static_cast<uint8_t>(w)] = static_cast<int8_t>(reduce_weight4(w, c.rounding) - w);
-  for (size_t t = 0; t < p->terms.size(); ++t) {
+  for (int t = 0; t < p->nt; ++t) {
     const Term& term = p->terms[t];
     p->biased = p->biased || term.a_off == AKind::kBias;
     for (int x = 0; x < 256; ++x) {
@@ -174,119 +117,6 @@ std::unique_ptr<Plan> make_plan(const SysmtConfig& c, int64_t K) {
       p->w_on[t][w + 128] = static_cast<int8_t>(w_value(term.w_on, w, c.rounding));
   }
   return p;
-}
-
-#if defined(__AVX512BW__) && defined(__AVX512VBMI__)
-// 64 lanes of one activation-side value kind.
-__m512i a_vector(AKind kind, __m512i x, __m512i rx) {
-  const __m512i bias = _mm512_set1_epi8(kBias);
-  switch (kind) {
-    case AKind::kZero: return _mm512_setzero_si512();
-    case AKind::kX: return x;
-    case AKind::kRx: return rx;
-    case AKind::kD: return _mm512_add_epi8(_mm512_sub_epi8(rx, x), bias);
-    case AKind::kNegD: return _mm512_add_epi8(_mm512_sub_epi8(x, rx), bias);
-    case AKind::kBias: return bias;
-  }
-  return _mm512_setzero_si512();
-}
-#endif
-
-// Expands one activation row (K values) into terms.size() * k_pad columns.
-void expand_a_row(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out) {
-  const size_t nt = p.terms.size();
-#if defined(__AVX512BW__) && defined(__AVX512VBMI__)
-  const __m512i t0 = _mm512_load_si512(p.rx), t1 = _mm512_load_si512(p.rx + 64);
-  const __m512i t2 = _mm512_load_si512(p.rx + 128), t3 = _mm512_load_si512(p.rx + 192);
-  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
-    const int64_t left = std::min<int64_t>(kBlock, K - k0);
-    const __mmask64 valid = left >= kBlock ? ~0ULL : ((1ULL << left) - 1);
-    const __m512i xv = _mm512_maskz_loadu_epi8(valid, x + k0);
-    // R4a by table: vpermi2b looks up 128 entries, the top bit picks the half.
-    const __m512i lo = _mm512_permutex2var_epi8(t0, xv, t1);
-    const __m512i hi = _mm512_permutex2var_epi8(t2, xv, t3);
-    const __m512i rx = _mm512_mask_blend_epi8(_mm512_movepi8_mask(xv), lo, hi);
-    const Others o = others_of(_mm512_test_epi8_mask(xv, xv), p.T);
-    for (size_t t = 0; t < nt; ++t) {
-      const Term& term = p.terms[t];
-      const __m512i v = _mm512_mask_blend_epi8(select_lanes(term.a_sel, o),
-                                               a_vector(term.a_off, xv, rx),
-                                               a_vector(term.a_on, xv, rx));
-      _mm512_storeu_si512(out + t * p.k_pad + k0, v);
-    }
-  }
-#else
-  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
-    uint8_t lane[kBlock] = {};
-    uint64_t active = 0;
-    for (int64_t i = 0; i < kBlock && k0 + i < K; ++i) {
-      lane[i] = x[k0 + i];
-      active |= uint64_t{lane[i] != 0} << i;
-    }
-    const Others o = others_of(active, p.T);
-    for (size_t t = 0; t < nt; ++t) {
-      const uint64_t sel = select_lanes(p.terms[t].a_sel, o);
-      for (int64_t i = 0; i < kBlock; ++i)
-        out[t * p.k_pad + k0 + i] = ((sel >> i) & 1) ? p.a_on[t][lane[i]] : p.a_off[t][lane[i]];
-    }
-  }
-#endif
-}
-
-// Same for one weight row. Weight-side "off" values are always 0.
-void expand_w_row(const Plan& p, const int8_t* w, int64_t K, int8_t* out, bool either) {
-  const size_t nt = p.terms.size();
-#if defined(__AVX512BW__) && defined(__AVX512VBMI__)
-  const __m512i t0 = _mm512_load_si512(p.delta), t1 = _mm512_load_si512(p.delta + 64);
-  const __m512i t2 = _mm512_load_si512(p.delta + 128), t3 = _mm512_load_si512(p.delta + 192);
-  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
-    const int64_t left = std::min<int64_t>(kBlock, K - k0);
-    const __mmask64 valid = left >= kBlock ? ~0ULL : ((1ULL << left) - 1);
-    const __m512i wv = _mm512_maskz_loadu_epi8(valid, w + k0);
-    // delta table is indexed by the weight's byte (two's complement).
-    const __m512i lo = _mm512_permutex2var_epi8(t0, wv, t1);
-    const __m512i hi = _mm512_permutex2var_epi8(t2, wv, t3);
-    const __m512i delta = _mm512_mask_blend_epi8(_mm512_movepi8_mask(wv), lo, hi);
-    // With idle rule `act` a zero weight does not free its lane.
-    const Others o = others_of(either ? _mm512_test_epi8_mask(wv, wv) : ~0ULL, p.T);
-    for (size_t t = 0; t < nt; ++t) {
-      __m512i v = _mm512_setzero_si512();
-      switch (p.terms[t].w_on) {
-        case WKind::kZero: break;
-        case WKind::kW: v = wv; break;
-        case WKind::kDelta: v = delta; break;
-        case WKind::kMinus2Delta: v = _mm512_sub_epi8(_mm512_setzero_si512(), _mm512_add_epi8(delta, delta)); break;
-      }
-      _mm512_storeu_si512(out + t * p.k_pad + k0, _mm512_maskz_mov_epi8(select_lanes(p.terms[t].w_sel, o), v));
-    }
-  }
-#else
-  for (int64_t k0 = 0; k0 < p.k_pad; k0 += kBlock) {
-    int8_t lane[kBlock] = {};
-    uint64_t active = 0;
-    for (int64_t i = 0; i < kBlock; ++i) {
-      if (k0 + i < K) lane[i] = w[k0 + i];
-      active |= uint64_t{!either || lane[i] != 0} << i;
-    }
-    const Others o = others_of(active, p.T);
-    for (size_t t = 0; t < nt; ++t) {
-      const uint64_t sel = select_lanes(p.terms[t].w_sel, o);
-      for (int64_t i = 0; i < kBlock; ++i)
-        out[t * p.k_pad + k0 + i] = ((sel >> i) & 1) ? p.w_on[t][lane[i] + 128] : 0;
-    }
-  }
-#endif
-}
-
-// Sum of the expanded weight columns whose activation side carries +kBias.
-int32_t biased_column_sum(const Plan& p, const int8_t* row) {
-  int32_t sum = 0;
-  for (size_t t = 0; t < p.terms.size(); ++t) {
-    if (p.terms[t].a_off != AKind::kBias) continue;
-    const int8_t* c = row + t * p.k_pad;
-    for (int64_t k = 0; k < p.k_pad; ++k) sum += c[k];
-  }
-  return sum;
 }
 
 // Portable exact int8 GEMM (row-major, B transposed), used when oneDNN's
@@ -303,6 +133,23 @@ void portable_gemm(const uint8_t* A, int64_t lda, const int8_t* B, int64_t ldb,
       C[m * ldc + n] = static_cast<int32_t>(acc);
     }
   }
+}
+
+// Row expansion kernels, fastest first (bnrecal/arith/dispatch.h, Kernel::kSysmtExpand).
+struct ExpandKernels {
+  ExpandActivationRow a_row;
+  ExpandWeightRow w_row;
+};
+
+arith::detail::Variants<ExpandKernels>& expand_kernels() {
+  static arith::detail::Variants<ExpandKernels> table({
+#ifdef BNRECAL_HAVE_X86_KERNELS
+      {"avx512_vbmi", arith::detail::cpu_has_avx512_vbmi,
+       {expand_a_row_avx512, expand_w_row_avx512}},
+#endif
+      {"portable", arith::detail::cpu_any, {expand_a_row_portable, expand_w_row_portable}},
+  });
+  return table;
 }
 
 std::atomic<int> g_force_portable{0};
@@ -347,6 +194,13 @@ void int8_gemm(const uint8_t* A, int64_t lda, const int8_t* B, int64_t ldb, int3
 namespace detail {
 void force_portable_gemm(bool on) { g_force_portable.store(on ? 1 : 0); }
 }  // namespace detail
+}  // namespace bnrecal::sysmt
+
+namespace bnrecal::arith::detail {
+VariantSet& sysmt_expand_variants() { return sysmt::expand_kernels(); }
+}  // namespace bnrecal::arith::detail
+
+namespace bnrecal::sysmt {
 
 struct SysmtPackedWeights::Impl {
   std::unique_ptr<Plan> plan;     // null for T = 1 (the expanded weights are W itself)
@@ -366,15 +220,15 @@ SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
   } else {
     impl->plan = make_plan(config, K);
     const Plan& plan = *impl->plan;
-    impl->ld = static_cast<int64_t>(plan.terms.size()) * plan.k_pad;
+    impl->ld = plan.nt * plan.k_pad;
     impl->w_ext.resize(static_cast<size_t>(N * impl->ld));
     impl->bias_fix.assign(N, 0);
     const bool either = config.idle == IdleRule::kEither;
+    const ExpandWeightRow expand_w_row = expand_kernels().active().w_row;
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; ++n) {
       int8_t* row = impl->w_ext.data() + n * impl->ld;
-      expand_w_row(plan, W + n * K, K, row, either);
-      impl->bias_fix[n] = kBias * biased_column_sum(plan, row);
+      impl->bias_fix[n] = kBias * expand_w_row(plan, W + n * K, K, row, either);
     }
   }
   impl_ = std::move(impl);
@@ -394,6 +248,7 @@ void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& we
   // Row chunks keep the expanded activations around 4 MB (never M x K_ext at once).
   const int64_t chunk = std::max<int64_t>(64, (int64_t{4} << 20) / ld);
   std::vector<uint8_t> a_ext(static_cast<size_t>(std::min(chunk, M) * ld));
+  const ExpandActivationRow expand_a_row = expand_kernels().active().a_row;
   for (int64_t m0 = 0; m0 < M; m0 += chunk) {
     const int64_t rows = std::min(chunk, M - m0);
 #pragma omp parallel for schedule(static)

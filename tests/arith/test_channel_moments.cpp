@@ -1,14 +1,17 @@
 // The fast per-channel moments kernel against the float64 two-pass reference, over plane sizes
 // that exercise every chunking path (1x1, 7x7, 28x28, larger than a chunk, odd tails), and
-// against data whose mean dwarfs its spread, where one-pass sum/sum-of-squares formulas fail.
+// against data whose mean dwarfs its spread, where one-pass sum/sum-of-squares formulas fail;
+// once per chunk-kernel implementation this CPU supports (AVX-512, AVX2, portable).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
 #include "bnrecal/arith/channel_moments.h"
+#include "kernel_implementations.h"
 
 namespace bnrecal {
 namespace {
@@ -21,10 +24,19 @@ std::vector<float> normal_values(int64_t n, double mean, double stddev, uint32_t
   return v;
 }
 
-class ChannelMomentsTest : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, double>> {};
+using arith::Kernel;
+using testing_support::ImplementationTest;
+
+// batch, plane, offset of the mean, chunk-kernel implementation.
+using Param = std::tuple<int64_t, int64_t, double, std::string>;
+
+class ChannelMomentsTest : public ImplementationTest<Kernel::kChannelMoments, Param> {
+ protected:
+  std::string implementation() const override { return std::get<3>(GetParam()); }
+};
 
 TEST_P(ChannelMomentsTest, MatchesFloat64Reference) {
-  const auto [batch, plane, offset] = GetParam();
+  const auto [batch, plane, offset, impl] = GetParam();
   const int64_t channels = 3;
   const double stddev = 0.5;
   const std::vector<float> x = normal_values(batch * channels * plane, offset, stddev, 7);
@@ -39,17 +51,33 @@ TEST_P(ChannelMomentsTest, MatchesFloat64Reference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, ChannelMomentsTest,
-    ::testing::Values(std::make_tuple(int64_t{300}, int64_t{1}, 0.0),
-                      std::make_tuple(int64_t{64}, int64_t{49}, 2.0),
-                      std::make_tuple(int64_t{37}, int64_t{784}, -1.0),
-                      std::make_tuple(int64_t{3}, int64_t{5000}, 0.0),   // > one chunk, odd tail
-                      std::make_tuple(int64_t{2}, int64_t{4096}, 0.25),  // exactly one chunk
-                      std::make_tuple(int64_t{1}, int64_t{17}, 0.0),
-                      std::make_tuple(int64_t{20}, int64_t{784}, 1000.0)));  // mean >> spread
+std::vector<Param> params() {
+  const std::vector<std::tuple<int64_t, int64_t, double>> shapes = {
+      {300, 1, 0.0},   {64, 49, 2.0}, {37, 784, -1.0},
+      {3, 5000, 0.0},    // > one chunk, odd tail
+      {2, 4096, 0.25},   // exactly one chunk
+      {1, 17, 0.0},
+      {20, 784, 1000.0}  // mean >> spread
+  };
+  std::vector<Param> all;
+  for (const std::string& impl : testing_support::implementation_names(Kernel::kChannelMoments))
+    for (const auto& [batch, plane, offset] : shapes) all.emplace_back(batch, plane, offset, impl);
+  return all;
+}
 
-TEST(ChannelMoments, ConstantChannelHasZeroM2) {
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+  return std::get<3>(info.param) + "_b" + std::to_string(std::get<0>(info.param)) + "_p" +
+         std::to_string(std::get<1>(info.param)) + "_" + std::to_string(info.index);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ChannelMomentsTest, ::testing::ValuesIn(params()), param_name);
+
+class ChannelMomentsEdges : public ImplementationTest<Kernel::kChannelMoments, std::string> {
+ protected:
+  std::string implementation() const override { return GetParam(); }
+};
+
+TEST_P(ChannelMomentsEdges, ConstantChannelHasZeroM2) {
   const std::vector<float> x(2 * 4 * 100, 3.25f);
   const ChannelMoments m = channel_moments(x.data(), 2, 4, 100, 1);
   EXPECT_EQ(m.count, 200);
@@ -57,11 +85,16 @@ TEST(ChannelMoments, ConstantChannelHasZeroM2) {
   EXPECT_EQ(m.m2, 0.0);
 }
 
-TEST(ChannelMoments, EmptyPlaneHasNoValues) {
+TEST_P(ChannelMomentsEdges, EmptyPlaneHasNoValues) {
   const std::vector<float> x(1, 0.0f);
   const ChannelMoments m = channel_moments(x.data(), 5, 1, 0, 0);
   EXPECT_EQ(m.count, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(AllImplementations, ChannelMomentsEdges,
+                         ::testing::ValuesIn(testing_support::implementation_names(
+                             Kernel::kChannelMoments)),
+                         testing_support::implementation_name);
 
 TEST(ChannelMoments, MergeEqualsMomentsOfTheUnion) {
   // Two batches of the same channel merged == the reference over both batches at once.

@@ -1,5 +1,6 @@
 // Differential tests: the fast SySMT GEMM must equal the scalar reference
-// exactly, for every T x idle rule x rounding and many shapes and value mixes.
+// exactly, for every T x idle rule x rounding and many shapes and value mixes,
+// with every row-expansion implementation this CPU supports (AVX-512, portable).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "bnrecal/arith/sysmt.h"
+#include "kernel_implementations.h"
 
 namespace bnrecal::sysmt {
 namespace {
@@ -69,10 +71,16 @@ void expect_fast_equals_ref(const Shape& s, Fill fill, const SysmtConfig& c, uin
                            << " fill=" << static_cast<int>(fill) << " seed=" << seed;
 }
 
-using Param = std::tuple<int, IdleRule, Rounding>;
+using arith::Kernel;
+using testing_support::ImplementationTest;
+using testing_support::implementation_names;
 
-class SysmtDifferential : public ::testing::TestWithParam<Param> {
+// T, idle rule, rounding, row-expansion implementation.
+using Param = std::tuple<int, IdleRule, Rounding, std::string>;
+
+class SysmtDifferential : public ImplementationTest<Kernel::kSysmtExpand, Param> {
  protected:
+  std::string implementation() const override { return std::get<3>(GetParam()); }
   SysmtConfig config() const {
     SysmtConfig c;
     c.threads = std::get<0>(GetParam());
@@ -124,14 +132,16 @@ TEST_P(SysmtDifferential, PortableGemmPath) {
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
   return "T" + std::to_string(std::get<0>(info.param)) + "_" + to_string(std::get<1>(info.param)) +
-         "_" + to_string(std::get<2>(info.param));
+         "_" + to_string(std::get<2>(info.param)) + "_" + std::get<3>(info.param);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllConfigs, SysmtDifferential,
                          ::testing::Combine(::testing::Values(1, 2, 4),
                                             ::testing::Values(IdleRule::kEither, IdleRule::kAct),
                                             ::testing::Values(Rounding::kRne, Rounding::kHalfUp,
-                                                              Rounding::kTrunc)),
+                                                              Rounding::kTrunc),
+                                            ::testing::ValuesIn(implementation_names(
+                                                Kernel::kSysmtExpand))),
                          param_name);
 
 TEST(SysmtGemm, OneThreadIsPlainDotProduct) {
@@ -150,7 +160,12 @@ TEST(SysmtGemm, OneThreadIsPlainDotProduct) {
     }
 }
 
-TEST(SysmtGemm, ExtremeDepthFitsInt32) {
+class SysmtExtremes : public ImplementationTest<Kernel::kSysmtExpand, std::string> {
+ protected:
+  std::string implementation() const override { return GetParam(); }
+};
+
+TEST_P(SysmtExtremes, ExtremeDepthFitsInt32) {
   // K = kMaxK with all-255 activations and -128 weights: the largest |Y|.
   const int64_t K = kMaxK;
   std::vector<uint8_t> A(2 * K, 255);
@@ -165,6 +180,10 @@ TEST(SysmtGemm, ExtremeDepthFitsInt32) {
   }
   EXPECT_EQ(r[0], -240LL * 128 * K);  // T = 4: all lanes active, R4a(255) = 240, R4w(-128) = -128
 }
+
+INSTANTIATE_TEST_SUITE_P(AllImplementations, SysmtExtremes,
+                         ::testing::ValuesIn(implementation_names(Kernel::kSysmtExpand)),
+                         testing_support::implementation_name);
 
 }  // namespace
 }  // namespace bnrecal::sysmt

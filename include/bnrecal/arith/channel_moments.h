@@ -8,7 +8,8 @@
 // to stay in L1, computes each chunk's mean and shifted M2 with two vectorizable float passes, and
 // merges the chunks in float64 with Chan et al.'s formula. It agrees with the float64 two-pass
 // reference to about 1e-6 relative to the channel's standard deviation (tested), not bit for bit:
-// summation order differs.
+// summation order differs. The chunk kernel is built for several instruction sets and chosen at
+// run time (bnrecal/arith/dispatch.h, Kernel::kChannelMoments); all of them meet that tolerance.
 #pragma once
 #include <cstdint>
 

@@ -58,7 +58,8 @@ void sysmt_gemm_ref(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M,
                     int64_t N, int64_t K, const SysmtConfig& config);
 
 // Fast exact implementation (OpenMP + oneDNN int8 GEMMs); bit-identical to
-// sysmt_gemm_ref on every input.
+// sysmt_gemm_ref on every input. Its operand expansion is picked at run time from
+// the CPU's features (bnrecal/arith/dispatch.h, Kernel::kSysmtExpand).
 void sysmt_gemm(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M,
                 int64_t N, int64_t K, const SysmtConfig& config);
 
