@@ -4,7 +4,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstring>
+
+#include "bnrecal/arith/im2col.h"
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/policy_registry.h"
@@ -180,60 +181,47 @@ void SysmtPolicy::gemm_tile(const uint8_t* a, int64_t rows, int64_t group, const
 at::Tensor SysmtPolicy::conv2d(const at::Tensor& input, const at::Tensor& weight,
                                const at::Tensor& bias_in, const ConvGeometry& g) {
   require(input.dim() == 4 && weight.dim() == 4, "sysmt conv2d: expected NCHW input, OIHW weight");
-  const int64_t groups = g.groups;
-  const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
-  const int64_t O = weight.size(0), cg = weight.size(1), kh = weight.size(2), kw = weight.size(3);
-  if (cg * groups != C) {
-    throw InputError("sysmt conv2d '" + layer_.name + "': input has " + std::to_string(C) +
-                     " channels, weight expects " + std::to_string(cg * groups));
+  arith::Im2colShape shape;
+  shape.n = input.size(0);
+  shape.c = input.size(1);
+  shape.h = input.size(2);
+  shape.w = input.size(3);
+  shape.kh = weight.size(2);
+  shape.kw = weight.size(3);
+  shape.stride_h = g.stride[0];
+  shape.stride_w = g.stride[1];
+  shape.pad_h = g.padding[0];
+  shape.pad_w = g.padding[1];
+  shape.dilation_h = g.dilation[0];
+  shape.dilation_w = g.dilation[1];
+  shape.groups = g.groups;
+  const int64_t O = weight.size(0), cg = weight.size(1);
+  if (cg * g.groups != shape.c) {
+    throw InputError("sysmt conv2d '" + layer_.name + "': input has " + std::to_string(shape.c) +
+                     " channels, weight expects " + std::to_string(cg * g.groups));
   }
-  const int64_t sh = g.stride[0], sw = g.stride[1], ph = g.padding[0], pw = g.padding[1];
-  const int64_t dh = g.dilation[0], dw = g.dilation[1];
-  const int64_t OH = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-  const int64_t OW = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-  require(OH > 0 && OW > 0, "sysmt conv2d '" + layer_.name + "': empty output");
+  shape.validate();
   check_channel_order_fits(cg);
 
   ActivationCodes x = quantize_input(input);
-  const Packed& p = packed_for(weight, groups);
+  const Packed& p = packed_for(weight, g.groups);
   at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
   at::Tensor codes = x.codes;
-  if (channel_order_.defined()) codes = codes.index_select(1, input_channel_index(groups));
-  at::Tensor xs = codes.permute({0, 2, 3, 1}).contiguous();  // NHWC uint8, channels reordered
-  const uint8_t* xd = xs.data_ptr<uint8_t>();
-  const int64_t M = N * OH * OW, K = kh * kw * cg, og = O / groups;
+  if (channel_order_.defined()) codes = codes.index_select(1, input_channel_index(g.groups));
+  const at::Tensor xs = codes.permute({0, 2, 3, 1}).contiguous();  // NHWC uint8, channels reordered
+  const int64_t M = shape.rows(), K = shape.k(), og = O / g.groups;
   at::Tensor out = at::empty({M, O}, input.options().dtype(at::kFloat));
   float* od = out.data_ptr<float>();
   const int64_t tile = std::min<int64_t>(M, kSysmtTileRows);
   std::vector<uint8_t> a(static_cast<size_t>(tile * K));
   for (int64_t m0 = 0; m0 < M; m0 += tile) {
     const int64_t rows = std::min(tile, M - m0);
-    for (int64_t gi = 0; gi < groups; ++gi) {
-      const int64_t c0 = gi * cg;
-      // im2col, k = (i*kw + j)*cg + c.
-      at::parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          const int64_t m = m0 + r;
-          const int64_t n = m / (OH * OW), oh = (m / OW) % OH, ow = m % OW;
-          uint8_t* dst = a.data() + r * K;
-          for (int64_t i = 0; i < kh; ++i) {
-            const int64_t ih = oh * sh - ph + i * dh;
-            for (int64_t j = 0; j < kw; ++j) {
-              const int64_t iw = ow * sw - pw + j * dw;
-              uint8_t* d = dst + (i * kw + j) * cg;
-              if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
-                std::memset(d, 0, static_cast<size_t>(cg));
-              } else {
-                std::memcpy(d, xd + ((n * H + ih) * W + iw) * C + c0, static_cast<size_t>(cg));
-              }
-            }
-          }
-        }
-      });
+    for (int64_t gi = 0; gi < g.groups; ++gi) {
+      arith::im2col_u8(xs.data_ptr<uint8_t>(), shape, gi, m0, rows, a.data());
       gemm_tile(a.data(), rows, gi, p, x.scale, bias, od + m0 * O, O, gi * og);
     }
   }
-  return out.reshape({N, OH, OW, O}).permute({0, 3, 1, 2}).contiguous();
+  return out.reshape({shape.n, shape.out_h(), shape.out_w(), O}).permute({0, 3, 1, 2}).contiguous();
 }
 
 at::Tensor SysmtPolicy::linear(const at::Tensor& input, const at::Tensor& weight,
