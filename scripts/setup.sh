@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian package bnrecal needs and builds it in Release into ./build.
-# Run as root on Debian 12 from the repository root (or anywhere: it finds the repository).
-#   bash scripts/setup.sh            # install + build
-#   BNRECAL_SKIP_APT=1 bash scripts/setup.sh   # build only
+# Installs every Debian package bnrecal needs and builds the `bnrecal` CLI in Release into ./build
+# (the CLI first, so it is usable before the tests and benchmarks are compiled; build those with
+# `cmake --build build`). Run as root on Debian 12 from anywhere: it finds the repository.
+#   bash scripts/setup.sh                        # install + configure + build the CLI
+#   BNRECAL_SKIP_APT=1 bash scripts/setup.sh     # configure + build the CLI only
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -27,6 +28,5 @@ if [[ "${BNRECAL_SKIP_APT:-0}" != 1 ]]; then
   apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 
-jobs="$(nproc)"
 cmake -S "$repo" -B "$repo/build" -G Ninja -DCMAKE_BUILD_TYPE=Release
-cmake --build "$repo/build" -j "$jobs"
+cmake --build "$repo/build" -j "$(nproc)" --target bnrecal

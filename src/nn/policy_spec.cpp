@@ -148,7 +148,8 @@ PolicySpec spec_from_json(const nlohmann::json& j) {
   PolicySpec s;
   s.policy = j.value("policy", "fp32");
   read_legacy_params(s, j);
-  for (const auto& [key, value] : j.value("params", nlohmann::json::object()).items()) set_checked(s, key, value);
+  const nlohmann::json params = j.value("params", nlohmann::json::object());
+  for (const auto& [key, value] : params.items()) set_checked(s, key, value);
   for (const auto& o : j.value("overrides", nlohmann::json::array())) {
     s.overrides.push_back({o.at("pattern").get<std::string>(), o.at("policy").get<std::string>()});
   }

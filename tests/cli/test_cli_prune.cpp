@@ -28,12 +28,15 @@ int64_t zeros_in(const Checkpoint& c, const std::string& name) { return (tensor_
 
 TEST(CliPrune, BadInputExitsOneAndWritesNothing) {
   const std::string out = temp_dir() + "/never.safetensors";
-  for (const char* args : {"--fraction 1", "--fraction -0.2", "--fraction 0.3 --scope channel",
-                           "--fraction 0.3 --layers nothing.here"}) {
+  for (const char* args : {"--fraction 1", "--fraction -0.2", "--fraction 0.3 --layers nothing.here"}) {
     const auto r = run_command(cli_path() + " prune -m " + reference_model() + " " + args + " -o " + out + " 2>&1");
     EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
     EXPECT_FALSE(file_exists(out)) << args;
   }
+  const auto r = run_command(cli_path() + " prune -m " + reference_model() + " --fraction 0.3 --scope channel -o " +
+                             out + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;  // not one of the scopes: a usage error
+  EXPECT_FALSE(file_exists(out));
 }
 
 TEST(CliPrune, PruneThenFineTuneKeepsTheZeros) {

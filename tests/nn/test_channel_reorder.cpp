@@ -333,7 +333,7 @@ TEST(ReorderCli, RejectsBadInputAndWritesAReorderedCheckpointThatEvaluates) {
   r = bnrecal_cli("calibrate --model " + model + " --images 16 --batch-size 16 -o " + cal);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = bnrecal_cli("reorder --model " + cal + " --images 32 --smt 3 -o " + never);
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << r.output;  // a usage error
   EXPECT_FALSE(file_exists(never));
 
   const std::string reordered = dir + "/reordered.safetensors";
@@ -373,5 +373,5 @@ TEST(ReorderCli, RejectsBadInputAndWritesAReorderedCheckpointThatEvaluates) {
                           " listed layers permuted"),
             std::string::npos) << r.output;
   const nlohmann::json eval = nlohmann::json::parse(read_file(eval_json));
-  EXPECT_EQ(eval["config"]["perturbation"]["sysmt"]["threads"], 2);
+  EXPECT_EQ(eval["config"]["perturbation"]["params"]["smt"], 2);
 }

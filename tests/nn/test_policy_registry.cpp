@@ -4,6 +4,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/policy_registry.h"
 #include "bnrecal/nn/policy_resolution.h"
 #include "tiny_net.h"
 

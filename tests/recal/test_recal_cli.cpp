@@ -13,9 +13,10 @@ namespace {
 
 const std::string& model_path() { return untrained_resnet20_checkpoint(); }
 
-void expect_input_error(const std::string& args, const std::string& out, const std::string& needle = "") {
+// exit_code 1: bad input (the model, the data); 2: bad usage (an option's value).
+void expect_error(int exit_code, const std::string& args, const std::string& out, const std::string& needle = "") {
   CommandResult r = bnrecal_cli(args + " -o " + out);
-  EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
+  EXPECT_EQ(r.exit_code, exit_code) << args << "\n" << r.output;
   EXPECT_FALSE(file_exists(out)) << args;
   if (!needle.empty()) EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
 }
@@ -25,15 +26,18 @@ void expect_input_error(const std::string& args, const std::string& out, const s
 TEST(RecalCli, BadInputExitsOneAndWritesNothing) {
   const std::string m = "recalibrate --model " + model_path() + " --images 32 --batch-size 16";
   const std::string out = temp_dir() + "/never.safetensors";
-  expect_input_error(m + " --estimator median", out, "pooled");
-  expect_input_error(m + " --momentum 1.5", out, "momentum");
-  expect_input_error(m + " --decay -0.5", out, "decay");
-  expect_input_error(m + " --noise seed-003 --eta -0.1", out, "eta");
-  expect_input_error(m + " --noise pink --eta 0.1", out, "seed-003");
-  expect_input_error(m + " --policy int3", out, "a8w8");
-  expect_input_error(m + " --policy a8w8", out, "bnrecal calibrate");
-  expect_input_error(m + " --layers nothing", out, "BN");
-  expect_input_error("recalibrate --model " + model_path() + " --images 100000000", out, "training split");
+  expect_error(2, m + " --estimator median", out, "pooled");
+  expect_error(2, m + " --momentum 1.5", out, "momentum");
+  expect_error(2, m + " --decay -0.5", out, "decay");
+  expect_error(2, m + " --noise seed-003 --eta -0.1", out, "eta");
+  expect_error(2, m + " --noise seed-003", out, "--eta");  // noise at eta 0 would be no noise
+  expect_error(2, m + " --eta 0.1", out, "--noise");
+  expect_error(2, m + " --noise pink --eta 0.1", out, "seed-003");
+  expect_error(2, m + " --policy int3", out, "a8w8");
+  expect_error(2, m + " --policy \"sysmt smt=3\"", out, "smt=1|2|4");
+  expect_error(1, m + " --policy a8w8", out, "bnrecal calibrate");
+  expect_error(1, m + " --layers nothing", out, "BN");
+  expect_error(1, "recalibrate --model " + model_path() + " --images 100000000", out, "training split");
   // Both conventions at once is a usage error.
   CommandResult r = bnrecal_cli(m + " --momentum 0.1 --decay 0.9 -o " + out);
   EXPECT_EQ(r.exit_code, 2) << r.output;

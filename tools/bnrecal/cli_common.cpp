@@ -39,8 +39,7 @@ std::string find_model_file(const std::string& name) {
   return "";
 }
 
-std::string default_model_path() {
-  const std::string name = "fashion-mnist-resnet20.safetensors";
+std::string default_model_path(const std::string& name) {
   const std::string found = find_model_file(name);
   return found.empty() ? "models/" + name : found;
 }
@@ -53,8 +52,8 @@ std::unique_ptr<DataSource> open_training_sample(const std::string& data, const 
 }
 
 void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& data,
-                                const std::string& model_help) {
-  model = default_model_path();
+                                const std::string& model_help, const std::string& default_model) {
+  model = default_model_path(default_model);
   sub.add_option("--model,-m", model, model_help)->capture_default_str();
   sub.add_option("--data,-d", data,
                  "fashion-mnist, mnist, imagefolder:PATH, imagenet-val:DIR[:GT], cifar10:PATH, cifar100:PATH "

@@ -17,15 +17,19 @@
 
 namespace bnrecal::cli {
 
-// The reference model, the default for --model: found beside the executable (build tree:
+// The committed reference model and its calibrated copy (what `experiment` and a8w8 need).
+constexpr const char* kReferenceModel = "fashion-mnist-resnet20.safetensors";
+constexpr const char* kCalibratedReferenceModel = "fashion-mnist-resnet20.calibrated.safetensors";
+// A reference model, the default for --model: found beside the executable (build tree:
 // ../models, install prefix: ../share/bnrecal/models) or in $BNRECAL_MODEL_DIR.
-std::string default_model_path();
+std::string default_model_path(const std::string& name = kReferenceModel);
 // A file of the models folder found as above ("" when none is found).
 std::string find_model_file(const std::string& name);
 // --model/-m (default: the committed reference model) and --data/-d (default: the dataset the
 // model was trained on; the help lists the spec forms, see `bnrecal models`).
 void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& data,
-                                const std::string& model_help = "Checkpoint (.safetensors)");
+                                const std::string& model_help = "Checkpoint (.safetensors)",
+                                const std::string& default_model = kReferenceModel);
 // The training split of data, checked to fit the model and to hold `images` images (the N
 // images calibration, recalibration and reordering read).
 std::unique_ptr<DataSource> open_training_sample(const std::string& data, const ModelCard& card, int64_t images);
