@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   dataset-fashion-mnist   # the default dataset, /usr/share/datasets/fashion-mnist
   python3-torch python3-torchvision python3-pil python3-numpy  # reference checks against torchvision
+  python3-matplotlib      # the plots in docs/ (scripts/plot_*.py)
 )
 
 if [[ "${BNRECAL_SKIP_APT:-0}" != 1 ]]; then

@@ -27,16 +27,22 @@ nlohmann::json SeedStat::to_json() const {
 
 namespace {
 
-// FP32, A8W8 and A8W8 + recalibration, the rows that put the noise numbers in context.
-nlohmann::json quantization_rows(Network& model, const ModelCalibration& calibration,
-                                 const StudyData& data, const NoiseStudyOptions& opt,
+// The rows that put the noise numbers in context: the model without noise in its own arithmetic
+// (fp32, or the arithmetic it was trained in), and for fp32-trained models A8W8 and A8W8 + recal.
+nlohmann::json quantization_rows(Network& model, const ModelCalibration& calibration, const StudyData& data,
+                                 const NoiseStudyOptions& opt, const PolicySpec& clean_spec,
                                  const BnSnapshot& clean) {
   const StudyProtocol& p = opt.protocol;
   nlohmann::json rows;
-  apply_policy(model, PolicySpec{}, opt.base_seed, calibration);
+  apply_policy(model, clean_spec, opt.base_seed, calibration);
   EvalResult fp32 = evaluate_test(model, data.test, p.eval, p.eval.limit);
   rows["fp32"] = fp32.to_json();
-  p.say("fp32: " + fixed(fp32.top1) + " %");
+  rows["fp32"]["arithmetic"] = clean_spec.to_text();
+  p.say(clean_spec.to_text() + ": " + fixed(fp32.top1) + " %");
+  if (clean_spec.policy != "fp32") {
+    rows["note"] = "A8W8 rows skipped: the model was trained in '" + clean_spec.to_text() + "' arithmetic";
+    return rows;
+  }
   if (!calibration.activations) {
     rows["note"] = "A8W8 rows skipped: the model has no activation calibration (run `bnrecal calibrate`)";
     p.say("a8w8 rows skipped: model not calibrated (run `bnrecal calibrate`)");
@@ -62,6 +68,8 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
   check_study_inputs(model, data, opt.protocol);
   PolicySpec base = opt.base;
   if (!base.noise.enabled()) base.noise.preset = "seed-003";
+  PolicySpec clean_spec = base;  // the model's arithmetic without noise
+  clean_spec.noise = NoiseSpec{};
 
   NoiseStudyResult result;
   result.seeds = opt.seeds;
@@ -70,7 +78,7 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
                    {"sigma_s", base.noise.params.sigma_s}, {"policy", base.to_json()},
                    {"recal", opt.protocol.recal.to_json()}, {"test_limit", opt.protocol.eval.limit}};
   const BnSnapshot clean(model);
-  if (opt.quantization_rows) result.quantization = quantization_rows(model, calibration, data, opt, clean);
+  if (opt.quantization_rows) result.quantization = quantization_rows(model, calibration, data, opt, clean_spec, clean);
 
   for (double eta : opt.etas) {
     NoiseStudyCell cell;
@@ -95,7 +103,7 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
     cell.recalibrated = seed_stat(recalibrated);
     result.cells.push_back(cell);
   }
-  apply_policy(model, PolicySpec{}, opt.base_seed, calibration);
+  apply_policy(model, clean_spec, opt.base_seed, calibration);
   return result;
 }
 

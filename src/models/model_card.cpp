@@ -12,7 +12,7 @@ constexpr const char* kChannelReorderKey = "channel_reorder";
 
 // Section names this version reads; everything else is kept in `other`.
 const char* const kKnownKeys[] = {"arch", "dataset", "num_classes", "input_shape", "classes",
-                                  "normalization", "source", kCalibrationKey, kChannelOrderKey,
+                                  "normalization", "source", kCalibrationKey, kChannelOrderKey, "training_arithmetic",
                                   kChannelReorderKey, kRecalibrationKey, "accuracy", "training",
                                   "pruning"};
 
@@ -50,7 +50,8 @@ RecalibrationRecord RecalibrationRecord::from_json(const nlohmann::json& j) {
 
 nlohmann::json TrainingRecord::to_json() const {
   return {{"command", command}, {"seed", seed}, {"threads", threads}, {"options", options},
-          {"epochs_done", epochs_done}, {"seconds", seconds}, {"git_revision", git_revision}};
+          {"epochs_done", epochs_done}, {"seconds", seconds}, {"git_revision", git_revision},
+          {"evaluations", evaluations}};
 }
 
 TrainingRecord TrainingRecord::from_json(const nlohmann::json& j) {
@@ -62,11 +63,15 @@ TrainingRecord TrainingRecord::from_json(const nlohmann::json& j) {
   t.epochs_done = j.value("epochs_done", int64_t{0});
   t.seconds = j.value("seconds", 0.0);
   t.git_revision = j.value("git_revision", std::string());
+  t.evaluations = j.value("evaluations", nlohmann::json::array());
   return t;
 }
 
 void ModelCard::on_weights_changed() {
-  calibration = ModelCalibration{};
+  // The training arithmetic describes how the weights are meant to be computed with, not a
+  // measurement on them: it stays (the trainer sets it for the weights it produces).
+  calibration.activations.reset();
+  calibration.channel_orders.clear();
   channel_reorder = nullptr;
   recalibrations.clear();
   accuracy.reset();

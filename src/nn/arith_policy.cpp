@@ -19,6 +19,7 @@ PolicyEntry fp32_policy_entry() {
   PolicyEntry e;
   e.name = "fp32";
   e.description = "float32 arithmetic (libtorch / oneDNN)";
+  e.trainable = true;
   e.factory = [](const LayerInfo&, const PolicyContext&) -> std::shared_ptr<ArithPolicy> {
     return std::make_shared<Fp32Policy>();
   };

@@ -5,7 +5,8 @@
 #define BNRECAL_BUILTIN_POLICIES(X) \
   X(fp32)                           \
   X(a8w8)                           \
-  X(sysmt)
+  X(sysmt)                          \
+  X(lowbit)
 
 namespace bnrecal {
 

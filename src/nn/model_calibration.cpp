@@ -2,6 +2,10 @@
 
 namespace bnrecal {
 
+namespace {
+constexpr const char* kTrainingArithmeticKey = "training_arithmetic";
+}  // namespace
+
 ModelCalibration ModelCalibration::from_metadata(const nlohmann::json& metadata) {
   ModelCalibration c;
   if (!metadata.is_object()) return c;
@@ -11,6 +15,9 @@ ModelCalibration ModelCalibration::from_metadata(const nlohmann::json& metadata)
   if (metadata.contains(kChannelOrderKey)) {
     c.channel_orders = channel_orders_from_json(metadata.at(kChannelOrderKey));
   }
+  if (metadata.contains(kTrainingArithmeticKey)) {
+    c.training_arithmetic = PolicySpec::from_json(metadata.at(kTrainingArithmeticKey));
+  }
   return c;
 }
 
@@ -19,6 +26,8 @@ void ModelCalibration::to_metadata(nlohmann::json& metadata) const {
   else metadata.erase(kCalibrationKey);
   if (!channel_orders.empty()) metadata[kChannelOrderKey] = channel_orders_to_json(channel_orders);
   else metadata.erase(kChannelOrderKey);
+  if (training_arithmetic) metadata[kTrainingArithmeticKey] = training_arithmetic->to_json();
+  else metadata.erase(kTrainingArithmeticKey);
 }
 
 }  // namespace bnrecal

@@ -23,9 +23,12 @@ std::vector<std::string> resolve_layer_policies(const std::vector<LayerInfo>& la
                        join_names(names) + ")");
     }
   }
+  const PolicyEntry& base = find_policy(spec.policy);
+  const PolicyParams base_params = base.resolve(spec.params);
   for (const auto& layer : layers) {
     const bool kept_exact = layer.is_first_conv || layer.is_linear || layer.is_depthwise;
-    std::string name = spec.policy != "fp32" && kept_exact ? "fp32" : spec.policy;
+    std::string name = spec.policy;
+    if (spec.policy != "fp32" && kept_exact) name = base.edge_policy ? base.edge_policy(layer, base_params) : "fp32";
     for (const auto& o : spec.overrides) {
       if (name_matches(o.pattern, layer.name)) name = o.policy;
     }
@@ -34,9 +37,23 @@ std::vector<std::string> resolve_layer_policies(const std::vector<LayerInfo>& la
   return names;
 }
 
+void check_training_arithmetic(const PolicySpec& spec, const ModelCalibration& calibration) {
+  if (!calibration.training_arithmetic || calibration.training_arithmetic->policy == "fp32") return;
+  const PolicySpec& trained = *calibration.training_arithmetic;
+  bool fits = spec.policy == trained.policy;
+  for (const ParamDef& d : find_policy(trained.policy).params) fits = fits && spec.param(d.key) == trained.param(d.key);
+  for (const auto& o : spec.overrides) fits = fits && (o.policy == trained.policy || o.policy == "fp32");
+  if (!fits) {
+    throw InputError("the model was trained in '" + trained.to_text() + "' arithmetic (quantization-aware), so its "
+                     "weights only run in it; '" + spec.to_text() + "' does not (noise, and overrides to fp32 or " +
+                     trained.policy + ", combine with it)");
+  }
+}
+
 void apply_policy(torch::nn::Module& model, const PolicySpec& spec, uint64_t seed,
                   const ModelCalibration& calibration) {
   spec.validate();
+  check_training_arithmetic(spec, calibration);
   std::vector<ArithLayerRef> layers = arith_layers(model);
   std::vector<LayerInfo> infos;
   std::vector<std::string> layer_names;

@@ -7,8 +7,9 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/eval/evaluate.h"
-#include "bnrecal/models/pruning.h"
 #include "bnrecal/eval/metrics.h"
+#include "bnrecal/models/pruning.h"
+#include "bnrecal/nn/batch_norm.h"
 
 namespace bnrecal {
 
@@ -18,7 +19,12 @@ nlohmann::json TrainOptions::to_json() const {
           {"weight_decay", weight_decay}, {"schedule", schedule},   {"milestones", milestones},
           {"gamma", gamma},           {"seed", seed},               {"train_limit", train_limit},
           {"eval_limit", eval_limit}, {"eval_every", eval_every},   {"augment", augment},
-          {"keep_zeros_in", keep_zeros_in}};
+          {"keep_zeros_in", keep_zeros_in}, {"eval_every_steps", eval_every_steps},
+          {"bn_momentum", bn_momentum}};
+}
+
+nlohmann::json TrainEvaluation::to_json() const {
+  return {{"step", step}, {"epoch", epoch}, {"top1", top1}, {"top5", top5}, {"top1_stderr", top1_stderr}, {"n", n}};
 }
 
 nlohmann::json EpochReport::to_json() const {
@@ -52,7 +58,85 @@ void validate(const TrainOptions& o) {
   require(o.momentum >= 0 && o.momentum < 1, "momentum must be in [0, 1)");
   require(o.weight_decay >= 0, "weight decay must be non-negative");
   require(!o.nesterov || o.momentum > 0, "Nesterov needs a positive momentum");
+  require(o.bn_momentum > 0 && o.bn_momentum <= 1, "BatchNorm momentum must be in (0, 1], got " +
+                                                       std::to_string(o.bn_momentum));
+  require(o.eval_every_steps >= 0, "eval_every_steps must be >= 0");
   learning_rate(o, 0);  // validates the schedule name
+}
+
+}  // namespace
+
+namespace {
+
+EvalResult evaluate_during_training(Network& model, const DataSource& source, const TrainOptions& o) {
+  EvalOptions eval_options;
+  eval_options.limit = o.eval_limit;
+  eval_options.normalization = o.normalization;
+  return evaluate(model, source, eval_options);
+}
+
+void set_bn_momentum(Network& model, double momentum) {
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    if (auto* bn = dynamic_cast<BatchNorm2dImpl*>(item.value().get())) bn->options.momentum(momentum);
+  }
+}
+
+// Everything one epoch needs besides the model.
+struct EpochContext {
+  BatchLoader& loader;
+  torch::optim::SGD& optimizer;
+  const ZeroMask& pruned_zeros;
+  const DataSource* eval_source;
+  const TrainOptions& options;
+  const TrainCallbacks& callbacks;
+};
+
+void training_step(Network& model, const Batch& batch, EpochContext& c, AccuracyCounter& counter) {
+  c.optimizer.zero_grad();
+  const at::Tensor logits = model.forward(batch.images);
+  const at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
+  loss.backward();
+  c.optimizer.step();
+  c.pruned_zeros.apply();  // the step moved pruned weights by their gradient: zero them again
+  at::NoGradGuard no_grad;
+  counter.add(logits.detach(), batch.labels);
+}
+
+void maybe_evaluate_step(Network& model, EpochContext& c, int64_t global_step) {
+  const TrainOptions& o = c.options;
+  if (!c.eval_source || o.eval_every_steps <= 0 || global_step % o.eval_every_steps != 0) return;
+  const EvalResult r = evaluate_during_training(model, *c.eval_source, o);
+  TrainEvaluation e{global_step, static_cast<double>(global_step) / static_cast<double>(c.loader.num_batches()),
+                    r.top1, r.top5, r.top1_stderr, r.n};
+  if (c.callbacks.on_evaluation) c.callbacks.on_evaluation(e);
+}
+
+EpochReport run_epoch(Network& model, int64_t epoch, EpochContext& c) {
+  EpochReport report;
+  report.epoch = epoch + 1;
+  report.lr = learning_rate(c.options, epoch);
+  for (auto& group : c.optimizer.param_groups())
+    static_cast<torch::optim::SGDOptions&>(group.options()).lr(report.lr);
+  model.train();
+  c.loader.start_epoch(epoch);
+  AccuracyCounter counter;
+  const auto start = std::chrono::steady_clock::now();
+  int64_t step = 0;
+  for (Batch batch; c.loader.next(batch);) {
+    training_step(model, batch, c, counter);
+    ++step;
+    if (c.callbacks.on_step) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      c.callbacks.on_step(step, c.loader.num_batches(), counter.mean_loss(), counter.top1(),
+                          elapsed > 0 ? counter.count() / elapsed : 0.0);
+    }
+    maybe_evaluate_step(model, c, epoch * c.loader.num_batches() + step);
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.train_loss = counter.mean_loss();
+  report.train_top1 = counter.top1();
+  report.images_per_second = report.seconds > 0 ? counter.count() / report.seconds : 0.0;
+  return report;
 }
 
 }  // namespace
@@ -78,48 +162,14 @@ std::vector<EpochReport> train_model(Network& model, const DataSource& train_sou
                                                       .nesterov(o.nesterov)
                                                       .weight_decay(o.weight_decay));
   const ZeroMask pruned_zeros(model, o.keep_zeros_in);
+  set_bn_momentum(model, o.bn_momentum);
+  EpochContext context{loader, optimizer, pruned_zeros, eval_source, o, callbacks};
   std::vector<EpochReport> reports;
   for (int64_t epoch = o.start_epoch; epoch < o.epochs; ++epoch) {
-    EpochReport report;
-    report.epoch = epoch + 1;
-    report.lr = learning_rate(o, epoch);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::SGDOptions&>(group.options()).lr(report.lr);
-
-    model.train();
-    loader.start_epoch(epoch);
-    AccuracyCounter counter;
-    const auto start = std::chrono::steady_clock::now();
-    int64_t step = 0;
-    for (Batch batch; loader.next(batch);) {
-      optimizer.zero_grad();
-      const at::Tensor logits = model.forward(batch.images);
-      const at::Tensor loss = at::cross_entropy_loss(logits, batch.labels);
-      loss.backward();
-      optimizer.step();
-      pruned_zeros.apply();  // the step moved pruned weights by their gradient: zero them again
-      {
-        at::NoGradGuard no_grad;
-        counter.add(logits.detach(), batch.labels);
-      }
-      ++step;
-      if (callbacks.on_step) {
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        callbacks.on_step(step, loader.num_batches(), counter.mean_loss(), counter.top1(),
-                          elapsed > 0 ? counter.count() / elapsed : 0.0);
-      }
-    }
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    report.train_loss = counter.mean_loss();
-    report.train_top1 = counter.top1();
-    report.images_per_second = report.seconds > 0 ? counter.count() / report.seconds : 0.0;
-
+    EpochReport report = run_epoch(model, epoch, context);
     const bool last = epoch + 1 == o.epochs;
     if (eval_source && (last || (o.eval_every > 0 && (epoch + 1) % o.eval_every == 0))) {
-      EvalOptions eval_options;
-      eval_options.limit = o.eval_limit;
-      eval_options.normalization = o.normalization;
-      const EvalResult r = evaluate(model, *eval_source, eval_options);
+      const EvalResult r = evaluate_during_training(model, *eval_source, o);
       report.evaluated = true;
       report.eval_top1 = r.top1;
       report.eval_top1_stderr = r.top1_stderr;

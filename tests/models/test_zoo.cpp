@@ -53,6 +53,24 @@ TEST(Zoo, EveryConvIsFollowedByABatchNorm) {
   }
 }
 
+TEST(Zoo, VggSmallIsSixConvBnPairsAndALinearHead) {
+  auto net = build_model("vgg_small", {10, 1});
+  std::set<std::string> bns;
+  for (const auto& m : net->named_modules())
+    if (dynamic_cast<BatchNorm2dImpl*>(m.value().get())) bns.insert(m.key());
+  const auto layers = arith_layers(*net);
+  ASSERT_EQ(layers.size(), 7u);
+  EXPECT_TRUE(layers.front().is_first_conv);
+  EXPECT_EQ(layers.back().name, "fc");
+  for (size_t i = 0; i + 1 < layers.size(); ++i) {
+    const std::string& conv = layers[i].name;  // "features.K": its BN is "features.K+1"
+    EXPECT_TRUE(bns.count("features." + std::to_string(std::stoi(conv.substr(9)) + 1))) << conv;
+  }
+  at::NoGradGuard no_grad;
+  net->eval();
+  EXPECT_EQ(net->forward(at::zeros({2, 1, 28, 28})).sizes(), at::IntArrayRef({2, 10}));
+}
+
 TEST(Zoo, FirstConvIsMarked) {
   auto net = build_model("resnet20", {10, 1});
   const auto layers = arith_layers(*net);

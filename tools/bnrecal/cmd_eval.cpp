@@ -21,9 +21,10 @@ struct EvalSpec {
   CLI::Option* seed_option = nullptr;
 };
 
-// The perturbation to evaluate under: the flags when any is given; otherwise the one the
-// checkpoint was last recalibrated under (evaluating a noise-recalibrated model in fp32 would
-// silently answer a different question); otherwise fp32.
+// The perturbation to evaluate under: the flags when any is given (refining the model's own
+// arithmetic); otherwise the one the checkpoint was last recalibrated under (evaluating a
+// noise-recalibrated model in fp32 would silently answer a different question); otherwise the
+// arithmetic the model was trained in (fp32 unless quantization-aware).
 struct EvalPerturbation {
   PolicySpec spec;
   uint64_t seed = 0;
@@ -31,9 +32,10 @@ struct EvalPerturbation {
 };
 
 EvalPerturbation eval_perturbation(const PerturbationOptions& flags, const EvalSpec& spec, const ModelCard& card) {
-  EvalPerturbation p{PolicySpec{}, spec.seed, "default"};
+  EvalPerturbation p{card.native_arithmetic(), spec.seed, "default"};
+  if (card.calibration.training_arithmetic) p.source = "checkpoint (training arithmetic)";
   if (flags.any_given()) {
-    p.spec = policy_spec(flags);
+    p.spec = policy_spec(flags, card.native_arithmetic());
     p.source = "flags";
   } else if (const RecalibrationRecord* last = card.last_recalibration()) {
     p.spec = last->perturbation;

@@ -36,13 +36,13 @@ void add_experiment_nbsmt_command(CLI::App& experiment) {
     apply_common_options(*common);
     NbsmtStudyOptions opt;
     opt.threads = smt_values(perturbation->sysmt, perturbation->sysmt_setup);
-    opt.base = policy_spec(*perturbation);
-    opt.base.policy = "sysmt";
     opt.seed = spec->seed;
     opt.diag_images = spec->diag_images;
     opt.sweep = spec->sweep;
     opt.sweep_step = spec->sweep_step;
     const StudyInputs in = open_study_inputs(*study);
+    opt.base = policy_spec(*perturbation, in.model.card.native_arithmetic());
+    opt.base.policy = "sysmt";
     opt.protocol = study_protocol(*study, in, "nbsmt", common->quiet);
     const NbsmtStudyResult r = run_nbsmt_study(*in.model.network, in.model.card.calibration, in.splits(), opt);
     write_study_outputs(nbsmt_study_markdown(r, in.model.card.arch), r.to_json(), r.config, *study, in, *common,

@@ -56,9 +56,9 @@ void add_experiment_noise_command(CLI::App& experiment) {
     opt.etas = parse_etas(spec->etas);
     opt.seeds = spec->seeds;
     opt.base_seed = spec->seed;
-    opt.base = policy_spec(*perturbation);
     opt.quantization_rows = !spec->no_quantization;
     const StudyInputs in = open_study_inputs(*study);
+    opt.base = policy_spec(*perturbation, in.model.card.native_arithmetic());
     opt.protocol = study_protocol(*study, in, "noise", common->quiet);
     const NoiseStudyResult r = run_noise_study(*in.model.network, in.model.card.calibration, in.splits(), opt);
     write_study_outputs(noise_study_markdown(r, in.model.card.arch), r.to_json(), r.config, *study, in, *common,

@@ -34,9 +34,8 @@ void add_recalibrate_command(CLI::App& app) {
   sub->callback([spec, recal, perturbation, common] {
     apply_common_options(*common);
     RecalProtocol protocol = recal_protocol(*recal);
-    const PolicySpec policy = policy_spec(*perturbation);
-
     LoadedModel model = load_model(spec->model);
+    const PolicySpec policy = policy_spec(*perturbation, model.card.native_arithmetic());
     require(!bn_layers(*model.network).empty(),
             "model '" + spec->model + "' has no BatchNorm layers to recalibrate");
     apply_policy(*model.network, policy, spec->seed, model.card.calibration);

@@ -4,14 +4,18 @@
 #include <cstdio>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/core/files.h"
 #include "bnrecal/core/run_info.h"
 #include "bnrecal/data/subset.h"
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/models/zoo.h"
+#include "bnrecal/nn/policy_registry.h"
+#include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/train/trainer.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "perturbation_options.h"
 
 namespace bnrecal::cli {
 
@@ -24,6 +28,7 @@ struct TrainSpec {
   bool resume = false;
   std::string output;
   double val_fraction = 0;
+  std::string bn_stats = "pop";
   TrainOptions options;
 };
 
@@ -52,6 +57,16 @@ void add_train_options(CLI::App& sub, TrainSpec& spec) {
   sub.add_option("--train-limit", o.train_limit, "Use only N training images (quick runs)")->check(CLI::PositiveNumber);
   sub.add_option("--eval-limit", o.eval_limit, "Evaluate on only N test images")->check(CLI::PositiveNumber);
   sub.add_option("--eval-every", o.eval_every, "Evaluate every N epochs (and after the last)")->capture_default_str();
+  sub.add_option("--eval-every-steps", o.eval_every_steps,
+                 "Also evaluate every N optimizer steps: a test-accuracy time series, in the checkpoint's training "
+                 "record and in OUTPUT.evals.jsonl (0: off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  sub.add_option("--bn-stats", spec.bn_stats,
+                 "BatchNorm running statistics while training: pop (EMA with --bn-momentum, PyTorch's default) or "
+                 "final (the last batch's statistics only, momentum 1: BN-final)")
+      ->check(CLI::IsMember({"pop", "final"}))->capture_default_str();
+  sub.add_option("--bn-momentum", o.bn_momentum, "EMA momentum of --bn-stats pop (PyTorch convention)")
+      ->check(CLI::Range(1e-9, 1.0))->capture_default_str();
   sub.add_option("--val-fraction", spec.val_fraction,
                  "Hold out this fraction of the training split and evaluate on it instead of the test split")
       ->check(CLI::Range(0.0, 0.9));
@@ -84,24 +99,128 @@ Start starting_point(TrainSpec& spec) {
   return {loaded.network, loaded.card};
 }
 
+// The arithmetic to train in: the flags refining the starting model's own (quantization-aware
+// training with `--policy "lowbit w_bits=1 a_bits=2"`). Only policies that pass gradients qualify.
+PolicySpec training_arithmetic(const PerturbationOptions& flags, const ModelCard& card) {
+  const PolicySpec spec = policy_spec(flags, card.native_arithmetic());
+  // The noise decorator draws from detached weights: no gradient would reach them.
+  if (spec.noise.enabled()) throw UsageError("cannot train under analog noise (--noise): it passes no gradient");
+  for (const auto& name : spec.used_policies()) {
+    if (!find_policy(name).trainable) {
+      throw UsageError("cannot train in '" + name + "' arithmetic: its forward passes no gradient (trainable: fp32, "
+                       "lowbit; evaluate a trained model under " + name + " instead)");
+    }
+  }
+  return spec;
+}
+
+// The input normalization: pixels / 255 as they are for a divide255 low-bit model (the paper's
+// divide255_quant), else the starting model's, else the dataset's.
+Normalization training_normalization(const PolicySpec& arithmetic, const ModelCard& card, const DataSource& data) {
+  if (arithmetic.uses_policy("lowbit") && arithmetic.param("input") == "divide255") {
+    const size_t channels = static_cast<size_t>(data.image_shape()[0]);
+    return {std::vector<double>(channels, 0.0), std::vector<double>(channels, 1.0)};
+  }
+  return card.normalization.mean.empty() ? data.default_normalization() : card.normalization;
+}
+
+// Progress, the per-epoch checkpoint and the record of the run: the training record of the card,
+// the test evaluations (also OUTPUT.evals.jsonl, rewritten atomically), the final accuracy.
+class TrainingLog {
+ public:
+  TrainingLog(const TrainSpec& spec, ModelCard& card, Network& net, int threads, bool quiet)
+      : spec_(spec), card_(card), net_(net), threads_(threads), quiet_(quiet), epoch_(spec.options.start_epoch) {
+    if (spec.resume && card.training) evaluations_ = card.training->evaluations;
+  }
+
+  TrainCallbacks callbacks(const DataSource& eval_split) {
+    TrainCallbacks c;
+    c.on_step = [this](int64_t step, int64_t steps, double loss, double top1, double ips) {
+      if (!progress_) progress_ = std::make_unique<Progress>(epoch_label(), steps, quiet_);
+      char extra[128];
+      std::snprintf(extra, sizeof extra, "loss %.4f acc %.2f%% %.0f img/s", loss, top1, ips);
+      progress_->update(step, extra);
+    };
+    c.on_evaluation = [this](const TrainEvaluation& e) {
+      evaluations_.push_back(e.to_json());
+      std::string lines;
+      for (const auto& j : evaluations_) lines += j.dump() + "\n";
+      write_file_atomic(spec_.output + ".evals.jsonl", lines);
+    };
+    c.on_epoch = [this, &eval_split](const EpochReport& r) { on_epoch(r, eval_split); };
+    return c;
+  }
+
+  void finish(const std::vector<EpochReport>&, const DataSource& eval_split) const {
+    std::printf("saved %s\n", spec_.output.c_str());
+    if (card_.accuracy)
+      std::printf("final %s top-1 %s (n=%lld)\n", eval_split.name().c_str(),
+                  format_percent(card_.accuracy->top1, card_.accuracy->top1_stderr).c_str(),
+                  static_cast<long long>(card_.accuracy->n));
+  }
+
+  nlohmann::json results(const std::vector<EpochReport>& reports) const {
+    nlohmann::json epochs = nlohmann::json::array();
+    for (const auto& r : reports) epochs.push_back(r.to_json());
+    nlohmann::json out = {{"epochs", epochs}, {"output", spec_.output}, {"seconds", seconds_},
+                          {"evaluations", evaluations_}};
+    if (card_.accuracy) out["accuracy"] = card_.accuracy->to_json();
+    return out;
+  }
+
+ private:
+  std::string epoch_label() const {
+    return "epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(spec_.options.epochs);
+  }
+
+  void on_epoch(const EpochReport& r, const DataSource& eval_split) {
+    char extra[160];
+    std::snprintf(extra, sizeof extra, "lr %.4f loss %.4f train %.2f%% %.0f img/s%s", r.lr, r.train_loss,
+                  r.train_top1, r.images_per_second,
+                  r.evaluated ? (" | eval " + format_percent(r.eval_top1, r.eval_top1_stderr)).c_str() : "");
+    if (progress_) progress_->finish(extra);
+    progress_.reset();
+    epoch_ = r.epoch;
+    seconds_ += r.seconds;
+    const TrainOptions& o = spec_.options;
+    card_.training = TrainingRecord{command_line(), o.seed, threads_, o.to_json(), r.epoch, seconds_,
+                                    git_revision(), evaluations_};
+    if (r.evaluated) card_.accuracy = AccuracyRecord{r.eval_top1, r.eval_top1_stderr, r.eval_n, eval_split.name()};
+    save_checkpoint(spec_.output, net_, card_);  // every epoch: an interruption loses one epoch at most
+  }
+
+  const TrainSpec& spec_;
+  ModelCard& card_;
+  Network& net_;
+  int threads_;
+  bool quiet_;
+  int64_t epoch_;  // epochs done
+  std::unique_ptr<Progress> progress_;
+  double seconds_ = 0;
+  nlohmann::json evaluations_ = nlohmann::json::array();
+};
+
 }  // namespace
 
 void add_train_command(CLI::App& app) {
   auto spec = std::make_shared<TrainSpec>();
   CLI::App* sub = app.add_subcommand("train", "Train a model from the zoo (or fine-tune a checkpoint) with SGD");
   add_train_options(*sub, *spec);
+  auto perturbation = add_perturbation_options(*sub);
   auto common = add_common_options(*sub);
 
-  sub->callback([spec, common] {
+  sub->callback([spec, perturbation, common] {
     const int threads = apply_common_options(*common);
     TrainOptions& o = spec->options;
     Start start = starting_point(*spec);
     ModelCard& card = start.card;
+    const PolicySpec arithmetic = training_arithmetic(*perturbation, card);
+    if (spec->bn_stats == "final") o.bn_momentum = 1.0;
     // Fine-tuning keeps the checkpoint's class names (and so its labels).
     std::shared_ptr<DataSource> train_split = open_dataset_for_model(spec->data, Split::kTrain, card);
     std::shared_ptr<DataSource> eval_split = open_dataset_for_model(spec->data, Split::kTest, card);
     if (spec->val_fraction > 0) std::tie(train_split, eval_split) = split_for_validation(train_split, spec->val_fraction, o.seed);
-    o.normalization = card.normalization.mean.empty() ? train_split->default_normalization() : card.normalization;
+    o.normalization = training_normalization(arithmetic, card, *train_split);
     if (!start.network) {
       torch::manual_seed(o.seed);  // initialisation depends on the seed only
       ModelOptions model_options;
@@ -117,46 +236,16 @@ void add_train_command(CLI::App& app) {
     if (const auto classes = train_split->class_names(); !classes.empty()) card.classes = classes;
     card.input_shape = train_split->image_shape();
     card.normalization = o.normalization;
+    card.calibration.training_arithmetic =
+        arithmetic.policy == "fp32" ? std::nullopt : std::optional<PolicySpec>(arithmetic);
     check_data_fits_model(*train_split, card);
-
-    const int64_t steps = (o.train_limit > 0 ? o.train_limit : train_split->size()) / o.batch_size;
-    std::unique_ptr<Progress> progress;
-    double total_seconds = 0;
-    TrainCallbacks callbacks;
-    callbacks.on_step = [&](int64_t step, int64_t, double loss, double top1, double ips) {
-      char extra[128];
-      std::snprintf(extra, sizeof extra, "loss %.4f acc %.2f%% %.0f img/s", loss, top1, ips);
-      progress->update(step, extra);
-    };
-    callbacks.on_epoch = [&](const EpochReport& r) {
-      char extra[160];
-      std::snprintf(extra, sizeof extra, "lr %.4f loss %.4f train %.2f%% %.0f img/s%s", r.lr, r.train_loss,
-                    r.train_top1, r.images_per_second,
-                    r.evaluated ? (" | eval " + format_percent(r.eval_top1, r.eval_top1_stderr)).c_str() : "");
-      progress->finish(extra);
-      total_seconds += r.seconds;
-      card.training = TrainingRecord{command_line(), o.seed, threads, o.to_json(), r.epoch, total_seconds, git_revision()};
-      if (r.evaluated) card.accuracy = AccuracyRecord{r.eval_top1, r.eval_top1_stderr, r.eval_n, eval_split->name()};
-      save_checkpoint(spec->output, *start.network, card);  // every epoch: an interruption loses one epoch at most
-      if (r.epoch < o.epochs)
-        progress = std::make_unique<Progress>("epoch " + std::to_string(r.epoch + 1) + "/" + std::to_string(o.epochs),
-                                              steps, common->quiet);
-    };
-    progress = std::make_unique<Progress>("epoch " + std::to_string(o.start_epoch + 1) + "/" + std::to_string(o.epochs),
-                                          steps, common->quiet);
-    const auto reports = train_model(*start.network, *train_split, eval_split.get(), o, callbacks);
-
-    std::printf("saved %s\n", spec->output.c_str());
-    if (card.accuracy)
-      std::printf("final %s top-1 %s (n=%lld)\n", eval_split->name().c_str(),
-                  format_percent(card.accuracy->top1, card.accuracy->top1_stderr).c_str(),
-                  static_cast<long long>(card.accuracy->n));
-    nlohmann::json epochs = nlohmann::json::array();
-    for (const auto& r : reports) epochs.push_back(r.to_json());
-    nlohmann::json results = {{"epochs", epochs}, {"output", spec->output}, {"seconds", total_seconds}};
-    if (card.accuracy) results["accuracy"] = card.accuracy->to_json();
-    write_json_result(*common, results, {{"arch", spec->arch}, {"data", spec->data}, {"from", spec->from},
-                                         {"options", o.to_json()}, {"val_fraction", spec->val_fraction}},
+    apply_policy(*start.network, arithmetic, o.seed, card.calibration);
+    TrainingLog log{*spec, card, *start.network, threads, common->quiet};
+    const auto reports = train_model(*start.network, *train_split, eval_split.get(), o, log.callbacks(*eval_split));
+    log.finish(reports, *eval_split);
+    write_json_result(*common, log.results(reports), {{"arch", spec->arch}, {"data", spec->data}, {"from", spec->from},
+                                                     {"options", o.to_json()}, {"arithmetic", arithmetic.to_json()},
+                                                     {"bn_stats", spec->bn_stats}, {"val_fraction", spec->val_fraction}},
                       o.seed);
   });
 }

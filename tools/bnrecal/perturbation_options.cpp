@@ -107,8 +107,8 @@ bool PerturbationOptions::given(const std::string& flag) const {
 
 namespace {
 
-PolicySpec base_spec(const PerturbationOptions& o) {
-  PolicySpec spec;
+PolicySpec base_spec(const PerturbationOptions& o, const PolicySpec& base) {
+  PolicySpec spec = base;
   if (!o.policy_json.empty()) {
     try {
       spec = PolicySpec::from_json(nlohmann::json::parse(read_file(o.policy_json)));
@@ -153,8 +153,8 @@ void apply_flags(PolicySpec& spec, const PerturbationOptions& o) {
 
 }  // namespace
 
-PolicySpec policy_spec(const PerturbationOptions& o) {
-  PolicySpec spec = base_spec(o);
+PolicySpec policy_spec(const PerturbationOptions& o, const PolicySpec& base) {
+  PolicySpec spec = base_spec(o, base);
   as_usage([&] {
     apply_flags(spec, o);
     spec.validate();

@@ -55,9 +55,9 @@ struct PerturbationSetup {
 };
 std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub,
                                                               const PerturbationSetup& setup = {});
-// The spec the flags describe: --policy-json, refined by --policy, refined by the other flags.
-// UsageError for malformed or contradictory flags; InputError for a bad --policy-json file.
-// With an --smt list, the spec gets the first value.
-PolicySpec policy_spec(const PerturbationOptions& options);
+// The spec the flags describe: `base` (the model's own arithmetic) or --policy-json, refined by
+// --policy, refined by the other flags. UsageError for malformed or contradictory flags;
+// InputError for a bad --policy-json file. With an --smt list, the spec gets the first value.
+PolicySpec policy_spec(const PerturbationOptions& options, const PolicySpec& base = {});
 
 }  // namespace bnrecal::cli

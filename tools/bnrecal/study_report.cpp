@@ -89,4 +89,29 @@ std::string nbsmt_study_markdown(const NbsmtStudyResult& r, const std::string& m
   return md.str();
 }
 
+std::string bn_final_study_markdown(const BnFinalStudyResult& r) {
+  std::ostringstream md;
+  const nlohmann::json& c = r.config;
+  md << "Top-1 (%) on the test split: mean +- std of the last " << c.value("last", 0) << " of "
+     << c.value("evaluations", 0) << " evaluations of each of " << c.value("seeds", 0)
+     << " training runs (the paper's error bars). final - pop: difference of the means +- its standard error "
+        "(the evaluations of one run are correlated, so it is an underestimate). Jitter: std over a run's last "
+        "evaluations, mean over runs. pop + final recal: BN-pop models given the statistics of one training "
+        "batch after training (`final` estimator), one evaluation per run.\n";
+  std::string group;
+  for (const BnFinalCell& cell : r.cells) {
+    const std::string g = cell.dataset + ", " + cell.arch;
+    if (g != group) {
+      group = g;
+      md << "\n" << g << ":\n\n| setting | BN-pop | BN-final | final - pop | jitter pop / final | pop + final recal |\n"
+         << "|---|---|---|---|---|---|\n";
+    }
+    md << "| " << cell.setting << " | " << seed_cell(cell.pop, true) << " | " << seed_cell(cell.final, true) << " | "
+       << (cell.difference >= 0 ? "+" : "") << fixed(cell.difference) << " +- " << fixed(cell.difference_stderr) << " | "
+       << fixed(cell.pop_jitter) << " / " << fixed(cell.final_jitter) << " | "
+       << (cell.pop_recal_final.values.empty() ? "-" : seed_cell(cell.pop_recal_final, true)) << " |\n";
+  }
+  return md.str();
+}
+
 }  // namespace bnrecal::cli

@@ -7,6 +7,7 @@
 
 #include "bnrecal/eval/nbsmt_study.h"
 #include "bnrecal/eval/noise_study.h"
+#include "bnrecal/train/bn_final_study.h"
 
 namespace bnrecal::cli {
 
@@ -15,5 +16,10 @@ std::string noise_study_markdown(const NoiseStudyResult& result, const std::stri
 // The NB-SMT table (FP32, A8W8, T without / with recalibration, speedups), the per-layer
 // diagnostics of every T and the sweep.
 std::string nbsmt_study_markdown(const NbsmtStudyResult& result, const std::string& model_name);
+
+// Per dataset and architecture: each setting's BN-pop, BN-final and BN-pop + final-recalibration
+// accuracy (mean +- std of the last evaluations of every seed), the difference with its standard
+// error, and the jitter.
+std::string bn_final_study_markdown(const BnFinalStudyResult& result);
 
 }  // namespace bnrecal::cli

@@ -1,6 +1,7 @@
 // The noise study (docs/methods.md section 1.3): accuracy under analog weight noise without and
-// with BN recalibration, over several noise levels and seeds, plus the quantization rows
-// FP32 / A8W8 / A8W8 + recal.
+// with BN recalibration, over several noise levels and seeds, plus the rows without noise:
+// FP32 (or the arithmetic a quantization-aware model was trained in) / A8W8 / A8W8 + recal.
+// The model is left in its arithmetic without noise.
 //
 //   bnrecal::NoiseStudyOptions opt;  opt.etas = {0, 0.02, 0.04};  opt.seeds = 3;
 //   bnrecal::NoiseStudyResult r = bnrecal::run_noise_study(*net, card.calibration, {*train, *test}, opt);
@@ -25,7 +26,8 @@ struct NoiseStudyOptions {
   int64_t seeds = 3;
   uint64_t base_seed = 0;          // seed s of the study is base_seed + s
   PolicySpec base;                 // policy, overrides, noise preset and sigmas (eta replaced)
-  bool quantization_rows = true;   // FP32 / A8W8 / A8W8+recal (A8W8 needs calibration)
+  // The model without noise, and A8W8 / A8W8 + recal (fp32-trained, calibrated models only).
+  bool quantization_rows = true;
   StudyProtocol protocol;
 };
 

@@ -50,6 +50,7 @@ struct TrainingRecord {
   int64_t epochs_done = 0;
   double seconds = 0;
   std::string git_revision;
+  nlohmann::json evaluations = nlohmann::json::array();  // test accuracy during training, oldest first
   nlohmann::json to_json() const;
   static TrainingRecord from_json(const nlohmann::json& j);
 };
@@ -63,7 +64,7 @@ struct ModelCard {
   Normalization normalization;       // empty: the dataset's default
   std::string source;                // the file weights were imported from ("" when trained here)
 
-  ModelCalibration calibration;      // activation ranges and channel orders (weight-derived)
+  ModelCalibration calibration;      // activation ranges, channel orders, training arithmetic
   nlohmann::json channel_reorder;    // `bnrecal reorder`'s plan record (null when none)
   std::vector<RecalibrationRecord> recalibrations;  // oldest first
   std::optional<AccuracyRecord> accuracy;
@@ -73,9 +74,11 @@ struct ModelCard {
 
   // Drops every section that describes the old weights: activation calibration, channel orders
   // and their plan, the recalibration history and the accuracy. Pruning stays (its zeros are
-  // kept at zero by fine-tuning); the training record is the trainer's to replace.
+  // kept at zero by fine-tuning); the training record and arithmetic are the trainer's to replace.
   void on_weights_changed();
   const RecalibrationRecord* last_recalibration() const;
+  // The arithmetic the weights were trained in (fp32 unless quantization-aware training recorded one).
+  PolicySpec native_arithmetic() const { return calibration.training_arithmetic.value_or(PolicySpec{}); }
   // The layers `bnrecal prune` pruned (empty when not pruned).
   std::vector<std::string> pruned_layers() const;
 

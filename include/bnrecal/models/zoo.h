@@ -38,6 +38,7 @@ void add_googlenet_models(std::vector<ZooEntry>& zoo);
 void add_densenet_models(std::vector<ZooEntry>& zoo);
 void add_mobilenet_v1_models(std::vector<ZooEntry>& zoo);
 void add_mobilenet_v2_models(std::vector<ZooEntry>& zoo);
+void add_vgg_small_models(std::vector<ZooEntry>& zoo);
 }  // namespace detail
 
 }  // namespace bnrecal

@@ -37,12 +37,18 @@ using PolicyFactory =
 // e.g. "run `bnrecal calibrate`"); null when there is none.
 using ModelCheck = std::function<void(const PolicyParams&, const ModelCalibration&)>;
 
+// The policy of a layer that a non-fp32 base policy leaves unaccelerated (the first conv, linear
+// and depthwise layers); null means fp32.
+using EdgePolicy = std::function<std::string(const LayerInfo&, const PolicyParams&)>;
+
 struct PolicyEntry {
   std::string name;
   std::string description;
   std::vector<ParamDef> params;
   ModelCheck check_model;
   PolicyFactory factory;
+  EdgePolicy edge_policy;
+  bool trainable = false;  // its forward passes gradients (quantization-aware training)
   // Resolved parameters: the given value of every declared key, else its default.
   PolicyParams resolve(const PolicyParams& given) const;
 };

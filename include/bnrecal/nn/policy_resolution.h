@@ -6,7 +6,8 @@
 //
 // Resolution per layer, in order:
 //  1. the base policy (spec.policy); a non-fp32 base leaves the first conv, linear layers and
-//     depthwise convs in fp32, as the papers do (not accelerated by default);
+//     depthwise convs in fp32, as the papers do (not accelerated by default), unless its entry's
+//     edge_policy names another policy for them;
 //  2. overrides, in the order given, last match wins; a pattern matching no layer is an
 //     InputError (catches typos);
 //  3. noise (if any) wraps the layer's policy, except layers matching noise.exclude. Default:
@@ -29,9 +30,15 @@ namespace bnrecal {
 std::vector<std::string> resolve_layer_policies(const std::vector<LayerInfo>& layers,
                                                 const PolicySpec& spec);
 
+// InputError unless spec can run a model whose weights were trained in
+// calibration.training_arithmetic: the same policy with the same parameters (noise added, or
+// overrides to fp32 or that policy, are fine). Models trained in fp32 run under anything.
+void check_training_arithmetic(const PolicySpec& spec, const ModelCalibration& calibration);
+
 // Sets every ArithConv2d / ArithLinear policy of model from spec. Throws InputError (model
-// untouched) for unknown names, overrides matching nothing, a failed model-level check (e.g.
-// a8w8 without calibration) or channel orders naming unknown layers.
+// untouched) for unknown names, overrides matching nothing, a spec the model's training
+// arithmetic rules out, a failed model-level check (e.g. a8w8 without calibration) or channel
+// orders naming unknown layers.
 void apply_policy(torch::nn::Module& model, const PolicySpec& spec, uint64_t seed,
                   const ModelCalibration& calibration = {});
 

@@ -30,6 +30,10 @@ struct TrainOptions {
   int64_t train_limit = -1;               // first N training images (after the seeded shuffle)
   int64_t eval_limit = -1;
   int64_t eval_every = 1;                 // evaluate every N epochs (and after the last)
+  int64_t eval_every_steps = 0;           // also every N optimizer steps (0: off): a test-accuracy time series
+  // BatchNorm running statistics during training: EMA with this momentum (PyTorch convention;
+  // 0.1 = PyTorch's default, "BN-pop"), 1 = the most recent batch's statistics only ("BN-final").
+  double bn_momentum = 0.1;
   bool augment = true;
   Normalization normalization;            // empty: the data source's default
   // Conv/linear layers whose zero weights stay zero (fine-tuning a pruned model).
@@ -46,17 +50,29 @@ struct EpochReport {
   nlohmann::json to_json() const;
 };
 
+// One test evaluation during training (eval_every_steps).
+struct TrainEvaluation {
+  int64_t step = 0;      // optimizer steps done since the start of the schedule
+  double epoch = 0;      // step / steps per epoch
+  double top1 = 0, top5 = 0, top1_stderr = 0;  // percent
+  int64_t n = 0;
+  nlohmann::json to_json() const;
+};
+
 struct TrainCallbacks {
   // After each step: (step in epoch, steps in epoch, running loss, running top-1 %, images/s).
   std::function<void(int64_t, int64_t, double, double, double)> on_step;
   // After each epoch (eval included); a good place to save a checkpoint.
   std::function<void(const EpochReport&)> on_epoch;
+  // After each test evaluation of eval_every_steps.
+  std::function<void(const TrainEvaluation&)> on_evaluation;
 };
 
 // Learning rate at the start of `epoch` (0-based).
 double learning_rate(const TrainOptions& options, int64_t epoch);
 
-// Trains in place; evaluates on eval_source (may be null) per eval_every. Returns all epochs.
+// Trains in place (every bnrecal::BatchNorm2d with options.bn_momentum); evaluates on eval_source
+// (may be null) per eval_every and eval_every_steps. Returns all epochs.
 std::vector<EpochReport> train_model(Network& model, const DataSource& train_source,
                                      const DataSource* eval_source, const TrainOptions& options,
                                      const TrainCallbacks& callbacks);

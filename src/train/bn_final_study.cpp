@@ -1,0 +1,250 @@
+#include "bnrecal/train/bn_final_study.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/core/files.h"
+#include "bnrecal/data/batch_stream.h"
+#include "bnrecal/eval/evaluate.h"
+#include "bnrecal/models/checkpoint.h"
+#include "bnrecal/models/zoo.h"
+#include "bnrecal/nn/policy_resolution.h"
+#include "bnrecal/recal/recalibrate.h"
+
+namespace bnrecal {
+
+std::vector<BnFinalSetting> default_bn_final_settings() {
+  return {{"w1a2-channel", PolicySpec::parse("lowbit w_bits=1 a_bits=2 w_scale=channel")},
+          {"w1a2-layer", PolicySpec::parse("lowbit w_bits=1 a_bits=2 w_scale=layer")},
+          {"w1a2-divide255", PolicySpec::parse("lowbit w_bits=1 a_bits=2 w_scale=channel input=divide255")},
+          {"fp32", PolicySpec{}}};
+}
+
+std::vector<double> BnFinalRun::last_top1(int64_t last) const {
+  std::vector<double> out;
+  const int64_t n = static_cast<int64_t>(series.size());
+  for (int64_t i = std::max<int64_t>(0, n - last); i < n; ++i) out.push_back(series[i].at("top1").get<double>());
+  return out;
+}
+
+nlohmann::json BnFinalRun::to_json() const {
+  return {{"dataset", dataset}, {"arch", arch}, {"setting", setting}, {"bn", bn}, {"seed", seed},
+          {"series", series},   {"recal_final_top1", recal_final_top1}, {"seconds", seconds}};
+}
+
+BnFinalRun BnFinalRun::from_json(const nlohmann::json& j) {
+  BnFinalRun r;
+  r.dataset = j.at("dataset");
+  r.arch = j.at("arch");
+  r.setting = j.at("setting");
+  r.bn = j.at("bn");
+  r.seed = j.at("seed");
+  r.series = j.at("series");
+  r.recal_final_top1 = j.value("recal_final_top1", -1.0);
+  r.seconds = j.value("seconds", 0.0);
+  return r;
+}
+
+nlohmann::json BnFinalCell::to_json() const {
+  return {{"dataset", dataset}, {"arch", arch}, {"setting", setting}, {"pop", pop.to_json()},
+          {"final", final.to_json()}, {"pop_recal_final", pop_recal_final.to_json()},
+          {"difference_final_minus_pop", difference}, {"difference_stderr", difference_stderr},
+          {"pop_jitter", pop_jitter}, {"final_jitter", final_jitter}};
+}
+
+nlohmann::json BnFinalStudyResult::to_json() const {
+  nlohmann::json r = nlohmann::json::array(), c = nlohmann::json::array();
+  for (const auto& run : runs) r.push_back(run.to_json());
+  for (const auto& cell : cells) c.push_back(cell.to_json());
+  return {{"runs", r}, {"cells", c}, {"study", config}};
+}
+
+namespace {
+
+double jitter_of(const std::vector<const BnFinalRun*>& runs, int64_t last) {
+  double sum = 0;
+  for (const BnFinalRun* r : runs) sum += seed_stat(r->last_top1(last)).std;
+  return runs.empty() ? 0.0 : sum / static_cast<double>(runs.size());
+}
+
+}  // namespace
+
+std::vector<BnFinalCell> summarize_bn_final(const std::vector<BnFinalRun>& runs, int64_t last) {
+  std::vector<BnFinalCell> cells;
+  for (const BnFinalRun& run : runs) {
+    const bool seen = std::any_of(cells.begin(), cells.end(), [&](const BnFinalCell& c) {
+      return c.dataset == run.dataset && c.arch == run.arch && c.setting == run.setting;
+    });
+    if (seen) continue;
+    BnFinalCell cell{run.dataset, run.arch, run.setting};
+    std::vector<double> pop, final, recal;
+    std::vector<const BnFinalRun*> pop_runs, final_runs;
+    for (const BnFinalRun& r : runs) {
+      if (r.dataset != run.dataset || r.arch != run.arch || r.setting != run.setting) continue;
+      const std::vector<double> values = r.last_top1(last);
+      std::vector<double>& into = r.bn == "final" ? final : pop;
+      into.insert(into.end(), values.begin(), values.end());
+      (r.bn == "final" ? final_runs : pop_runs).push_back(&r);
+      if (r.bn == "pop" && r.recal_final_top1 >= 0) recal.push_back(r.recal_final_top1);
+    }
+    cell.pop = seed_stat(pop);
+    cell.final = seed_stat(final);
+    cell.pop_recal_final = seed_stat(recal);
+    cell.difference = cell.final.mean - cell.pop.mean;
+    if (!pop.empty() && !final.empty()) {
+      cell.difference_stderr = std::sqrt(cell.pop.std * cell.pop.std / static_cast<double>(pop.size()) +
+                                         cell.final.std * cell.final.std / static_cast<double>(final.size()));
+    }
+    cell.pop_jitter = jitter_of(pop_runs, last);
+    cell.final_jitter = jitter_of(final_runs, last);
+    cells.push_back(cell);
+  }
+  return cells;
+}
+
+namespace {
+
+std::string file_safe(std::string s) {
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  }
+  return s;
+}
+
+struct RunPlan {
+  BnFinalRun run;
+  const BnFinalSetting* setting;
+  std::string path;  // checkpoint; the record is path + ".run.json"
+};
+
+// A run's model: the zoo architecture under the setting's arithmetic, the data's shape.
+std::shared_ptr<Network> build_run_model(const RunPlan& plan, const DataSource& train) {
+  torch::manual_seed(plan.run.seed);  // initialisation depends on the seed only
+  auto net = build_model(plan.run.arch, {train.num_classes(), train.image_shape()[0]});
+  apply_policy(*net, plan.setting->arithmetic, plan.run.seed);
+  return net;
+}
+
+// pixels / 255 as they are for divide255 models, else the dataset's normalization.
+Normalization run_normalization(const PolicySpec& arithmetic, const DataSource& data) {
+  if (arithmetic.uses_policy("lowbit") && arithmetic.param("input") == "divide255") {
+    const size_t channels = static_cast<size_t>(data.image_shape()[0]);
+    return {std::vector<double>(channels, 0.0), std::vector<double>(channels, 1.0)};
+  }
+  return data.default_normalization();
+}
+
+// BN-pop's model with BN-final statistics after the fact: the `final` estimator on one training
+// batch, then the test split.
+double recal_final_top1(Network& net, const DataSource& train, const DataSource& test, const TrainOptions& o,
+                        uint64_t seed) {
+  const BnSnapshot original(net);
+  LoaderBatchStream stream(train, LoaderOptions::sample(o.batch_size, o.batch_size, seed, o.augment, o.normalization));
+  RecalOptions recal;
+  recal.estimator = Estimator::kFinal;
+  recalibrate_bn(net, stream, recal);
+  EvalOptions e;
+  e.limit = o.eval_limit;
+  e.normalization = o.normalization;
+  const double top1 = evaluate(net, test, e).top1;
+  original.restore(net);
+  return top1;
+}
+
+ModelCard run_card(const RunPlan& plan, const DataSource& train, const TrainOptions& o) {
+  ModelCard card;
+  card.arch = plan.run.arch;
+  card.dataset = plan.run.dataset;
+  card.num_classes = train.num_classes();
+  card.input_shape = train.image_shape();
+  card.normalization = o.normalization;
+  if (plan.setting->arithmetic.policy != "fp32") card.calibration.training_arithmetic = plan.setting->arithmetic;
+  card.training = TrainingRecord{"bnrecal experiment bn-final", plan.run.seed, 0, o.to_json(), o.epochs,
+                                 plan.run.seconds, "", plan.run.series};
+  return card;
+}
+
+BnFinalRun train_run(RunPlan plan, const DataSource& train, const DataSource& test, const BnFinalStudyOptions& opt) {
+  TrainOptions o = opt.train;
+  o.seed = plan.run.seed;
+  o.bn_momentum = plan.run.bn == "final" ? 1.0 : opt.pop_momentum;
+  o.normalization = run_normalization(plan.setting->arithmetic, train);
+  o.eval_every = 0;  // the time series below replaces the per-epoch evaluation
+  const int64_t images = o.train_limit > 0 ? std::min(o.train_limit, train.size()) : train.size();
+  const int64_t steps = o.epochs * (images / o.batch_size);
+  require(steps >= opt.evaluations, "the study needs at least as many training steps as evaluations per run");
+  o.eval_every_steps = steps / opt.evaluations;
+  auto net = build_run_model(plan, train);
+  TrainCallbacks callbacks;
+  callbacks.on_evaluation = [&](const TrainEvaluation& e) { plan.run.series.push_back(e.to_json()); };
+  const auto start = std::chrono::steady_clock::now();
+  train_model(*net, train, &test, o, callbacks);
+  plan.run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (plan.run.bn == "pop") plan.run.recal_final_top1 = recal_final_top1(*net, train, test, o, plan.run.seed);
+  save_checkpoint(plan.path, *net, run_card(plan, train, o));
+  write_file_atomic(plan.path + ".run.json", plan.run.to_json().dump(1) + "\n");  // last: marks the run done
+  return plan.run;
+}
+
+std::vector<RunPlan> plan_runs(const BnFinalStudyOptions& opt) {
+  std::vector<RunPlan> plans;
+  for (const auto& data : opt.datasets)
+    for (const auto& arch : opt.archs)
+      for (const auto& setting : opt.settings)
+        for (const char* bn : {"pop", "final"})
+          for (int64_t s = 0; s < opt.seeds; ++s) {
+            RunPlan p;
+            p.run = {data, arch, setting.name, bn, opt.base_seed + static_cast<uint64_t>(s)};
+            p.setting = &setting;
+            p.path = opt.out_dir + "/" + file_safe(data) + "." + arch + "." + setting.name + "." + bn + ".seed" +
+                     std::to_string(p.run.seed) + ".safetensors";
+            plans.push_back(p);
+          }
+  return plans;
+}
+
+void check_options(const BnFinalStudyOptions& opt) {
+  require(!opt.out_dir.empty(), "the BN-final study needs an output folder for its runs");
+  require(!opt.datasets.empty() && !opt.archs.empty() && !opt.settings.empty(), "the study needs data, "
+          "architectures and settings");
+  require(opt.seeds >= 1 && opt.evaluations >= 1 && opt.last >= 1 && opt.last <= opt.evaluations,
+          "the study needs seeds >= 1 and 1 <= last <= evaluations");
+  require(opt.pop_momentum > 0 && opt.pop_momentum <= 1, "BN-pop's momentum must be in (0, 1]");
+}
+
+}  // namespace
+
+BnFinalStudyResult run_bn_final_study(const BnFinalStudyOptions& opt) {
+  check_options(opt);
+  std::filesystem::create_directories(opt.out_dir);
+  BnFinalStudyResult result;
+  nlohmann::json settings = nlohmann::json::object();
+  for (const auto& s : opt.settings) settings[s.name] = s.arithmetic.to_text();
+  result.config = {{"datasets", opt.datasets}, {"archs", opt.archs}, {"settings", settings},
+                   {"seeds", opt.seeds},       {"base_seed", opt.base_seed}, {"pop_momentum", opt.pop_momentum},
+                   {"train", opt.train.to_json()}, {"evaluations", opt.evaluations}, {"last", opt.last}};
+  const std::vector<RunPlan> plans = plan_runs(opt);
+  int64_t done = 0;
+  for (const RunPlan& plan : plans) {
+    const std::string label = plan.path.substr(opt.out_dir.size() + 1);
+    if (opt.progress) opt.progress(done, static_cast<int64_t>(plans.size()), label);
+    if (file_exists(plan.path + ".run.json")) {
+      result.runs.push_back(BnFinalRun::from_json(nlohmann::json::parse(read_file(plan.path + ".run.json"))));
+    } else {
+      auto train = open_dataset(plan.run.dataset, Split::kTrain);
+      auto test = open_dataset(plan.run.dataset, Split::kTest);
+      result.runs.push_back(train_run(plan, *train, *test, opt));
+    }
+    const std::vector<double> last = result.runs.back().last_top1(opt.last);
+    if (opt.log) opt.log(label + ": last " + std::to_string(last.size()) + " top-1 mean " + fixed(seed_stat(last).mean));
+    ++done;
+  }
+  if (opt.progress) opt.progress(done, static_cast<int64_t>(plans.size()), "");
+  result.cells = summarize_bn_final(result.runs, opt.last);
+  return result;
+}
+
+}  // namespace bnrecal
