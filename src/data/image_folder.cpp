@@ -6,10 +6,10 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/core/thread_pool.h"
 #include "bnrecal/data/cifar.h"
 
 namespace bnrecal {
@@ -45,36 +45,6 @@ std::vector<std::string> list_images(const fs::path& dir, bool recursive) {
   std::vector<std::string> paths;
   for (const auto& [folder, name] : found) paths.push_back(folder + "/" + name);
   return paths;
-}
-
-// Runs body(i) for i in [0, n) on up to `threads` std::threads. Plain threads rather than
-// at::parallel_for: decoding may run beside model inference, which owns libtorch's intra-op pool.
-template <typename Body>
-void parallel_for_each(int64_t n, int threads, Body body) {
-  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<int>(std::min<int64_t>(threads, n));
-  if (threads <= 1) {
-    for (int64_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    for (int64_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        body(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = n;  // stop handing out work
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
 }
 
 std::vector<std::string> split_whitespace(const std::string& line) {
