@@ -100,6 +100,16 @@ TEST(DatasetRegistry, EveryBuiltinFormIsKnownAndInTheHelp) {
   }
 }
 
+TEST(DatasetRegistry, TheCliListsEveryForm) {
+  const DatasetRegistry registry = builtin_datasets();
+  for (const char* command : {" models", " eval --help", " train --help", " recalibrate --help"}) {
+    const auto r = testing::run_command(testing::cli_path() + command);
+    ASSERT_EQ(r.exit_code, 0) << command << ": " << r.output;
+    for (const DatasetEntry& e : registry.entries())
+      EXPECT_TRUE(contains(r.output, e.form)) << e.form << " missing from `bnrecal" << command << "`";
+  }
+}
+
 TEST(DatasetRegistry, UnknownPrefixOrPathListsTheKnownForms) {
   const DatasetRegistry registry = builtin_datasets();
   const std::string prefix_error = error_of([] { open_dataset("nosuch:thing", Split::kTest); });
