@@ -128,4 +128,35 @@ std::unique_ptr<CifarSource> open_cifar(const std::string& path, Split split) {
 
 bool looks_like_cifar(const std::string& path) { return !find_layout(path).folder.empty(); }
 
+namespace {
+
+// Opens `cifar<classes>:PATH`. A folder of the other CIFAR is a mistake, not a choice.
+DatasetOpener cifar_opener(int64_t classes) {
+  return [classes](const std::string& path, Split split, const std::vector<std::string>&) {
+    auto source = open_cifar(path, split);
+    if (source->num_classes() != classes)
+      throw InputError("'cifar" + std::to_string(classes) + ":" + path + "': '" + path + "' holds CIFAR-" +
+                       std::to_string(source->num_classes()) + ", not CIFAR-" + std::to_string(classes));
+    return source;
+  };
+}
+
+}  // namespace
+
+void register_cifar_datasets(DatasetRegistry& registry) {
+  registry.add({"cifar10:PATH", "CIFAR-10 binary format (data_batch_{1..5}.bin, test_batch.bin; or their folder's parent)",
+                cifar_opener(10)});
+  registry.add({"cifar100:PATH", "CIFAR-100 binary format (train.bin, test.bin; fine labels; or their folder's parent)",
+                cifar_opener(100)});
+}
+
+PathFallback cifar_path_fallback() {
+  return {"CIFAR folder",
+          "test_batch.bin for CIFAR-10, train.bin + test.bin for CIFAR-100, or a folder holding "
+          "cifar-10-batches-bin/ or cifar-100-binary/",
+          looks_like_cifar, [](const std::string& path, Split split, const std::vector<std::string>&) {
+            return open_cifar(path, split);
+          }};
+}
+
 }  // namespace bnrecal

@@ -6,11 +6,10 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
-#include "bnrecal/data/cifar.h"
+#include "bnrecal/core/thread_pool.h"
 
 namespace bnrecal {
 namespace {
@@ -47,41 +46,18 @@ std::vector<std::string> list_images(const fs::path& dir, bool recursive) {
   return paths;
 }
 
-// Runs body(i) for i in [0, n) on up to `threads` std::threads. Plain threads rather than
-// at::parallel_for: decoding may run beside model inference, which owns libtorch's intra-op pool.
-template <typename Body>
-void parallel_for_each(int64_t n, int threads, Body body) {
-  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<int>(std::min<int64_t>(threads, n));
-  if (threads <= 1) {
-    for (int64_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    for (int64_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        body(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = n;  // stop handing out work
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-}
-
 std::vector<std::string> split_whitespace(const std::string& line) {
   std::istringstream in(line);
   std::vector<std::string> tokens;
   for (std::string t; in >> t;) tokens.push_back(t);
   return tokens;
+}
+
+// The options the registry's forms use: defaults, labelled by the model's class names.
+ImageFolderOptions options_for(const std::vector<std::string>& classes) {
+  ImageFolderOptions options;
+  options.classes = classes;
+  return options;
 }
 
 int64_t parse_label(const std::string& text, const std::string& file, int64_t line) {
@@ -291,38 +267,41 @@ bool looks_like_image_folder(const std::string& path) {
   return false;
 }
 
-std::unique_ptr<DataSource> open_image_dataset(const std::string& spec, Split split,
-                                               const ImageFolderOptions& options) {
-  auto after = [&](const std::string& prefix) -> std::string {
-    return spec.rfind(prefix, 0) == 0 ? spec.substr(prefix.size()) : std::string();
-  };
-  if (const auto path = after("imagefolder:"); !path.empty()) return open_image_folder(path, split, options);
-  for (const int64_t classes : {10, 100}) {
-    const std::string prefix = "cifar" + std::to_string(classes) + ":";
-    if (const auto path = after(prefix); !path.empty()) {
-      auto source = open_cifar(path, split);
-      if (source->num_classes() != classes)
-        throw InputError("'" + spec + "': '" + path + "' holds CIFAR-" +
-                         std::to_string(source->num_classes()) + ", not CIFAR-" + std::to_string(classes));
-      return source;
-    }
-  }
-  if (const auto rest = after("imagenet-val:"); !rest.empty()) {
-    if (split != Split::kTest)
-      throw InputError("'" + spec + "': the ImageNet validation set has only a test split");
-    const size_t colon = rest.find(':');
-    const std::string folder = rest.substr(0, colon);
-    if (colon != std::string::npos) return open_imagenet_val(folder, rest.substr(colon + 1), options);
-    for (const std::string& candidate :
-         {folder + "/val.txt", folder + "/../val.txt", folder + "/ILSVRC2012_validation_ground_truth.txt",
-          folder + "/../ILSVRC2012_validation_ground_truth.txt"})
-      if (file_exists(candidate)) return open_imagenet_val(folder, candidate, options);
-    throw InputError("'" + spec + "': no ground-truth file given and none found beside '" + folder +
-                     "' (use imagenet-val:FOLDER:GROUND_TRUTH)");
-  }
-  if (looks_like_cifar(spec)) return open_cifar(spec, split);
-  if (looks_like_image_folder(spec)) return open_image_folder(spec, split, options);
-  return nullptr;
+std::unique_ptr<ImageListSource> open_imagenet_val_spec(const std::string& argument, Split split,
+                                                        const ImageFolderOptions& options) {
+  const std::string spec = "imagenet-val:" + argument;
+  if (split != Split::kTest)
+    throw InputError("'" + spec + "': the ImageNet validation set has only a test split");
+  const size_t colon = argument.find(':');
+  const std::string folder = argument.substr(0, colon);
+  if (colon != std::string::npos) return open_imagenet_val(folder, argument.substr(colon + 1), options);
+  for (const std::string& candidate :
+       {folder + "/val.txt", folder + "/../val.txt", folder + "/ILSVRC2012_validation_ground_truth.txt",
+        folder + "/../ILSVRC2012_validation_ground_truth.txt"})
+    if (file_exists(candidate)) return open_imagenet_val(folder, candidate, options);
+  throw InputError("'" + spec + "': no ground-truth file given and none found beside '" + folder +
+                   "' (use imagenet-val:FOLDER:GROUND_TRUTH)");
+}
+
+void register_image_folder_datasets(DatasetRegistry& registry) {
+  registry.add({"imagefolder:PATH",
+                "an ImageFolder root (one subfolder per class; train/ and val/ picked by split), "
+                "JPEG/PNG, torchvision's eval transform (resize 256, crop 224)",
+                [](const std::string& path, Split split, const std::vector<std::string>& classes) {
+                  return open_image_folder(path, split, options_for(classes));
+                }});
+  registry.add({"imagenet-val:DIR[:GT]", "ILSVRC2012 validation images in one folder plus a ground-truth file",
+                [](const std::string& argument, Split split, const std::vector<std::string>& classes) {
+                  return open_imagenet_val_spec(argument, split, options_for(classes));
+                }});
+}
+
+PathFallback image_folder_path_fallback() {
+  return {"ImageFolder", "class sub-folders of JPEG/PNG files, or train/ and val/ holding them",
+          looks_like_image_folder,
+          [](const std::string& path, Split split, const std::vector<std::string>& classes) {
+            return open_image_folder(path, split, options_for(classes));
+          }};
 }
 
 }  // namespace bnrecal

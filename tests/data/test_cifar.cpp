@@ -7,7 +7,6 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/data/cifar.h"
-#include "bnrecal/data/image_folder.h"
 #include "test_support.h"
 
 namespace bnrecal {
@@ -54,9 +53,9 @@ TEST(Cifar, ReadsCifar10SplitsFromParentFolder) {
   EXPECT_FLOAT_EQ(batch.images[0][1][5][5].item<float>(), 3 / 255.0f);  // record 2, channel 1
   EXPECT_NEAR(test->default_normalization().mean[0], 0.4914, 1e-9);
   EXPECT_EQ(test->default_augmentation().crop_padding, 4);
-  EXPECT_EQ(open_image_dataset("cifar10:" + root, Split::kTrain)->size(), 10);
-  EXPECT_EQ(open_image_dataset(root, Split::kTest)->num_classes(), 10);
-  EXPECT_THROW(open_image_dataset("cifar100:" + root, Split::kTest), InputError);
+  EXPECT_EQ(open_dataset("cifar10:" + root, Split::kTrain)->size(), 10);
+  EXPECT_EQ(open_dataset(root, Split::kTest)->num_classes(), 10);
+  EXPECT_THROW(open_dataset("cifar100:" + root, Split::kTest), InputError);
 }
 
 TEST(Cifar, AugmentationPadsWithZerosAndIsSeeded) {

@@ -120,11 +120,11 @@ TEST(ImageFolder, TrainAndValSubfoldersPickedBySplit) {
   EXPECT_TRUE(looks_like_image_folder(root));
   EXPECT_EQ(open_image_folder(root, Split::kTrain)->size(), 4);
   EXPECT_EQ(open_image_folder(root, Split::kTest)->size(), 3);
-  auto spec = open_image_dataset("imagefolder:" + root, Split::kTrain);
+  auto spec = open_dataset("imagefolder:" + root, Split::kTrain);
   ASSERT_TRUE(spec);
   EXPECT_EQ(spec->size(), 4);
-  EXPECT_EQ(open_image_dataset(root, Split::kTest)->size(), 3);
-  EXPECT_EQ(open_image_dataset("no-such-spec", Split::kTest), nullptr);
+  EXPECT_EQ(open_dataset(root, Split::kTest)->size(), 3);
+  EXPECT_THROW(open_dataset("no-such-spec", Split::kTest), InputError);
 }
 
 TEST(ImageFolder, EmptyFolderAndEmptyClassAreErrors) {
@@ -214,10 +214,12 @@ TEST(ImageNetVal, DevkitAndFileLabelGroundTruth) {
   auto file_label = open_imagenet_val(dir, dir + "/../val.txt", options);
   EXPECT_EQ(file_label->entries()[0].label, 0);
   EXPECT_EQ(file_label->entries()[2].label, 4);
-  auto spec = open_image_dataset("imagenet-val:" + dir, Split::kTest, options);  // finds ../val.txt
+  auto spec = open_imagenet_val_spec(dir, Split::kTest, options);  // finds ../val.txt
   ASSERT_TRUE(spec);
   EXPECT_EQ(spec->num_classes(), 10);
-  EXPECT_THROW(open_image_dataset("imagenet-val:" + dir, Split::kTrain, options), InputError);
+  EXPECT_EQ(spec->entries()[2].label, 4);
+  EXPECT_THROW(open_imagenet_val_spec(dir, Split::kTrain, options), InputError);
+  EXPECT_EQ(open_dataset("imagenet-val:" + dir, Split::kTest)->num_classes(), 1000);  // the default
 }
 
 TEST(ImageNetVal, MissingGroundTruthCountMismatchAndBadLabels) {

@@ -56,8 +56,7 @@ void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& 
   model = default_model_path(default_model);
   sub.add_option("--model,-m", model, model_help)->capture_default_str();
   sub.add_option("--data,-d", data,
-                 "fashion-mnist, mnist, imagefolder:PATH, imagenet-val:DIR[:GT], cifar10:PATH, cifar100:PATH "
-                 "or an IDX folder (default: the dataset the model was trained on; see `bnrecal models`)");
+                 dataset_spec_help() + " (default: the dataset the model was trained on; see `bnrecal models`)");
 }
 
 std::string resolve_dataset(const std::string& requested, const ModelCard& card) {

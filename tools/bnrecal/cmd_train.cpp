@@ -35,7 +35,8 @@ struct TrainSpec {
 void add_train_options(CLI::App& sub, TrainSpec& spec) {
   TrainOptions& o = spec.options;
   sub.add_option("--arch,-a", spec.arch, "Architecture (see `bnrecal models`)")->capture_default_str();
-  sub.add_option("--data,-d", spec.data, "Dataset (see `bnrecal models`)")->capture_default_str();
+  sub.add_option("--data,-d", spec.data, "Dataset: " + dataset_spec_help() + " (see `bnrecal models`)")
+      ->capture_default_str();
   sub.add_option("--output,-o", spec.output, "Checkpoint to write (.safetensors; rewritten atomically after every epoch)")
       ->required();
   sub.add_option("--from", spec.from,

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bnrecal/data/data_source.h"
+#include "bnrecal/data/dataset_registry.h"
 
 namespace bnrecal {
 
@@ -46,5 +47,11 @@ std::unique_ptr<CifarSource> open_cifar(const std::string& path, Split split);
 
 // True when open_cifar would find CIFAR files at path.
 bool looks_like_cifar(const std::string& path);
+
+// Registers "cifar10:PATH" and "cifar100:PATH": open_cifar, and an InputError when PATH holds the
+// other CIFAR.
+void register_cifar_datasets(DatasetRegistry& registry);
+// A path that looks_like_cifar, either CIFAR.
+PathFallback cifar_path_fallback();
 
 }  // namespace bnrecal

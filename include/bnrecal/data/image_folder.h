@@ -6,7 +6,7 @@
 //   options.on_corrupt = bnrecal::OnCorrupt::kSkip;
 //   auto val = bnrecal::open_image_folder("/data/imagenet", bnrecal::Split::kTest, options);
 //   auto val2 = bnrecal::open_imagenet_val("/data/val", "/data/val.txt", options);
-//   auto any = bnrecal::open_image_dataset("imagenet-val:/data/val:/data/val.txt", split);
+//   auto any = bnrecal::open_dataset("imagenet-val:/data/val:/data/val.txt", split);  // registry
 //
 // Layouts:
 //   ImageFolder  root/<class>/**/<file>.{jpg,jpeg,png} (extension case-insensitive). Classes are
@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "bnrecal/data/data_source.h"
+#include "bnrecal/data/dataset_registry.h"
 #include "bnrecal/data/image_transforms.h"
 
 namespace bnrecal {
@@ -112,14 +113,16 @@ std::unique_ptr<ImageListSource> open_imagenet_val(const std::string& folder,
 // True for a folder with class sub-folders holding images, or with train/ and val/ such folders.
 bool looks_like_image_folder(const std::string& path);
 
-// Spec strings for open_dataset (nullptr when the spec is none of these):
-//   imagefolder:PATH            ImageFolder root (or root with train/ and val/)
-//   imagenet-val:FOLDER[:GT]    flat val folder; GT defaults to the first of FOLDER/val.txt,
-//                               FOLDER/../val.txt, FOLDER/ILSVRC2012_validation_ground_truth.txt,
-//                               FOLDER/../ILSVRC2012_validation_ground_truth.txt (test split only)
-//   cifar10:PATH, cifar100:PATH CIFAR binary folders (cifar.h)
-//   PATH                        a path that looks_like_cifar or looks_like_image_folder
-std::unique_ptr<DataSource> open_image_dataset(const std::string& spec, Split split,
-                                               const ImageFolderOptions& options = {});
+// The argument of `imagenet-val:FOLDER[:GT]` (test split only; InputError for the train split).
+// GT defaults to the first of FOLDER/val.txt, FOLDER/../val.txt,
+// FOLDER/ILSVRC2012_validation_ground_truth.txt, FOLDER/../ILSVRC2012_validation_ground_truth.txt.
+std::unique_ptr<ImageListSource> open_imagenet_val_spec(const std::string& argument, Split split,
+                                                        const ImageFolderOptions& options = {});
+
+// Registers "imagefolder:PATH" (open_image_folder) and "imagenet-val:DIR[:GT]"
+// (open_imagenet_val_spec), with default options and the model's class names.
+void register_image_folder_datasets(DatasetRegistry& registry);
+// A path that looks_like_image_folder.
+PathFallback image_folder_path_fallback();
 
 }  // namespace bnrecal
