@@ -28,6 +28,7 @@
 #include "bnrecal/data/image_folder.h"
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/zoo.h"
+#include "bench_support.h"
 #include "synthetic_photos.h"
 
 namespace {
@@ -39,19 +40,15 @@ struct Fixture {
   std::shared_ptr<bnrecal::Network> net;
   std::unique_ptr<bnrecal::ImageListSource> folder;
 
-  Fixture() {
-    at::manual_seed(0);
-    bnrecal::ModelOptions options;
-    options.num_classes = kClasses;
-    options.in_channels = 3;
-    net = bnrecal::build_model("resnet18", options);
-    net->eval();
+  Fixture() : net(bnrecal::bench::random_model("resnet18", kClasses, 3)) {
     const auto root = bnrecal::bench::synthetic_jpeg_image_folder(
         std::filesystem::temp_directory_path() / "bnrecal-bench-image-folder", kClasses, kImagesPerClass);
     // Default options: the eval transform and decoding threads `bnrecal eval` uses.
     folder = bnrecal::open_image_folder(root, bnrecal::Split::kTest);
   }
 };
+
+void batch_of_32(benchmark::internal::Benchmark* b) { bnrecal::bench::per_batch_wall_time(b, 32); }
 
 Fixture& fixture() {
   static Fixture f;
@@ -87,12 +84,7 @@ void BM_RawForward(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch);
   state.counters["threads"] = at::get_num_threads();
 }
-BENCHMARK(BM_RawForward)
-    ->Arg(32)
-    ->ArgName("batch")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
+BENCHMARK(BM_RawForward)->Apply(batch_of_32);
 
 void BM_EvaluateImageFolder(benchmark::State& state) {
   Fixture& f = fixture();
@@ -106,12 +98,7 @@ void BM_EvaluateImageFolder(benchmark::State& state) {
   state.SetItemsProcessed(images);
   state.counters["threads"] = at::get_num_threads();
 }
-BENCHMARK(BM_EvaluateImageFolder)
-    ->Arg(32)
-    ->ArgName("batch")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime()
-    ->MeasureProcessCPUTime();
+BENCHMARK(BM_EvaluateImageFolder)->Apply(batch_of_32);
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/recal/recalibrate.h"
+#include "bench_support.h"
 
 namespace {
 
@@ -19,12 +20,7 @@ constexpr int64_t kBatches = 4;
 struct Setup {
   std::shared_ptr<bnrecal::Network> net;
   std::vector<at::Tensor> batches;
-  Setup() {
-    torch::manual_seed(0);
-    bnrecal::ModelOptions o;
-    o.num_classes = 10;
-    o.in_channels = 1;
-    net = bnrecal::build_model("resnet20", o);
+  Setup() : net(bnrecal::bench::random_model("resnet20", 10, 1)) {
     bnrecal::apply_policy(*net, bnrecal::PolicySpec::parse("fp32 noise=seed-003 eta=0.04"), 1);
     for (int64_t i = 0; i < kBatches; ++i) batches.push_back(torch::rand({kBatch, 1, 28, 28}));
   }

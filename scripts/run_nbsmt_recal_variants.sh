@@ -6,10 +6,8 @@
 #   bash scripts/run_nbsmt_recal_variants.sh [OUT_DIR] [MODEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-results}"
-model="${2:-models/fashion-mnist-resnet20.safetensors}"
+source scripts/calibrated_model.sh "$@"
 mkdir -p "$out/nbsmt_recal_variants"
-source scripts/calibrated_model.sh
 variants=("pooled 2048" "ema 2048" "final 2048" "pooled 8192")
 for v in "${variants[@]}"; do
   read -r estimator images <<<"$v"

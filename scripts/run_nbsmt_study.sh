@@ -6,10 +6,7 @@
 #   bash scripts/run_nbsmt_study.sh [OUT_DIR] [MODEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-results}"
-model="${2:-models/fashion-mnist-resnet20.safetensors}"
-mkdir -p "$out"
-source scripts/calibrated_model.sh
+source scripts/calibrated_model.sh "$@"
 $bin experiment nbsmt -m "$calibrated" --smt 2,4 --recal-images 2048 \
     --json "$out/nbsmt_study.$name.json" --markdown "$out/nbsmt_study.$name.md" --quiet
 if [[ "${SWEEP:-0}" == 1 ]]; then

@@ -5,10 +5,7 @@
 #   bash scripts/run_noise_study.sh [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-results}"
-mkdir -p "$out"
-model=models/fashion-mnist-resnet20.safetensors
-source scripts/calibrated_model.sh
+source scripts/calibrated_model.sh "${1:-results}"
 $bin eval --model "$model" --quiet --json "$out/eval.json"
 $bin experiment noise --model "$calibrated" --eta 0,0.02,0.04,0.06,0.08,0.10 --seeds 3 \
     --recal-images 2048 --estimator ema --momentum 0.1 \

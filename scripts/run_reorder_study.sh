@@ -8,11 +8,9 @@
 #   bash scripts/run_reorder_study.sh [OUT_DIR] [MODEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-results}"
-model="${2:-models/fashion-mnist-resnet20.safetensors}"
+source scripts/calibrated_model.sh "$@"
 work="$out/reorder_study"
 mkdir -p "$work"
-source scripts/calibrated_model.sh
 study() {  # study LABEL CHECKPOINT SMT
   echo "$1" >&2
   $bin experiment nbsmt -m "$2" --smt "$3" --recal-images 2048 --quiet \

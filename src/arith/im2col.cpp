@@ -89,19 +89,16 @@ int64_t Im2colShape::out_h() const { return out_size(h, pad_h, kh, dilation_h, s
 int64_t Im2colShape::out_w() const { return out_size(w, pad_w, kw, dilation_w, stride_w); }
 
 void Im2colShape::validate() const {
-  require_at_least(n, 0, "batch n");
-  require_at_least(h, 1, "input height h");
-  require_at_least(w, 1, "input width w");
-  require_at_least(c, 1, "channels c");
-  require_at_least(kh, 1, "kernel height kh");
-  require_at_least(kw, 1, "kernel width kw");
-  require_at_least(stride_h, 1, "stride_h");
-  require_at_least(stride_w, 1, "stride_w");
-  require_at_least(pad_h, 0, "pad_h");
-  require_at_least(pad_w, 0, "pad_w");
-  require_at_least(dilation_h, 1, "dilation_h");
-  require_at_least(dilation_w, 1, "dilation_w");
-  require_at_least(groups, 1, "groups");
+  struct Bound {
+    int64_t value, minimum;
+    const char* field;
+  };
+  const Bound bounds[] = {{n, 0, "batch n"},        {h, 1, "input height h"},  {w, 1, "input width w"},
+                          {c, 1, "channels c"},     {kh, 1, "kernel height kh"}, {kw, 1, "kernel width kw"},
+                          {stride_h, 1, "stride_h"}, {stride_w, 1, "stride_w"}, {pad_h, 0, "pad_h"},
+                          {pad_w, 0, "pad_w"},      {dilation_h, 1, "dilation_h"}, {dilation_w, 1, "dilation_w"},
+                          {groups, 1, "groups"}};
+  for (const Bound& b : bounds) require_at_least(b.value, b.minimum, b.field);
   require(c % groups == 0, "im2col: " + std::to_string(c) + " channels not divisible by " +
                                std::to_string(groups) + " groups");
   require(out_h() > 0 && out_w() > 0,

@@ -98,6 +98,16 @@ SysmtDiagnostics sysmt_diagnostics(const uint8_t* A, const int8_t* W, int64_t M,
   return total;
 }
 
+namespace {
+// "LABEL: FRACTION (PART of WHOLE UNIT)\n"
+std::string fraction_line(const char* label, double fraction, int64_t part, int64_t whole, const char* unit) {
+  char line[160];
+  std::snprintf(line, sizeof line, "%s: %.6f (%lld of %lld %s)\n", label, fraction, static_cast<long long>(part),
+                static_cast<long long>(whole), unit);
+  return line;
+}
+}  // namespace
+
 std::string format_diagnostics(const SysmtDiagnostics& d) {
   std::string s;
   char line[160];
@@ -107,22 +117,14 @@ std::string format_diagnostics(const SysmtDiagnostics& d) {
                   static_cast<long long>(d.active_lane_histogram[i]), f);
     s += line;
   }
-  std::snprintf(line, sizeof line, "collision rate P(m>=2): %.6f (%lld of %lld groups)\n",
-                d.collision_rate(), static_cast<long long>(d.collisions),
-                static_cast<long long>(d.groups));
-  s += line;
-  std::snprintf(line, sizeof line, "activations changed by R4a: %.6f (%lld of %lld reduced)\n",
-                d.activation_changed_fraction(), static_cast<long long>(d.activations_changed),
-                static_cast<long long>(d.activations_reduced));
-  s += line;
-  std::snprintf(line, sizeof line, "weights changed by R4w: %.6f (%lld of %lld reduced)\n",
-                d.weight_changed_fraction(), static_cast<long long>(d.weights_changed),
-                static_cast<long long>(d.weights_reduced));
-  s += line;
-  std::snprintf(line, sizeof line, "MSE vs exact (1T) accumulators: %.6g over %lld outputs\n",
-                d.mse_vs_exact(), static_cast<long long>(d.outputs));
-  s += line;
-  return s;
+  s += fraction_line("collision rate P(m>=2)", d.collision_rate(), d.collisions, d.groups, "groups");
+  s += fraction_line("activations changed by R4a", d.activation_changed_fraction(), d.activations_changed,
+                     d.activations_reduced, "reduced");
+  s += fraction_line("weights changed by R4w", d.weight_changed_fraction(), d.weights_changed, d.weights_reduced,
+                     "reduced");
+  std::snprintf(line, sizeof line, "MSE vs exact (1T) accumulators: %.6g over %lld outputs\n", d.mse_vs_exact(),
+                static_cast<long long>(d.outputs));
+  return s + line;
 }
 
 }  // namespace bnrecal::sysmt

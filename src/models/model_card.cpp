@@ -142,11 +142,8 @@ ModelCard card_from_json(const nlohmann::json& j) {
 }  // namespace
 
 ModelCard ModelCard::from_json(const nlohmann::json& metadata) {
-  try {
-    return card_from_json(metadata);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(std::string("checkpoint metadata is malformed: ") + e.what());
-  }
+  return with_input_errors<nlohmann::json::exception>("checkpoint metadata is malformed: ",
+                                                      [&] { return card_from_json(metadata); });
 }
 
 }  // namespace bnrecal

@@ -16,6 +16,19 @@ using layers::conv;
 class ResidualBlock : public torch::nn::Module {
  public:
   virtual at::Tensor forward(at::Tensor x) = 0;
+
+ protected:
+  // Registered last, after the branch, as torchvision orders the state dict.
+  void add_shortcut(int64_t in, int64_t out, int64_t stride) {
+    if (stride != 1 || in != out)
+      downsample = register_module("downsample", torch::nn::Sequential(conv(in, out, 1, stride, 0), batch_norm(out)));
+  }
+  // relu(branch + shortcut(x)).
+  at::Tensor join(at::Tensor branch, const at::Tensor& x) {
+    branch += downsample ? downsample->forward(x) : x;
+    return at::relu(branch);
+  }
+  torch::nn::Sequential downsample{nullptr};
 };
 
 class BasicBlock : public ResidualBlock {
@@ -26,19 +39,11 @@ class BasicBlock : public ResidualBlock {
     bn1 = register_module("bn1", batch_norm(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
     bn2 = register_module("bn2", batch_norm(planes));
-    if (stride != 1 || in != planes)
-      downsample = register_module("downsample", torch::nn::Sequential(conv(in, planes, 1, stride, 0),
-                                                                       batch_norm(planes)));
+    add_shortcut(in, planes, stride);
   }
-  at::Tensor forward(at::Tensor x) override {
-    at::Tensor out = at::relu(bn1(conv1(x)));
-    out = bn2(conv2(out));
-    out += downsample ? downsample->forward(x) : x;
-    return at::relu(out);
-  }
+  at::Tensor forward(at::Tensor x) override { return join(bn2(conv2(at::relu(bn1(conv1(x))))), x); }
   ArithConv2d conv1{nullptr}, conv2{nullptr};
   BatchNorm2d bn1{nullptr}, bn2{nullptr};
-  torch::nn::Sequential downsample{nullptr};
 };
 
 class Bottleneck : public ResidualBlock {
@@ -53,20 +58,14 @@ class Bottleneck : public ResidualBlock {
     bn2 = register_module("bn2", batch_norm(width));
     conv3 = register_module("conv3", conv(width, out, 1, 1, 0));
     bn3 = register_module("bn3", batch_norm(out));
-    if (stride != 1 || in != out)
-      downsample = register_module("downsample", torch::nn::Sequential(conv(in, out, 1, stride, 0),
-                                                                       batch_norm(out)));
+    add_shortcut(in, out, stride);
   }
   at::Tensor forward(at::Tensor x) override {
-    at::Tensor out = at::relu(bn1(conv1(x)));
-    out = at::relu(bn2(conv2(out)));
-    out = bn3(conv3(out));
-    out += downsample ? downsample->forward(x) : x;
-    return at::relu(out);
+    const at::Tensor branch = at::relu(bn2(conv2(at::relu(bn1(conv1(x))))));
+    return join(bn3(conv3(branch)), x);
   }
   ArithConv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
-  torch::nn::Sequential downsample{nullptr};
 };
 
 }  // namespace

@@ -126,21 +126,28 @@ class Unpickler {
     return stack_.back();
   }
 
+  // One opcode: a scalar, a container operation, or a reference (memo, global, call).
   void step(uint8_t op) {
+    if (!push_scalar(op) && !build_container(op) && !resolve_reference(op)) {
+      fail("unsupported pickle opcode " + std::to_string(op));
+    }
+  }
+
+  bool push_scalar(uint8_t op) {
     switch (op) {
-      case 0x80: read<uint8_t>(); break;              // PROTO
-      case 0x95: read<uint64_t>(); break;             // FRAME
-      case '(': marks_.push_back(stack_.size()); break;  // MARK
-      case 'N': stack_.push_back(make(PyValue::Kind::kNone)); break;
+      case 0x80: read<uint8_t>(); return true;              // PROTO
+      case 0x95: read<uint64_t>(); return true;             // FRAME
+      case '(': marks_.push_back(stack_.size()); return true;  // MARK
+      case 'N': stack_.push_back(make(PyValue::Kind::kNone)); return true;
       case 0x88: case 0x89: {                         // NEWTRUE, NEWFALSE
         Value v = make(PyValue::Kind::kBool);
         v->integer = op == 0x88;
         stack_.push_back(v);
-        break;
+        return true;
       }
-      case 'K': push_int(read<uint8_t>()); break;     // BININT1
-      case 'M': push_int(read<uint16_t>()); break;    // BININT2
-      case 'J': push_int(read<int32_t>()); break;     // BININT
+      case 'K': push_int(read<uint8_t>()); return true;     // BININT1
+      case 'M': push_int(read<uint16_t>()); return true;    // BININT2
+      case 'J': push_int(read<int32_t>()); return true;     // BININT
       case 0x8a: {                                    // LONG1: little-endian two's complement
         const std::string b = read_bytes(read<uint8_t>());
         if (b.size() > 8) fail("integer too large");
@@ -148,7 +155,7 @@ class Unpickler {
         for (size_t i = 0; i < b.size(); ++i) u |= uint64_t(uint8_t(b[i])) << (8 * i);
         if (!b.empty() && b.size() < 8 && (uint8_t(b.back()) & 0x80)) u |= ~uint64_t(0) << (8 * b.size());
         push_int(static_cast<int64_t>(u));
-        break;
+        return true;
       }
       case 'G': {                                     // BINFLOAT: big-endian double
         uint64_t u = 0;
@@ -156,59 +163,71 @@ class Unpickler {
         Value v = make(PyValue::Kind::kFloat);
         std::memcpy(&v->real, &u, 8);
         stack_.push_back(v);
-        break;
+        return true;
       }
-      case 'X': push_string(read_bytes(read<uint32_t>())); break;   // BINUNICODE
-      case 0x8c: push_string(read_bytes(read<uint8_t>())); break;   // SHORT_BINUNICODE
-      case 0x8d: push_string(read_bytes(read<uint64_t>())); break;  // BINUNICODE8
-      case 'T': push_string(read_bytes(read<uint32_t>())); break;   // BINSTRING
-      case 'U': push_string(read_bytes(read<uint8_t>())); break;    // SHORT_BINSTRING
-      case ')': push_tuple({}); break;                              // EMPTY_TUPLE
-      case 't': push_tuple(pop_to_mark()); break;                   // TUPLE
+      case 'X': push_string(read_bytes(read<uint32_t>())); return true;   // BINUNICODE
+      case 0x8c: push_string(read_bytes(read<uint8_t>())); return true;   // SHORT_BINUNICODE
+      case 0x8d: push_string(read_bytes(read<uint64_t>())); return true;  // BINUNICODE8
+      case 'T': push_string(read_bytes(read<uint32_t>())); return true;   // BINSTRING
+      case 'U': push_string(read_bytes(read<uint8_t>())); return true;    // SHORT_BINSTRING
+      default: return false;
+    }
+  }
+
+  bool build_container(uint8_t op) {
+    switch (op) {
+      case ')': push_tuple({}); return true;                              // EMPTY_TUPLE
+      case 't': push_tuple(pop_to_mark()); return true;                   // TUPLE
       case 0x85: case 0x86: case 0x87: {                            // TUPLE1..3
         std::vector<Value> items(op - 0x84);
         for (auto it = items.rbegin(); it != items.rend(); ++it) *it = pop();
         push_tuple(std::move(items));
-        break;
+        return true;
       }
-      case ']': stack_.push_back(make(PyValue::Kind::kList)); break;  // EMPTY_LIST
-      case '}': stack_.push_back(make(PyValue::Kind::kDict)); break;  // EMPTY_DICT
-      case 'a': { Value item = pop(); top()->items.push_back(item); break; }  // APPEND
-      case 'e': { auto items = pop_to_mark(); for (auto& i : items) top()->items.push_back(i); break; }
-      case 's': { Value v = pop(), k = pop(); top()->dict.emplace_back(k, v); break; }  // SETITEM
+      case ']': stack_.push_back(make(PyValue::Kind::kList)); return true;  // EMPTY_LIST
+      case '}': stack_.push_back(make(PyValue::Kind::kDict)); return true;  // EMPTY_DICT
+      case 'a': { Value item = pop(); top()->items.push_back(item); return true; }  // APPEND
+      case 'e': { auto items = pop_to_mark(); for (auto& i : items) top()->items.push_back(i); return true; }
+      case 's': { Value v = pop(), k = pop(); top()->dict.emplace_back(k, v); return true; }  // SETITEM
       case 'u': {                                                     // SETITEMS
         auto items = pop_to_mark();
         if (items.size() % 2) fail("odd SETITEMS");
         for (size_t i = 0; i < items.size(); i += 2) top()->dict.emplace_back(items[i], items[i + 1]);
-        break;
+        return true;
       }
-      case 'q': memo_[read<uint8_t>()] = top(); break;        // BINPUT
-      case 'r': memo_[read<uint32_t>()] = top(); break;       // LONG_BINPUT
-      case 0x94: memo_[memo_.size()] = top(); break;          // MEMOIZE
-      case 'h': stack_.push_back(memo_get(read<uint8_t>())); break;   // BINGET
-      case 'j': stack_.push_back(memo_get(read<uint32_t>())); break;  // LONG_BINGET
+      default: return false;
+    }
+  }
+
+  bool resolve_reference(uint8_t op) {
+    switch (op) {
+      case 'q': memo_[read<uint8_t>()] = top(); return true;        // BINPUT
+      case 'r': memo_[read<uint32_t>()] = top(); return true;       // LONG_BINPUT
+      case 0x94: memo_[memo_.size()] = top(); return true;          // MEMOIZE
+      case 'h': stack_.push_back(memo_get(read<uint8_t>())); return true;   // BINGET
+      case 'j': stack_.push_back(memo_get(read<uint32_t>())); return true;  // LONG_BINGET
       case 'c': {                                                     // GLOBAL
         Value v = make(PyValue::Kind::kGlobal);
         v->text = read_line();
         v->text += "." + read_line();
         stack_.push_back(v);
-        break;
+        return true;
       }
       case 0x93: {                                                    // STACK_GLOBAL
         Value name = pop(), module = pop();
         Value v = make(PyValue::Kind::kGlobal);
         v->text = module->text + "." + name->text;
         stack_.push_back(v);
-        break;
+        return true;
       }
-      case 'Q': stack_.push_back(load_storage(pop())); break;         // BINPERSID
+      case 'Q': stack_.push_back(load_storage(pop())); return true;         // BINPERSID
       case 'R': case 0x81: {                                          // REDUCE, NEWOBJ
         Value args = pop(), callable = pop();
         stack_.push_back(call(callable, args));
-        break;
+        return true;
       }
-      case 'b': pop(); break;  // BUILD: only OrderedDict's _metadata (version info) uses it; dropped
-      default: fail("unsupported pickle opcode " + std::to_string(op));
+      case 'b': pop(); return true;  // BUILD: only OrderedDict's _metadata (version info) uses it; dropped
+      default: return false;
     }
   }
 

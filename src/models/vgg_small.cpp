@@ -1,11 +1,31 @@
-#include "bnrecal/models/vgg_small.h"
-
+// A small VGG-style network for 28x28 / 32x32 images: three stages of two 3x3 conv + BN + ReLU
+// (widths 32, 64, 128), 2x2 max-pooling between stages, global average pooling and one linear
+// classifier. A plain (non-residual) counterpart to resnet20, in the family of the compact
+// quantized classifiers the final-sample BatchNorm paper trains (docs/methods.md section 1.4).
+//
+// (bnrecal::build_model("vgg_small", {10, 1}) builds it; only the zoo entry is public.)
+//
+// Module names: "features.0" (conv), "features.1" (BN), ..., "fc".
 #include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/pooling.h>
 
+#include "bnrecal/models/zoo.h"
 #include "layer_factories.h"
 
 namespace bnrecal {
+
+namespace {
+
+class VggSmall : public Network {
+ public:
+  explicit VggSmall(const ModelOptions& options);
+  at::Tensor forward(at::Tensor input) override;
+
+ private:
+  torch::nn::Sequential features_{nullptr};
+  ArithLinear fc_{nullptr};
+};
 
 VggSmall::VggSmall(const ModelOptions& options) {
   torch::nn::Sequential features;
@@ -28,6 +48,8 @@ at::Tensor VggSmall::forward(at::Tensor input) {
   const at::Tensor x = features_->forward(input);
   return fc_->forward(at::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
 }
+
+}  // namespace
 
 namespace detail {
 

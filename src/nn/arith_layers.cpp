@@ -6,10 +6,12 @@
 
 namespace bnrecal {
 
-ArithConv2dImpl::ArithConv2dImpl(ArithConv2dOptions opts)
-    : options(std::move(opts)), policy_(std::make_shared<Fp32Policy>()) {
-  reset();
+void PolicySlot::set_policy(std::shared_ptr<ArithPolicy> policy) {
+  TORCH_CHECK(policy, "null policy");
+  policy_ = std::move(policy);
 }
+
+ArithConv2dImpl::ArithConv2dImpl(ArithConv2dOptions opts) : options(std::move(opts)) { reset(); }
 
 void ArithConv2dImpl::reset() {
   const auto& o = options;
@@ -28,12 +30,7 @@ void ArithConv2dImpl::reset() {
 }
 
 at::Tensor ArithConv2dImpl::forward(const at::Tensor& input) {
-  return policy_->conv2d(input, weight, bias, options.geometry_);
-}
-
-void ArithConv2dImpl::set_policy(std::shared_ptr<ArithPolicy> policy) {
-  TORCH_CHECK(policy, "null policy");
-  policy_ = std::move(policy);
+  return policy().conv2d(input, weight, bias, options.geometry_);
 }
 
 LayerInfo ArithConv2dImpl::layer_info() const {
@@ -47,8 +44,7 @@ LayerInfo ArithConv2dImpl::layer_info() const {
 }
 
 ArithLinearImpl::ArithLinearImpl(int64_t in, int64_t out, bool with_bias_)
-    : in_features(in), out_features(out), with_bias(with_bias_),
-      policy_(std::make_shared<Fp32Policy>()) {
+    : in_features(in), out_features(out), with_bias(with_bias_) {
   reset();
 }
 
@@ -65,12 +61,7 @@ void ArithLinearImpl::reset() {
 }
 
 at::Tensor ArithLinearImpl::forward(const at::Tensor& input) {
-  return policy_->linear(input, weight, bias);
-}
-
-void ArithLinearImpl::set_policy(std::shared_ptr<ArithPolicy> policy) {
-  TORCH_CHECK(policy, "null policy");
-  policy_ = std::move(policy);
+  return policy().linear(input, weight, bias);
 }
 
 LayerInfo ArithLinearImpl::layer_info() const {
@@ -88,16 +79,16 @@ LayerInfo ArithLayerRef::info() const {
   return i;
 }
 
-void ArithLayerRef::set_policy(std::shared_ptr<ArithPolicy> policy) const {
-  if (conv) conv->set_policy(std::move(policy));
-  else linear->set_policy(std::move(policy));
+PolicySlot& ArithLayerRef::slot() const {
+  if (conv) return *conv;
+  return *linear;
 }
 
-ArithPolicy& ArithLayerRef::policy() const { return conv ? conv->policy() : linear->policy(); }
+void ArithLayerRef::set_policy(std::shared_ptr<ArithPolicy> policy) const { slot().set_policy(std::move(policy)); }
 
-std::shared_ptr<ArithPolicy> ArithLayerRef::policy_ptr() const {
-  return conv ? conv->policy_ptr() : linear->policy_ptr();
-}
+ArithPolicy& ArithLayerRef::policy() const { return slot().policy(); }
+
+std::shared_ptr<ArithPolicy> ArithLayerRef::policy_ptr() const { return slot().policy_ptr(); }
 
 PolicyRestorer::PolicyRestorer(torch::nn::Module& model, std::vector<ArithLayerRef> layers)
     : model_(model), layers_(std::move(layers)), training_(model.is_training()) {

@@ -18,7 +18,8 @@ nlohmann::json ActivationCalibration::to_json() const {
 }
 
 ActivationCalibration ActivationCalibration::from_json(const nlohmann::json& j) {
-  try {
+  const std::string context = std::string("checkpoint metadata '") + kCalibrationKey + "' is malformed: ";
+  return with_input_errors<nlohmann::json::exception>(context, [&] {
     ActivationCalibration c;
     c.stat = j.value("stat", "mean_max");
     c.images = j.value("images", int64_t{0});
@@ -27,9 +28,7 @@ ActivationCalibration ActivationCalibration::from_json(const nlohmann::json& j) 
       c.layers[name] = {r.at("a_max").get<double>(), r.value("max_abs", 0.0), r.value("min", 0.0)};
     }
     return c;
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(std::string("checkpoint metadata '") + kCalibrationKey + "' is malformed: " + e.what());
-  }
+  });
 }
 
 namespace {

@@ -161,11 +161,7 @@ PolicySpec spec_from_json(const nlohmann::json& j) {
 }  // namespace
 
 PolicySpec PolicySpec::from_json(const nlohmann::json& j) {
-  try {
-    return spec_from_json(j);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(std::string("policy JSON: ") + e.what());
-  }
+  return with_input_errors<nlohmann::json::exception>("policy JSON: ", [&] { return spec_from_json(j); });
 }
 
 }  // namespace bnrecal

@@ -8,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "bnrecal/arith/dispatch.h"
@@ -27,12 +29,22 @@ inline bool cpu_supports(arith::Kernel kernel, const std::string& name) {
   return false;
 }
 
-// Base for parameterised tests whose parameter names an implementation of `kKernel`: SetUp makes
-// it the active one for the test's duration, or skips the test when this CPU lacks it.
+// Base for parameterised tests whose parameter names an implementation of `kKernel` (the parameter
+// itself, or the last element of a tuple): SetUp makes it the active one for the test's duration,
+// or skips the test when this CPU lacks it.
+template <class Param>
+std::string implementation_of(const Param& param) {
+  if constexpr (std::is_same_v<Param, std::string>) {
+    return param;
+  } else {
+    return std::get<std::tuple_size_v<Param> - 1>(param);
+  }
+}
+
 template <arith::Kernel kKernel, class Param>
 class ImplementationTest : public ::testing::TestWithParam<Param> {
  protected:
-  virtual std::string implementation() const = 0;
+  std::string implementation() const { return implementation_of(this->GetParam()); }
   void SetUp() override {
     const std::string name = implementation();
     if (!cpu_supports(kKernel, name)) GTEST_SKIP() << name << " is not supported by this CPU";

@@ -30,10 +30,7 @@ using testing_support::ImplementationTest;
 // batch, plane, offset of the mean, chunk-kernel implementation.
 using Param = std::tuple<int64_t, int64_t, double, std::string>;
 
-class ChannelMomentsTest : public ImplementationTest<Kernel::kChannelMoments, Param> {
- protected:
-  std::string implementation() const override { return std::get<3>(GetParam()); }
-};
+class ChannelMomentsTest : public ImplementationTest<Kernel::kChannelMoments, Param> {};
 
 TEST_P(ChannelMomentsTest, MatchesFloat64Reference) {
   const auto [batch, plane, offset, impl] = GetParam();
@@ -72,10 +69,7 @@ std::string param_name(const ::testing::TestParamInfo<Param>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ChannelMomentsTest, ::testing::ValuesIn(params()), param_name);
 
-class ChannelMomentsEdges : public ImplementationTest<Kernel::kChannelMoments, std::string> {
- protected:
-  std::string implementation() const override { return GetParam(); }
-};
+class ChannelMomentsEdges : public ImplementationTest<Kernel::kChannelMoments, std::string> {};
 
 TEST_P(ChannelMomentsEdges, ConstantChannelHasZeroM2) {
   const std::vector<float> x(2 * 4 * 100, 3.25f);

@@ -80,7 +80,6 @@ using Param = std::tuple<int, IdleRule, Rounding, std::string>;
 
 class SysmtDifferential : public ImplementationTest<Kernel::kSysmtExpand, Param> {
  protected:
-  std::string implementation() const override { return std::get<3>(GetParam()); }
   SysmtConfig config() const {
     SysmtConfig c;
     c.threads = std::get<0>(GetParam());
@@ -160,10 +159,7 @@ TEST(SysmtGemm, OneThreadIsPlainDotProduct) {
     }
 }
 
-class SysmtExtremes : public ImplementationTest<Kernel::kSysmtExpand, std::string> {
- protected:
-  std::string implementation() const override { return GetParam(); }
-};
+class SysmtExtremes : public ImplementationTest<Kernel::kSysmtExpand, std::string> {};
 
 TEST_P(SysmtExtremes, ExtremeDepthFitsInt32) {
   // K = kMaxK with all-255 activations and -128 weights: the largest |Y|.

@@ -70,26 +70,9 @@ constexpr int kClasses = 3;
 constexpr int kImagesPerClass = 8;
 constexpr int kImages = kClasses * kImagesPerClass;
 
-// resnet18, since `imagefolder:` always delivers 3x224x224: of the zoo it trained fastest at that
-// size on this machine (one epoch on this folder, same load: resnet18 17 s, resnet20 24 s as its
-// first stage keeps 224x224 maps, mobilenet_v2 26 s despite fewer FLOPs), and every conv input
-// but the stem's follows a ReLU, as unsigned A8W8 calibration requires (mobilenet_v2's linear
-// bottlenecks do not, and `calibrate` refuses them). Limits of 8 to 24 images keep each command short.
-TEST(ImageFolderCli, TrainEvalCalibrateRecalibrateAndNoiseStudy) {
-  const std::string data = "imagefolder:" + make_image_folder(kClasses, kImagesPerClass);
-  const std::string dir = testing::temp_dir();
-  const std::string cli = cli_path() + " ";
-
-  auto r = run_command(cli + "train --arch resnet18 --data " + data + " --epochs 1 --train-limit 16 "
-                       "--eval-limit 8 --batch-size 8 --lr 0.05 --seed 1 --quiet -o " + dir +
-                       "/model.safetensors --json " + dir + "/train.json");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto train = read_json(dir + "/train.json");
-  EXPECT_EQ(train["epochs"].size(), 1u);
-  EXPECT_EQ(train["accuracy"]["n"], 8);  // no val/ folder: the test split is the same folder
-
+void check_eval_finds_the_recorded_data(const std::string& cli, const std::string& dir, const std::string& data) {
   // No --data: the checkpoint records `imagefolder:DIR` and eval must find it again.
-  r = run_command(cli + "eval --quiet --batch-size 8 --model " + dir + "/model.safetensors --json " + dir +
+  auto r = run_command(cli + "eval --quiet --batch-size 8 --model " + dir + "/model.safetensors --json " + dir +
                   "/eval.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto eval = read_json(dir + "/eval.json");
@@ -100,14 +83,16 @@ TEST(ImageFolderCli, TrainEvalCalibrateRecalibrateAndNoiseStudy) {
     EXPECT_LE(eval[key].get<double>(), 100.0) << key;
   }
   EXPECT_DOUBLE_EQ(eval["top5"].get<double>(), 100.0);  // 3 classes: the true one is always in the top 5
+}
 
+void check_class_names_label_folders(const std::string& cli, const std::string& dir, const std::string& data) {
   // The checkpoint records the class names, so a folder holding only some of them is labelled by
   // name (the library test checks the labels), and a folder the model does not know is refused.
   const nlohmann::json classes = read_safetensors(dir + "/model.safetensors").metadata["classes"];
   EXPECT_EQ(classes, nlohmann::json({"class0", "class1", "class2"}));
   const std::string subset = make_image_folder(kClasses, 2);
   std::filesystem::remove_all(subset + "/class0");
-  r = run_command(cli + "eval --quiet --batch-size 8 --model " + dir + "/model.safetensors --data imagefolder:" +
+  auto r = run_command(cli + "eval --quiet --batch-size 8 --model " + dir + "/model.safetensors --data imagefolder:" +
                   subset + " --json " + dir + "/subset.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(read_json(dir + "/subset.json")["n"], 4);
@@ -118,8 +103,10 @@ TEST(ImageFolderCli, TrainEvalCalibrateRecalibrateAndNoiseStudy) {
   EXPECT_NE(r.output.find("class folder 'class7' is not one of the model's 3 classes"), std::string::npos)
       << r.output;
   EXPECT_FALSE(file_exists(dir + "/unknown.json"));
+}
 
-  r = run_command(cli + "calibrate --quiet --model " + dir + "/model.safetensors --data " + data +
+void check_calibrate_and_recalibrate(const std::string& cli, const std::string& dir, const std::string& data) {
+  auto r = run_command(cli + "calibrate --quiet --model " + dir + "/model.safetensors --data " + data +
                   " --images 8 --batch-size 8 -o " + dir + "/calibrated.safetensors --json " + dir + "/cal.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto cal = read_json(dir + "/cal.json");
@@ -138,11 +125,13 @@ TEST(ImageFolderCli, TrainEvalCalibrateRecalibrateAndNoiseStudy) {
   // The recalibrated checkpoint is an ordinary one: it loads and evaluates on the same data.
   r = run_command(cli + "eval --quiet --limit 8 --batch-size 8 --model " + dir + "/recalibrated.safetensors");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+}
 
+void check_noise_study(const std::string& cli, const std::string& dir, const std::string& data) {
   // The noise rows only: the A8W8 rows' exact integer accumulation runs ResNet-18's wide convs in
   // float64, which more than doubles this command's time at 224x224 (measured: 21 s of CPU with
   // them, 9 s without); `calibrate` above already covers A8W8's use of image data.
-  r = run_command(cli + "experiment noise --quiet --model " + dir + "/calibrated.safetensors --eta 0,0.04 "
+  auto r = run_command(cli + "experiment noise --quiet --model " + dir + "/calibrated.safetensors --eta 0,0.04 "
                   "--seeds 1 --recal-images 8 --recal-batch-size 8 --limit 8 --batch-size 8 --no-quantization "
                   "--json " + dir + "/noise.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -157,6 +146,30 @@ TEST(ImageFolderCli, TrainEvalCalibrateRecalibrateAndNoiseStudy) {
       EXPECT_LE(top1, 100.0) << key;
     }
   }
+}
+
+// resnet18, since `imagefolder:` always delivers 3x224x224: of the zoo it trained fastest at that
+// size on this machine (one epoch on this folder, same load: resnet18 17 s, resnet20 24 s as its
+// first stage keeps 224x224 maps, mobilenet_v2 26 s despite fewer FLOPs), and every conv input
+// but the stem's follows a ReLU, as unsigned A8W8 calibration requires (mobilenet_v2's linear
+// bottlenecks do not, and `calibrate` refuses them). Limits of 8 to 24 images keep each command short.
+TEST(ImageFolderCli, TrainEvalCalibrateRecalibrateAndNoiseStudy) {
+  const std::string data = "imagefolder:" + make_image_folder(kClasses, kImagesPerClass);
+  const std::string dir = testing::temp_dir();
+  const std::string cli = cli_path() + " ";
+
+  auto r = run_command(cli + "train --arch resnet18 --data " + data + " --epochs 1 --train-limit 16 "
+                       "--eval-limit 8 --batch-size 8 --lr 0.05 --seed 1 --quiet -o " + dir +
+                       "/model.safetensors --json " + dir + "/train.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto train = read_json(dir + "/train.json");
+  EXPECT_EQ(train["epochs"].size(), 1u);
+  EXPECT_EQ(train["accuracy"]["n"], 8);  // no val/ folder: the test split is the same folder
+
+  check_eval_finds_the_recorded_data(cli, dir, data);
+  check_class_names_label_folders(cli, dir, data);
+  check_calibrate_and_recalibrate(cli, dir, data);
+  check_noise_study(cli, dir, data);
 }
 
 // A folder with more classes than the model's head cannot be evaluated or used for

@@ -37,10 +37,7 @@ TEST(BatchLoader, UnshuffledCoversEverythingInOrder) {
 
 TEST(BatchLoader, ShuffleIsSeededAndChangesPerEpoch) {
   auto data = traceable(50);
-  LoaderOptions o;
-  o.batch_size = 8;
-  o.shuffle = true;
-  o.seed = 7;
+  LoaderOptions o = LoaderOptions::sample(/*images=*/50, /*batch_size=*/8, /*seed=*/7, /*augment=*/false, {});
   BatchLoader a(*data, o), b(*data, o);
   const auto first = epoch_order(a);
   EXPECT_EQ(first, epoch_order(b));

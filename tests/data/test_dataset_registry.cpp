@@ -19,16 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The message of the InputError that f throws ("" if none).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -112,13 +102,13 @@ TEST(DatasetRegistry, TheCliListsEveryForm) {
 
 TEST(DatasetRegistry, UnknownPrefixOrPathListsTheKnownForms) {
   const DatasetRegistry registry = builtin_datasets();
-  const std::string prefix_error = error_of([] { open_dataset("nosuch:thing", Split::kTest); });
+  const std::string prefix_error = testing::input_error_message([] { open_dataset("nosuch:thing", Split::kTest); });
   EXPECT_TRUE(contains(prefix_error, "unknown dataset prefix 'nosuch:'")) << prefix_error;
-  const std::string path_error = error_of([] { open_dataset("/nonexistent/folder", Split::kTest); });
+  const std::string path_error = testing::input_error_message([] { open_dataset("/nonexistent/folder", Split::kTest); });
   EXPECT_TRUE(contains(path_error, "unknown dataset '/nonexistent/folder'")) << path_error;
   for (const std::string& message : {prefix_error, path_error})
     for (const DatasetEntry& e : registry.entries()) EXPECT_TRUE(contains(message, e.form)) << e.form << ": " << message;
-  const std::string empty_argument = error_of([] { open_dataset("cifar10:", Split::kTest); });
+  const std::string empty_argument = testing::input_error_message([] { open_dataset("cifar10:", Split::kTest); });
   EXPECT_TRUE(contains(empty_argument, "expected cifar10:PATH")) << empty_argument;
 }
 
@@ -134,7 +124,7 @@ TEST(DatasetRegistry, PlainPathsFallBackToCifarThenImageFolderThenIdx) {
   EXPECT_EQ(idx_source->default_normalization().mean, std::vector<double>{0.5});
   // Any other existing folder is read as IDX, whose error names the file it misses.
   const std::string empty = testing::temp_dir();
-  EXPECT_TRUE(contains(error_of([&] { open_dataset(empty, Split::kTest); }), "t10k-images-idx3-ubyte"));
+  EXPECT_TRUE(contains(testing::input_error_message([&] { open_dataset(empty, Split::kTest); }), "t10k-images-idx3-ubyte"));
 }
 
 TEST(DatasetRegistry, ImageFoldersAreLabelledByTheModelsClassNames) {
@@ -170,7 +160,7 @@ TEST(DatasetRegistry, WithoutACatchAllFallbackAnExistingFolderIsNamed) {
   DatasetRegistry registry;
   registry.add({"plain", "a name", named("plain")});
   const std::string dir = testing::temp_dir();
-  const std::string message = error_of([&] { registry.open(dir, Split::kTest); });
+  const std::string message = testing::input_error_message([&] { registry.open(dir, Split::kTest); });
   EXPECT_TRUE(contains(message, dir)) << message;
   EXPECT_TRUE(contains(message, "expected plain")) << message;
 }

@@ -16,15 +16,11 @@ IdxArray sample_images(int64_t n) {
   return a;
 }
 
-// The message of the InputError that f throws ("" if none).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+
+// Writes bytes to path and returns the InputError message read_idx gives for it.
+std::string error_reading(const std::string& path, const std::string& bytes) {
+  write_file_atomic(path, bytes);
+  return testing::input_error_message([&] { read_idx(path); });
 }
 
 TEST(Idx, RoundTripRawAndGzip) {
@@ -49,7 +45,7 @@ TEST(Idx, ReadsTheRealFashionMnistTestLabels) {
 }
 
 TEST(Idx, MissingFileNamesThePath) {
-  const std::string msg = error_of([] { read_idx("/nonexistent/x-idx1-ubyte"); });
+  const std::string msg = testing::input_error_message([] { read_idx("/nonexistent/x-idx1-ubyte"); });
   EXPECT_NE(msg.find("/nonexistent/x-idx1-ubyte"), std::string::npos) << msg;
   EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
 }
@@ -57,15 +53,14 @@ TEST(Idx, MissingFileNamesThePath) {
 TEST(Idx, WrongMagicNumber) {
   const std::string path = testing::temp_dir() + "/bad";
   write_file_atomic(path, std::string("\x12\x34\x08\x01\x00\x00\x00\x01\x05", 9));
-  const std::string msg = error_of([&] { read_idx(path); });
+  const std::string msg = testing::input_error_message([&] { read_idx(path); });
   EXPECT_NE(msg.find("wrong magic number"), std::string::npos) << msg;
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
 }
 
 TEST(Idx, UnsupportedElementType) {
-  const std::string path = testing::temp_dir() + "/float";
-  write_file_atomic(path, std::string("\x00\x00\x0d\x01\x00\x00\x00\x01\x00\x00\x00\x00", 12));
-  EXPECT_NE(error_of([&] { read_idx(path); }).find("element type 0x0d"), std::string::npos);
+  const std::string bytes("\x00\x00\x0d\x01\x00\x00\x00\x01\x00\x00\x00\x00", 12);
+  EXPECT_NE(error_reading(testing::temp_dir() + "/float", bytes).find("element type 0x0d"), std::string::npos);
 }
 
 TEST(Idx, TruncatedDataRawAndGzip) {
@@ -74,8 +69,7 @@ TEST(Idx, TruncatedDataRawAndGzip) {
   write_idx(dir + "/full", a);
   std::string bytes = read_file(dir + "/full");
   bytes.resize(bytes.size() - 10);
-  write_file_atomic(dir + "/short", bytes);
-  std::string msg = error_of([&] { read_idx(dir + "/short"); });
+  std::string msg = error_reading(dir + "/short", bytes);
   EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
   EXPECT_NE(msg.find("expected 60 data bytes, found 50"), std::string::npos) << msg;
 
@@ -83,29 +77,26 @@ TEST(Idx, TruncatedDataRawAndGzip) {
   write_idx(dir + "/full.gz", a);
   std::string gz = read_file(dir + "/full.gz");
   gz.resize(gz.size() / 2);
-  write_file_atomic(dir + "/short.gz", gz);
-  msg = error_of([&] { read_idx(dir + "/short.gz"); });
+  msg = error_reading(dir + "/short.gz", gz);
   EXPECT_TRUE(msg.find("truncated") != std::string::npos || msg.find("corrupt") != std::string::npos) << msg;
 }
 
 TEST(Idx, TruncatedHeader) {
-  const std::string path = testing::temp_dir() + "/hdr";
-  write_file_atomic(path, std::string("\x00\x00\x08\x03\x00\x00", 6));
-  EXPECT_NE(error_of([&] { read_idx(path); }).find("header ends inside dimension 0"), std::string::npos);
+  const std::string msg = error_reading(testing::temp_dir() + "/hdr", std::string("\x00\x00\x08\x03\x00\x00", 6));
+  EXPECT_NE(msg.find("header ends inside dimension 0"), std::string::npos) << msg;
 }
 
 TEST(Idx, TrailingBytesAreAnError) {
   const std::string dir = testing::temp_dir();
   write_idx(dir + "/a", sample_images(2));
-  write_file_atomic(dir + "/b", read_file(dir + "/a") + "xx");
-  EXPECT_NE(error_of([&] { read_idx(dir + "/b"); }).find("trailing bytes"), std::string::npos);
+  EXPECT_NE(error_reading(dir + "/b", read_file(dir + "/a") + "xx").find("trailing bytes"), std::string::npos);
 }
 
 TEST(IdxDataset, ImageLabelCountMismatch) {
   const std::string dir = testing::temp_dir();
   write_idx(dir + "/t10k-images-idx3-ubyte", sample_images(5));
   write_idx(dir + "/t10k-labels-idx1-ubyte", IdxArray{{4}, {0, 1, 2, 3}});
-  const std::string msg = error_of([&] { IdxDataset(dir, Split::kTest, {"x", {{0.5}, {0.5}}}); });
+  const std::string msg = testing::input_error_message([&] { IdxDataset(dir, Split::kTest, {"x", {{0.5}, {0.5}}}); });
   EXPECT_NE(msg.find("count mismatch"), std::string::npos) << msg;
   EXPECT_NE(msg.find("5 images"), std::string::npos) << msg;
   EXPECT_NE(msg.find("4 labels"), std::string::npos) << msg;
@@ -114,7 +105,7 @@ TEST(IdxDataset, ImageLabelCountMismatch) {
 TEST(IdxDataset, MissingLabelsFile) {
   const std::string dir = testing::temp_dir();
   write_idx(dir + "/train-images-idx3-ubyte.gz", sample_images(3));
-  const std::string msg = error_of([&] { IdxDataset(dir, Split::kTrain, {"x", {{0.5}, {0.5}}}); });
+  const std::string msg = testing::input_error_message([&] { IdxDataset(dir, Split::kTrain, {"x", {{0.5}, {0.5}}}); });
   EXPECT_NE(msg.find("train-labels-idx1-ubyte"), std::string::npos) << msg;
 }
 

@@ -59,8 +59,68 @@ testing::CommandResult run_reference(const std::string& manifest) {
 }
 constexpr int kReferenceUnavailable = 3;
 
+// Runs the reference on a manifest; skips the test when /usr/bin/python3 cannot run it.
+#define RUN_REFERENCE_OR_SKIP(manifest_path)                                             \
+  do {                                                                                   \
+    const auto result = run_reference(manifest_path);                                    \
+    if (result.exit_code == kReferenceUnavailable)                                       \
+      GTEST_SKIP() << "/usr/bin/python3 lacks the reference: " << result.output          \
+                   << " (apt-get install python3-torchvision)";                           \
+    ASSERT_EQ(result.exit_code, 0) << result.output;                                     \
+  } while (0)
+
+// Largest difference between a decoded image and the reference's raw bytes (uint8 levels).
+int max_byte_diff(const Image& image, const std::string& reference) {
+  EXPECT_EQ(reference.size(), image.pixels.size());
+  int m = 0;
+  for (size_t i = 0; i < std::min(reference.size(), image.pixels.size()); ++i)
+    m = std::max(m, std::abs(int(uint8_t(reference[i])) - image.pixels[i]));
+  return m;
+}
+
+bool is_png(const std::string& path) { return path.substr(path.size() - 4) == ".png"; }
+
 struct EvalJob { std::string image; int64_t resize, crop; std::string out; };
 struct CropJob { std::string image; CropBox box; int64_t size; std::string out; };
+
+// Reference jobs for every file: three eval transforms, one resized crop, one decode.
+struct Jobs {
+  std::vector<EvalJob> eval;
+  std::vector<CropJob> crop;
+  std::vector<std::string> decode;
+};
+
+Jobs write_jobs(const std::string& dir, const std::vector<std::string>& files, std::ofstream& manifest) {
+  Jobs jobs;
+  int n = 0;
+  for (const auto& f : files) {
+    for (auto [r, c] : {std::pair<int64_t, int64_t>{256, 224}, {160, 128}, {32, 40}}) {
+      jobs.eval.push_back({f, r, c, dir + "/out" + std::to_string(n++)});
+      manifest << "eval " << f << " " << r << " " << c << " " << jobs.eval.back().out << "\n";
+    }
+    const Image header = decode_image_file(f);
+    const CropBox box{header.height / 5, header.width / 7, header.height / 2, header.width * 3 / 5};
+    jobs.crop.push_back({f, box, 224, dir + "/out" + std::to_string(n++)});
+    manifest << "crop " << f << " " << box.top << " " << box.left << " " << box.height << " " << box.width
+             << " 224 " << jobs.crop.back().out << "\n";
+    jobs.decode.push_back(f);
+    manifest << "decode " << f << " " << f << ".rgb\n";
+  }
+  manifest.close();
+  return jobs;
+}
+
+double max_crop_diff(const std::vector<CropJob>& jobs) {
+  double m = 0;
+  for (const auto& job : jobs) {
+    const Image image = decode_image_file(job.image);
+    const Image resized = resample_bilinear(image, job.box, job.size, job.size, {0, 0, job.size, job.size});
+    const at::Tensor mine = image_to_tensor(resized).contiguous();
+    std::vector<float> v(mine.data_ptr<float>(), mine.data_ptr<float>() + mine.numel());
+    m = std::max(m, max_abs_diff(v, read_floats(job.out)));
+  }
+  return m;
+}
 
 TEST(ImageTransforms, MatchTorchvisionOnPngAndJpeg) {
   const std::string dir = testing::temp_dir();
@@ -74,58 +134,26 @@ TEST(ImageTransforms, MatchTorchvisionOnPngAndJpeg) {
     write_png_file(pngs.back(), image);
     write_jpeg_file(jpegs.back(), image, 85);
   }
-  std::vector<EvalJob> eval_jobs;
-  std::vector<CropJob> crop_jobs;
-  std::vector<std::string> decode_jobs;
   std::ofstream manifest(dir + "/manifest.txt");
-  int n = 0;
-  for (const auto& files : {pngs, jpegs})
-    for (const auto& f : files) {
-      for (auto [r, c] : {std::pair<int64_t, int64_t>{256, 224}, {160, 128}, {32, 40}}) {
-        eval_jobs.push_back({f, r, c, dir + "/out" + std::to_string(n++)});
-        manifest << "eval " << f << " " << r << " " << c << " " << eval_jobs.back().out << "\n";
-      }
-      const Image header = decode_image_file(f);
-      const CropBox box{header.height / 5, header.width / 7, header.height / 2, header.width * 3 / 5};
-      crop_jobs.push_back({f, box, 224, dir + "/out" + std::to_string(n++)});
-      manifest << "crop " << f << " " << box.top << " " << box.left << " " << box.height << " "
-               << box.width << " 224 " << crop_jobs.back().out << "\n";
-      decode_jobs.push_back(f);
-      manifest << "decode " << f << " " << f << ".rgb\n";
-    }
-  manifest.close();
-  const auto result = run_reference(dir + "/manifest.txt");
-  if (result.exit_code == kReferenceUnavailable)
-    GTEST_SKIP() << "/usr/bin/python3 lacks the reference: " << result.output
-                 << " (apt-get install python3-torchvision)";
-  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::vector<std::string> files = pngs;
+  files.insert(files.end(), jpegs.begin(), jpegs.end());
+  const Jobs jobs = write_jobs(dir, files, manifest);
+  RUN_REFERENCE_OR_SKIP(dir + "/manifest.txt");
 
   // Decoders: libpng is lossless, and PIL links the same libjpeg-turbo, so both should be exact.
   double png_decode = 0, jpeg_decode = 0;
-  for (const auto& f : decode_jobs) {
-    const Image image = decode_image_file(f);
-    const std::string ref = read_file(f + ".rgb");
-    ASSERT_EQ(ref.size(), image.pixels.size()) << f;
-    int m = 0;
-    for (size_t i = 0; i < ref.size(); ++i) m = std::max(m, std::abs(int(uint8_t(ref[i])) - image.pixels[i]));
-    double& slot = f.substr(f.size() - 4) == ".png" ? png_decode : jpeg_decode;
-    slot = std::max<double>(slot, m);
+  for (const auto& f : jobs.decode) {
+    double& slot = is_png(f) ? png_decode : jpeg_decode;
+    slot = std::max<double>(slot, max_byte_diff(decode_image_file(f), read_file(f + ".rgb")));
   }
-  double png_eval = 0, jpeg_eval = 0, crop_max = 0;
-  for (const auto& job : eval_jobs) {
+  double png_eval = 0, jpeg_eval = 0;
+  for (const auto& job : jobs.eval) {
     std::vector<float> mine(3 * job.crop * job.crop);
     apply_eval_transform(decode_image_file(job.image), {job.resize, job.crop}, mine.data());
-    const double d = max_abs_diff(mine, read_floats(job.out));
-    double& slot = job.image.substr(job.image.size() - 4) == ".png" ? png_eval : jpeg_eval;
-    slot = std::max(slot, d);
+    double& slot = is_png(job.image) ? png_eval : jpeg_eval;
+    slot = std::max(slot, max_abs_diff(mine, read_floats(job.out)));
   }
-  for (const auto& job : crop_jobs) {
-    const Image image = decode_image_file(job.image);
-    const Image resized = resample_bilinear(image, job.box, job.size, job.size, {0, 0, job.size, job.size});
-    const at::Tensor mine = image_to_tensor(resized).contiguous();
-    std::vector<float> v(mine.data_ptr<float>(), mine.data_ptr<float>() + mine.numel());
-    crop_max = std::max(crop_max, max_abs_diff(v, read_floats(job.out)));
-  }
+  const double crop_max = max_crop_diff(jobs.crop);
   std::printf("max |decode - PIL|: png %g, jpeg %g (uint8 levels)\n", png_decode, jpeg_decode);
   std::printf("max |eval transform - torchvision|: png %g (%g/255), jpeg %g (%g/255)\n", png_eval,
               png_eval * 255, jpeg_eval, jpeg_eval * 255);
@@ -154,19 +182,10 @@ TEST(ImageTransforms, DecodesPixelFormatsLikePil) {
     if (mode != "I16") manifest << "decode " << files.back() << " " << files.back() << ".rgb\n";
   }
   manifest.close();
-  const auto result = run_reference(dir + "/manifest.txt");
-  if (result.exit_code == kReferenceUnavailable)
-    GTEST_SKIP() << "/usr/bin/python3 lacks the reference: " << result.output
-                 << " (apt-get install python3-torchvision)";
-  ASSERT_EQ(result.exit_code, 0) << result.output;
+  RUN_REFERENCE_OR_SKIP(dir + "/manifest.txt");
   for (const auto& f : files) {
-    const Image image = decode_image_file(f);
     const bool i16 = f.find("I16") != std::string::npos;
-    const std::string ref = read_file(f + (i16 ? ".high" : ".rgb"));
-    ASSERT_EQ(ref.size(), image.pixels.size()) << f;
-    int m = 0;
-    for (size_t i = 0; i < ref.size(); ++i) m = std::max(m, std::abs(int(uint8_t(ref[i])) - image.pixels[i]));
-    EXPECT_EQ(m, 0) << f;
+    EXPECT_EQ(max_byte_diff(decode_image_file(f), read_file(f + (i16 ? ".high" : ".rgb"))), 0) << f;
   }
 }
 

@@ -36,14 +36,6 @@ std::string write_text(const std::string& text) {
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
-}
 
 TEST(Importer, ReadsAStateDictByName) {
   const std::string path = save_state_dict("resnet20", 10);
@@ -60,11 +52,11 @@ TEST(Importer, DropsTheDataParallelPrefix) {
 }
 
 TEST(Importer, RejectsMissingTextAndForeignFiles) {
-  EXPECT_NE(error_of([] { read_pytorch_weights("/nonexistent/weights.pt"); }).find("does not exist"),
+  EXPECT_NE(bnrecal::testing::input_error_message([] { read_pytorch_weights("/nonexistent/weights.pt"); }).find("does not exist"),
             std::string::npos);
-  EXPECT_NE(error_of([] { read_pytorch_weights(write_text("not weights\n")); }).find("not a PyTorch file"),
+  EXPECT_NE(bnrecal::testing::input_error_message([] { read_pytorch_weights(write_text("not weights\n")); }).find("not a PyTorch file"),
             std::string::npos);
-  EXPECT_NE(error_of([] { read_pytorch_weights(write_text("\x80\x02legacy")); }).find("legacy"), std::string::npos);
+  EXPECT_NE(bnrecal::testing::input_error_message([] { read_pytorch_weights(write_text("\x80\x02legacy")); }).find("legacy"), std::string::npos);
 }
 
 TEST(Importer, WrongArchitectureListsEveryMismatch) {
@@ -72,15 +64,15 @@ TEST(Importer, WrongArchitectureListsEveryMismatch) {
   options.arch = "resnet32";
   options.num_classes = 10;
   options.weights_path = save_state_dict("resnet20", 10);
-  const std::string message = error_of([&] { import_pytorch_model(options); });
+  const std::string message = bnrecal::testing::input_error_message([&] { import_pytorch_model(options); });
   EXPECT_NE(message.find("missing"), std::string::npos) << message;
   EXPECT_NE(message.find("layer1.3.conv1.weight"), std::string::npos) << message;
   options.arch = "resnet20";
   options.num_classes = 100;
-  const std::string shapes = error_of([&] { import_pytorch_model(options); });
+  const std::string shapes = bnrecal::testing::input_error_message([&] { import_pytorch_model(options); });
   EXPECT_NE(shapes.find("fc.weight"), std::string::npos) << shapes;
   options.arch = "no_such_net";
-  EXPECT_NE(error_of([&] { import_pytorch_model(options); }).find("unknown model"), std::string::npos);
+  EXPECT_NE(bnrecal::testing::input_error_message([&] { import_pytorch_model(options); }).find("unknown model"), std::string::npos);
 }
 
 TEST(Importer, CheckpointRecordsProvenanceAndReloadsToTheSameModel) {

@@ -9,6 +9,7 @@
 #include "bnrecal/arith/sysmt.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/model_calibration.h"
 #include "bnrecal/nn/quantizer.h"
 #include "bnrecal/nn/sysmt_policy.h"
 #include "tiny_net.h"
@@ -25,6 +26,14 @@ inline sysmt::SysmtConfig sysmt_config(int threads,
   return c;
 }
 
+inline ConvGeometry conv_geometry(int64_t groups, int64_t stride, int64_t padding) {
+  ConvGeometry g;
+  g.groups = groups;
+  g.stride = {stride, stride};
+  g.padding = {padding, padding};
+  return g;
+}
+
 // A policy for a layer named "c" (LayerInfo without shapes: channel_order's length is checked
 // against the input at forward time).
 inline SysmtPolicy make_sysmt_policy(double a_max, const sysmt::SysmtConfig& c, bool diag = false,
@@ -39,10 +48,12 @@ inline SysmtPolicy make_sysmt_policy(double a_max, const sysmt::SysmtConfig& c, 
   return SysmtPolicy(info, p);
 }
 
-// The A8W8 policy the sysmt policy reduces to at one thread, for the same layer "c".
-inline A8W8Policy make_a8w8_policy(double a_max) {
+// The A8W8 policy of a layer (by default the layer "c" make_sysmt_policy builds, which it reduces
+// to at one thread).
+inline A8W8Policy make_a8w8_policy(double a_max, const std::string& name = "c", bool linear = false) {
   LayerInfo info;
-  info.name = "c";
+  info.name = name;
+  info.is_linear = linear;
   A8W8Params p;
   p.a_max = a_max;
   return A8W8Policy(info, p);
@@ -94,6 +105,11 @@ inline at::Tensor reference_sysmt_conv(const at::Tensor& x, const at::Tensor& w,
 inline nlohmann::json calibrated_metadata(TinyNetImpl& net) {
   TensorBatchStream stream(random_batches({4}));
   return {{kCalibrationKey, calibrate_activations(net, stream, "mean_max").to_json()}};
+}
+
+// The same calibration as the model card's section policies read.
+inline ModelCalibration calibration_of(TinyNetImpl& net) {
+  return ModelCalibration::from_metadata(calibrated_metadata(net));
 }
 
 }  // namespace bnrecal::testing

@@ -3,6 +3,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
+#include "sysmt_test_support.h"
 
 using namespace bnrecal;
 
@@ -25,11 +26,7 @@ TEST(A8W8Policy, SmallReductionRunsInFloat32AndIsExact) {
   at::Tensor x = torch::rand({2, 4, 6, 6}) * 3;
   at::Tensor w = torch::randn({5, 4, 3, 3});
   at::Tensor b = torch::randn({5});
-  LayerInfo info;
-  info.name = "c";
-  A8W8Params p;
-  p.a_max = 2.5;
-  A8W8Policy policy(info, p);
+  A8W8Policy policy = bnrecal::testing::make_a8w8_policy(2.5);
   ConvGeometry g;
   g.padding = {1, 1};
   at::Tensor y = policy.conv2d(x, w, b, g);
@@ -45,11 +42,7 @@ TEST(A8W8Policy, LargeReductionUsesFloat64AndStaysExact) {
   torch::manual_seed(6);
   at::Tensor x = torch::rand({1, 64, 4, 4}) * 10;  // K = 64*9 = 576 > 514
   at::Tensor w = torch::randn({3, 64, 3, 3});
-  LayerInfo info;
-  info.name = "big";
-  A8W8Params p;
-  p.a_max = 10.0;
-  A8W8Policy policy(info, p);
+  A8W8Policy policy = bnrecal::testing::make_a8w8_policy(10.0, "big");
   ConvGeometry g;
   at::Tensor y = policy.conv2d(x, w, {}, g);
   EXPECT_EQ(policy.float64_forwards(), 1);
@@ -60,12 +53,7 @@ TEST(A8W8Policy, LinearMatchesIntegerReference) {
   torch::manual_seed(7);
   at::Tensor x = torch::rand({3, 20});
   at::Tensor w = torch::randn({4, 20});
-  LayerInfo info;
-  info.name = "fc";
-  info.is_linear = true;
-  A8W8Params p;
-  p.a_max = 1.0;
-  A8W8Policy policy(info, p);
+  A8W8Policy policy = bnrecal::testing::make_a8w8_policy(1.0, "fc", /*linear=*/true);
   at::Tensor y = policy.linear(x, w, {});
   ActivationCodes xq = quantize_activations(x, 1.0, "fc");
   WeightCodes wq = quantize_weights(w);

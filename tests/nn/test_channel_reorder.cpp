@@ -82,9 +82,7 @@ TEST(ChannelReorder, GroupedConvPermutesWithinEveryGroup) {
   torch::manual_seed(22);
   at::Tensor x = torch::relu(torch::randn({2, 8, 5, 5}));
   at::Tensor w = torch::randn({6, 4, 3, 3});
-  ConvGeometry g;
-  g.groups = 2;
-  g.padding = {1, 1};
+  const ConvGeometry g = conv_geometry(/*groups=*/2, /*stride=*/1, /*padding=*/1);
   const std::vector<int64_t> order = {2, 0, 3, 1};
   const at::Tensor input_index = as_index({2, 0, 3, 1, 6, 4, 7, 5});
   for (int t : {1, 2, 4}) {

@@ -2,28 +2,19 @@
 #include <torch/torch.h>
 
 #include "bnrecal/core/error.h"
+#include "test_support.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/calibration.h"
 #include "bnrecal/nn/policy_registry.h"
 #include "bnrecal/nn/policy_resolution.h"
+#include "sysmt_test_support.h"
 #include "tiny_net.h"
 
 using namespace bnrecal;
 using bnrecal::testing::TinyNetImpl;
+using bnrecal::testing::calibration_of;
 
 namespace {
-nlohmann::json calibrated_metadata(TinyNetImpl& net) {
-  TensorBatchStream stream(bnrecal::testing::random_batches({4}));
-  return {{kCalibrationKey, calibrate_activations(net, stream, "mean_max").to_json()}};
-}
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(PolicyRegistry, ParseSpecString) {
@@ -48,63 +39,59 @@ TEST(PolicyRegistry, TextFormRoundTrips) {
 }
 
 TEST(PolicyRegistry, UnknownNamesListTheKnownOnes) {
-  std::string m = message_of([] { PolicySpec::parse("int4"); });
+  std::string m = bnrecal::testing::input_error_message([] { PolicySpec::parse("int4"); });
   EXPECT_NE(m.find("a8w8"), std::string::npos);
   EXPECT_NE(m.find("fp32"), std::string::npos);
-  m = message_of([] { PolicySpec::parse("fp32 noise=pink eta=0.1"); });
+  m = bnrecal::testing::input_error_message([] { PolicySpec::parse("fp32 noise=pink eta=0.1"); });
   EXPECT_NE(m.find("seed-003"), std::string::npos);
-  EXPECT_FALSE(message_of([] { PolicySpec::parse("fp32 noise=relative eta=-1"); }).empty());
-  EXPECT_FALSE(message_of([] { PolicySpec::parse("fp32 colour=red"); }).empty());
+  EXPECT_FALSE(bnrecal::testing::input_error_message([] { PolicySpec::parse("fp32 noise=relative eta=-1"); }).empty());
+  EXPECT_FALSE(bnrecal::testing::input_error_message([] { PolicySpec::parse("fp32 colour=red"); }).empty());
 }
 
 TEST(PolicyRegistry, A8W8LeavesFirstConvAndFcInFp32ByDefault) {
   auto net = std::make_shared<TinyNetImpl>();
-  nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("a8w8"), 1, ModelCalibration::from_metadata(meta));
-  EXPECT_EQ(net->conv1->policy().name(), "fp32");
-  EXPECT_EQ(net->conv2->policy().name(), "a8w8");
-  EXPECT_EQ(net->fc->policy().name(), "fp32");
+  const ModelCalibration cal = calibration_of(*net);
+  apply_policy(*net, PolicySpec::parse("a8w8"), 1, cal);
+  EXPECT_EQ(net->policy_names(), (std::vector<std::string>{"fp32", "a8w8", "fp32"}));
   nlohmann::json summary = policy_summary(*net);
   ASSERT_EQ(summary.size(), 3u);
   EXPECT_EQ(summary[1]["name"], "conv2");
   EXPECT_EQ(summary[1]["policy"]["policy"], "a8w8");
   EXPECT_NEAR(summary[1]["policy"]["a_max"].get<double>(),
-              meta[kCalibrationKey]["layers"]["conv2"]["a_max"].get<double>(), 1e-12);
+              cal.activations->layers.at("conv2").a_max, 1e-12);
   // Overrides: exact and glob; last match wins.
-  apply_policy(*net, PolicySpec::parse("a8w8 override=conv*=fp32 override=conv2=a8w8"), 1, ModelCalibration::from_metadata(meta));
+  apply_policy(*net, PolicySpec::parse("a8w8 override=conv*=fp32 override=conv2=a8w8"), 1, cal);
   EXPECT_EQ(net->conv1->policy().name(), "fp32");
   EXPECT_EQ(net->conv2->policy().name(), "a8w8");
 }
 
 TEST(PolicyRegistry, A8W8OnSignedFirstConvIsRefused) {
   auto net = std::make_shared<TinyNetImpl>();
-  nlohmann::json meta = calibrated_metadata(*net);
-  std::string m = message_of([&] { apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8"), 1, ModelCalibration::from_metadata(meta)); });
+  const ModelCalibration cal = calibration_of(*net);
+  std::string m = bnrecal::testing::input_error_message([&] { apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8"), 1, cal); });
   EXPECT_NE(m.find("conv1"), std::string::npos);
   EXPECT_EQ(net->conv2->policy().name(), "fp32");  // untouched on failure
-  apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8 activations=signed"), 1, ModelCalibration::from_metadata(meta));
+  apply_policy(*net, PolicySpec::parse("a8w8 override=conv1=a8w8 activations=signed"), 1, cal);
   EXPECT_EQ(net->conv1->policy().name(), "a8w8");
 }
 
 TEST(PolicyRegistry, A8W8WithoutCalibrationNamesTheCommand) {
   auto net = std::make_shared<TinyNetImpl>();
-  std::string m = message_of([&] { apply_policy(*net, PolicySpec::parse("a8w8"), 1); });
+  std::string m = bnrecal::testing::input_error_message([&] { apply_policy(*net, PolicySpec::parse("a8w8"), 1); });
   EXPECT_NE(m.find("bnrecal calibrate"), std::string::npos);
 }
 
 TEST(PolicyRegistry, OverrideMatchingNothingIsInputError) {
   auto net = std::make_shared<TinyNetImpl>();
-  std::string m = message_of([&] { apply_policy(*net, PolicySpec::parse("fp32 override=layer9=fp32"), 1); });
+  std::string m = bnrecal::testing::input_error_message([&] { apply_policy(*net, PolicySpec::parse("fp32 override=layer9=fp32"), 1); });
   EXPECT_NE(m.find("layer9"), std::string::npos);
 }
 
 TEST(PolicyRegistry, NoiseWrapsEveryLayerAndCombinesWithA8W8) {
   auto net = std::make_shared<TinyNetImpl>();
-  nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("a8w8 noise=seed-003 eta=0.04"), 3, ModelCalibration::from_metadata(meta));
-  EXPECT_EQ(net->conv1->policy().name(), "fp32+noise");
-  EXPECT_EQ(net->conv2->policy().name(), "a8w8+noise");
-  EXPECT_EQ(net->fc->policy().name(), "fp32+noise");
+  const ModelCalibration cal = calibration_of(*net);
+  apply_policy(*net, PolicySpec::parse("a8w8 noise=seed-003 eta=0.04"), 3, cal);
+  EXPECT_EQ(net->policy_names(), (std::vector<std::string>{"fp32+noise", "a8w8+noise", "fp32+noise"}));
   auto* noisy = dynamic_cast<NoisyWeightsPolicy*>(&net->conv2->policy());
   ASSERT_NE(noisy, nullptr);
   EXPECT_NE(dynamic_cast<A8W8Policy*>(&noisy->inner()), nullptr);
@@ -130,21 +117,21 @@ TEST(PolicyRegistry, SameSeedSameOutputsDifferentSeedDifferent) {
 }
 
 TEST(PolicySpec, UnknownKeysNameTheKeyAndTheValidOnes) {
-  std::string m = message_of([] { PolicySpec::parse("sysmt threads=4"); });
+  std::string m = bnrecal::testing::input_error_message([] { PolicySpec::parse("sysmt threads=4"); });
   EXPECT_NE(m.find("'threads'"), std::string::npos) << m;
   for (const char* valid : {"smt", "idle", "round", "activations", "override", "eta"})
     EXPECT_NE(m.find(valid), std::string::npos) << valid << ": " << m;
-  m = message_of([] { PolicySpec::from_json({{"policy", "a8w8"}, {"params", {{"bits", 4}}}}); });
+  m = bnrecal::testing::input_error_message([] { PolicySpec::from_json({{"policy", "a8w8"}, {"params", {{"bits", 4}}}}); });
   EXPECT_NE(m.find("'bits'"), std::string::npos) << m;
-  m = message_of([] { PolicySpec::from_json({{"policy", "a8w8"}, {"overides", nlohmann::json::array()}}); });
+  m = bnrecal::testing::input_error_message([] { PolicySpec::from_json({{"policy", "a8w8"}, {"overides", nlohmann::json::array()}}); });
   EXPECT_NE(m.find("'overides'"), std::string::npos) << m;
 }
 
 TEST(PolicySpec, ParameterValuesAreCheckedAgainstTheirDeclarations) {
-  EXPECT_NE(message_of([] { PolicySpec::parse("sysmt smt=3"); }).find("smt=1|2|4"), std::string::npos);
-  EXPECT_FALSE(message_of([] { PolicySpec::parse("sysmt smt=two"); }).empty());
-  EXPECT_FALSE(message_of([] { PolicySpec::parse("sysmt diagnostics=yes"); }).empty());
-  EXPECT_FALSE(message_of([] { PolicySpec::from_json({{"policy", "sysmt"}, {"params", {{"smt", "2"}}}}); }).empty());
+  EXPECT_NE(bnrecal::testing::input_error_message([] { PolicySpec::parse("sysmt smt=3"); }).find("smt=1|2|4"), std::string::npos);
+  EXPECT_FALSE(bnrecal::testing::input_error_message([] { PolicySpec::parse("sysmt smt=two"); }).empty());
+  EXPECT_FALSE(bnrecal::testing::input_error_message([] { PolicySpec::parse("sysmt diagnostics=yes"); }).empty());
+  EXPECT_FALSE(bnrecal::testing::input_error_message([] { PolicySpec::from_json({{"policy", "sysmt"}, {"params", {{"smt", "2"}}}}); }).empty());
   EXPECT_EQ(PolicySpec::parse("sysmt smt=4").param("smt"), 4);
   EXPECT_EQ(PolicySpec::parse("sysmt").param("smt"), 2);  // the declared default
 }
@@ -186,7 +173,7 @@ TEST(PolicyRegistry, ANewPolicyIsOneRegistration) {
   EXPECT_EQ(net->conv2->policy().name(), "fp32");
   EXPECT_EQ(PolicySpec::parse("fp32 override=fc=test_scaled test_factor=3").to_text(),
             "fp32 test_factor=3.0 override=fc=test_scaled");
-  EXPECT_FALSE(message_of([] { PolicySpec::parse("fp32 test_factor=11"); }).empty());
+  EXPECT_FALSE(bnrecal::testing::input_error_message([] { PolicySpec::parse("fp32 test_factor=11"); }).empty());
   PolicyEntry clash = e;
   clash.name = "test_clash";
   clash.params = {ParamDef::integer("smt", 8, "a different smt")};

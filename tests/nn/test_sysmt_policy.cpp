@@ -90,10 +90,7 @@ TEST(SysmtPolicy, GroupedConvPerGroupEqualsA8W8AtOneThread) {
   torch::manual_seed(14);
   at::Tensor x = torch::relu(torch::randn({2, 6, 5, 5}));
   at::Tensor w = torch::randn({4, 3, 3, 3});
-  ConvGeometry g;
-  g.groups = 2;
-  g.stride = {2, 2};
-  g.padding = {1, 1};
+  const ConvGeometry g = conv_geometry(/*groups=*/2, /*stride=*/2, /*padding=*/1);
   A8W8Policy a8w8 = make_a8w8_policy(2.0);
   EXPECT_TRUE(
       make_sysmt_policy(2.0, sysmt_config(1)).conv2d(x, w, {}, g).equal(a8w8.conv2d(x, w, {}, g)));
@@ -104,12 +101,7 @@ TEST(SysmtPolicy, LinearEqualsA8W8AtOneThreadAndReferenceAtFour) {
   at::Tensor x = torch::relu(torch::randn({3, 20}));
   at::Tensor w = torch::randn({4, 20});
   at::Tensor b = torch::randn({4});
-  LayerInfo info;
-  info.name = "fc";
-  info.is_linear = true;
-  A8W8Params ap;
-  ap.a_max = 2.0;
-  A8W8Policy a8w8(info, ap);
+  A8W8Policy a8w8 = make_a8w8_policy(2.0, "fc", /*linear=*/true);
   EXPECT_TRUE(make_sysmt_policy(2.0, sysmt_config(1)).linear(x, w, b).equal(a8w8.linear(x, w, b)));
   ActivationCodes xq = quantize_activations(x, 2.0, "fc");
   WeightCodes wq = quantize_weights(w);
@@ -150,23 +142,21 @@ TEST(SysmtPolicy, UncalibratedOrNegativeInputThrows) {
 
 TEST(SysmtPolicy, RegistryLeavesFirstConvAndFcInFp32AndOverridesWork) {
   auto net = std::make_shared<TinyNetImpl>();
-  nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("sysmt smt=4 idle=act round=trunc"), 1, ModelCalibration::from_metadata(meta));
-  EXPECT_EQ(net->conv1->policy().name(), "fp32");
-  EXPECT_EQ(net->conv2->policy().name(), "sysmt");
-  EXPECT_EQ(net->fc->policy().name(), "fp32");
+  const ModelCalibration cal = calibration_of(*net);
+  apply_policy(*net, PolicySpec::parse("sysmt smt=4 idle=act round=trunc"), 1, cal);
+  EXPECT_EQ(net->policy_names(), (std::vector<std::string>{"fp32", "sysmt", "fp32"}));
   auto* p = dynamic_cast<SysmtPolicy*>(&net->conv2->policy());
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->params().config.threads, 4);
   EXPECT_EQ(p->params().config.idle, sysmt::IdleRule::kAct);
   EXPECT_EQ(p->params().config.rounding, sysmt::Rounding::kTrunc);
   // Same calibrated range as the a8w8 policy would use.
-  apply_policy(*net, PolicySpec::parse("a8w8"), 1, ModelCalibration::from_metadata(meta));
+  apply_policy(*net, PolicySpec::parse("a8w8"), 1, cal);
   auto* a = dynamic_cast<A8W8Policy*>(&net->conv2->policy());
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->params().a_max, p->params().a8w8.a_max);
 
-  apply_policy(*net, PolicySpec::parse("sysmt smt=2 override=conv2=a8w8 override=fc=sysmt"), 1, ModelCalibration::from_metadata(meta));
+  apply_policy(*net, PolicySpec::parse("sysmt smt=2 override=conv2=a8w8 override=fc=sysmt"), 1, cal);
   EXPECT_EQ(net->conv2->policy().name(), "a8w8");
   EXPECT_EQ(net->fc->policy().name(), "sysmt");
   net->eval();
@@ -185,8 +175,8 @@ TEST(SysmtPolicy, RegistryLeavesFirstConvAndFcInFp32AndOverridesWork) {
 
 TEST(SysmtPolicy, CountLayerMacsRestoresPolicies) {
   auto net = std::make_shared<TinyNetImpl>();
-  nlohmann::json meta = calibrated_metadata(*net);
-  apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, ModelCalibration::from_metadata(meta));
+  const ModelCalibration cal = calibration_of(*net);
+  apply_policy(*net, PolicySpec::parse("sysmt smt=2"), 1, cal);
   net->train();
   std::vector<LayerMacs> macs = count_layer_macs(*net, torch::randn({1, 1, 8, 8}));
   ASSERT_EQ(macs.size(), 3u);

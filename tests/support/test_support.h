@@ -2,7 +2,20 @@
 #pragma once
 #include <string>
 
+#include "bnrecal/core/error.h"
+
 namespace bnrecal::testing {
+
+// The message of the InputError that f throws ("" when it throws none).
+template <class F>
+std::string input_error_message(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh, empty temporary folder, removed at process exit.
 std::string temp_dir();

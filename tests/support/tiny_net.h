@@ -26,6 +26,10 @@ class TinyNetImpl : public Network {
     x = torch::relu(bn2(conv2(x)));
     return fc(x.mean({2, 3}));
   }
+  // The policy of conv1, conv2 and fc, e.g. {"fp32", "a8w8", "fp32"}.
+  std::vector<std::string> policy_names() const {
+    return {conv1->policy().name(), conv2->policy().name(), fc->policy().name()};
+  }
   // Gives the BN layers non-trivial affine parameters and running statistics.
   void randomize_bn(uint64_t seed) {
     torch::NoGradGuard g;

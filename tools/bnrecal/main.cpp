@@ -9,6 +9,14 @@
 #include "bnrecal/core/run_info.h"
 #include "commands.h"
 
+namespace {
+// One line on stderr; returns the exit code.
+int report(int exit_code, const char* kind, const char* what, const char* hint) {
+  std::cerr << "bnrecal: " << kind << what << hint << "\n";
+  return exit_code;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   bnrecal::tune_allocator();
   bnrecal::set_command_line(argc, argv);
@@ -23,27 +31,18 @@ int main(int argc, char** argv) {
   bnrecal::cli::add_all_commands(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "bnrecal: " << e.what() << " (see --help)\n";
-    return 2;
+    return report(2, "", e.what(), " (see --help)");
   } catch (const bnrecal::UsageError& e) {
-    std::cerr << "bnrecal: " << e.what() << " (see --help)\n";
-    return 2;
+    return report(2, "", e.what(), " (see --help)");
   } catch (const bnrecal::InputError& e) {
-    std::cerr << "bnrecal: error: " << e.what() << "\n";
-    return 1;
+    return report(1, "error: ", e.what(), "");
   } catch (const c10::Error& e) {
-    std::cerr << "bnrecal: error: " << e.what_without_backtrace() << "\n";
-    return 1;
+    return report(1, "error: ", e.what_without_backtrace(), "");
   } catch (const std::exception& e) {
-    std::cerr << "bnrecal: internal error: " << e.what() << "\n";
-    return 1;
+    return report(1, "internal error: ", e.what(), "");
   }
   return 0;
 }

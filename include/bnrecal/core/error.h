@@ -26,4 +26,15 @@ inline void require(bool condition, const std::string& message) {
   if (!condition) throw InputError(message);
 }
 
+// Runs read() and turns a parser's exception E (e.g. nlohmann::json::exception for a JSON value of
+// the wrong type) into an InputError prefixed with context: bad input, not an internal error.
+template <class E, class F>
+auto with_input_errors(const std::string& context, F&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const E& e) {
+    throw InputError(context + e.what());
+  }
+}
+
 }  // namespace bnrecal

@@ -33,36 +33,36 @@ struct ArithConv2dOptions {
   bool bias_ = false;  // convs before BatchNorm need no bias
 };
 
-class ArithConv2dImpl : public torch::nn::Cloneable<ArithConv2dImpl> {
+// The policy both layer kinds hold (fp32 until set); a copy (Cloneable::clone) shares it.
+class PolicySlot {
+ public:
+  void set_policy(std::shared_ptr<ArithPolicy> policy);
+  ArithPolicy& policy() const { return *policy_; }
+  std::shared_ptr<ArithPolicy> policy_ptr() const { return policy_; }
+
+ private:
+  std::shared_ptr<ArithPolicy> policy_ = std::make_shared<Fp32Policy>();
+};
+
+class ArithConv2dImpl : public torch::nn::Cloneable<ArithConv2dImpl>, public PolicySlot {
  public:
   explicit ArithConv2dImpl(ArithConv2dOptions options);
   void reset() override;
   at::Tensor forward(const at::Tensor& input);
-
-  void set_policy(std::shared_ptr<ArithPolicy> policy);
-  ArithPolicy& policy() const { return *policy_; }
-  std::shared_ptr<ArithPolicy> policy_ptr() const { return policy_; }
   // The static facts a policy factory needs; name and is_first_conv are filled by the caller.
   LayerInfo layer_info() const;
 
   ArithConv2dOptions options;
   at::Tensor weight;  // OIHW
   at::Tensor bias;    // [O] or undefined
-
- private:
-  std::shared_ptr<ArithPolicy> policy_;
 };
 TORCH_MODULE(ArithConv2d);
 
-class ArithLinearImpl : public torch::nn::Cloneable<ArithLinearImpl> {
+class ArithLinearImpl : public torch::nn::Cloneable<ArithLinearImpl>, public PolicySlot {
  public:
   ArithLinearImpl(int64_t in_features, int64_t out_features, bool with_bias = true);
   void reset() override;
   at::Tensor forward(const at::Tensor& input);
-
-  void set_policy(std::shared_ptr<ArithPolicy> policy);
-  ArithPolicy& policy() const { return *policy_; }
-  std::shared_ptr<ArithPolicy> policy_ptr() const { return policy_; }
   LayerInfo layer_info() const;
 
   int64_t in_features;
@@ -70,9 +70,6 @@ class ArithLinearImpl : public torch::nn::Cloneable<ArithLinearImpl> {
   bool with_bias;
   at::Tensor weight;  // [out, in]
   at::Tensor bias;    // [out] or undefined
-
- private:
-  std::shared_ptr<ArithPolicy> policy_;
 };
 TORCH_MODULE(ArithLinear);
 
@@ -86,6 +83,7 @@ struct ArithLayerRef {
   void set_policy(std::shared_ptr<ArithPolicy> policy) const;
   ArithPolicy& policy() const;
   std::shared_ptr<ArithPolicy> policy_ptr() const;
+  PolicySlot& slot() const;
   const at::Tensor& weight() const;
 };
 
