@@ -79,7 +79,10 @@ std::vector<BnFinalCell> summarize_bn_final(const std::vector<BnFinalRun>& runs,
       return c.dataset == run.dataset && c.arch == run.arch && c.setting == run.setting;
     });
     if (seen) continue;
-    BnFinalCell cell{run.dataset, run.arch, run.setting};
+    BnFinalCell cell;
+    cell.dataset = run.dataset;
+    cell.arch = run.arch;
+    cell.setting = run.setting;
     std::vector<double> pop, final, recal;
     std::vector<const BnFinalRun*> pop_runs, final_runs;
     for (const BnFinalRun& r : runs) {
