@@ -44,6 +44,12 @@ at::Tensor LowBitPolicy::linear(const at::Tensor& input, const at::Tensor& weigh
   return at::linear(input_codes(input), weights(weight), bias);
 }
 
+Normalization input_normalization(const PolicySpec& arithmetic, const Normalization& otherwise) {
+  if (!arithmetic.uses_policy("lowbit") || arithmetic.param("input") != "divide255") return otherwise;
+  const size_t channels = otherwise.mean.size();
+  return {std::vector<double>(channels, 0.0), std::vector<double>(channels, 1.0)};
+}
+
 PolicyEntry lowbit_policy_entry() {
   PolicyEntry e;
   e.name = "lowbit";

@@ -11,6 +11,7 @@
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/models/zoo.h"
+#include "bnrecal/nn/lowbit_policy.h"
 #include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/recal/recalibrate.h"
 
@@ -23,89 +24,12 @@ std::vector<BnFinalSetting> default_bn_final_settings() {
           {"fp32", PolicySpec{}}};
 }
 
-std::vector<double> BnFinalRun::last_top1(int64_t last) const {
-  std::vector<double> out;
-  const int64_t n = static_cast<int64_t>(series.size());
-  for (int64_t i = std::max<int64_t>(0, n - last); i < n; ++i) out.push_back(series[i].at("top1").get<double>());
-  return out;
-}
-
-nlohmann::json BnFinalRun::to_json() const {
-  return {{"dataset", dataset}, {"arch", arch}, {"setting", setting}, {"bn", bn}, {"seed", seed},
-          {"series", series},   {"recal_final_top1", recal_final_top1}, {"seconds", seconds}};
-}
-
-BnFinalRun BnFinalRun::from_json(const nlohmann::json& j) {
-  BnFinalRun r;
-  r.dataset = j.at("dataset");
-  r.arch = j.at("arch");
-  r.setting = j.at("setting");
-  r.bn = j.at("bn");
-  r.seed = j.at("seed");
-  r.series = j.at("series");
-  r.recal_final_top1 = j.value("recal_final_top1", -1.0);
-  r.seconds = j.value("seconds", 0.0);
-  return r;
-}
-
-nlohmann::json BnFinalCell::to_json() const {
-  return {{"dataset", dataset}, {"arch", arch}, {"setting", setting}, {"pop", pop.to_json()},
-          {"final", final.to_json()}, {"pop_recal_final", pop_recal_final.to_json()},
-          {"difference_final_minus_pop", difference}, {"difference_stderr", difference_stderr},
-          {"pop_jitter", pop_jitter}, {"final_jitter", final_jitter}};
-}
-
 nlohmann::json BnFinalStudyResult::to_json() const {
-  nlohmann::json r = nlohmann::json::array(), c = nlohmann::json::array();
+  nlohmann::json r = nlohmann::json::array(), c = nlohmann::json::array(), s = nlohmann::json::array();
   for (const auto& run : runs) r.push_back(run.to_json());
   for (const auto& cell : cells) c.push_back(cell.to_json());
-  return {{"runs", r}, {"cells", c}, {"study", config}};
-}
-
-namespace {
-
-double jitter_of(const std::vector<const BnFinalRun*>& runs, int64_t last) {
-  double sum = 0;
-  for (const BnFinalRun* r : runs) sum += seed_stat(r->last_top1(last)).std;
-  return runs.empty() ? 0.0 : sum / static_cast<double>(runs.size());
-}
-
-}  // namespace
-
-std::vector<BnFinalCell> summarize_bn_final(const std::vector<BnFinalRun>& runs, int64_t last) {
-  std::vector<BnFinalCell> cells;
-  for (const BnFinalRun& run : runs) {
-    const bool seen = std::any_of(cells.begin(), cells.end(), [&](const BnFinalCell& c) {
-      return c.dataset == run.dataset && c.arch == run.arch && c.setting == run.setting;
-    });
-    if (seen) continue;
-    BnFinalCell cell;
-    cell.dataset = run.dataset;
-    cell.arch = run.arch;
-    cell.setting = run.setting;
-    std::vector<double> pop, final, recal;
-    std::vector<const BnFinalRun*> pop_runs, final_runs;
-    for (const BnFinalRun& r : runs) {
-      if (r.dataset != run.dataset || r.arch != run.arch || r.setting != run.setting) continue;
-      const std::vector<double> values = r.last_top1(last);
-      std::vector<double>& into = r.bn == "final" ? final : pop;
-      into.insert(into.end(), values.begin(), values.end());
-      (r.bn == "final" ? final_runs : pop_runs).push_back(&r);
-      if (r.bn == "pop" && r.recal_final_top1 >= 0) recal.push_back(r.recal_final_top1);
-    }
-    cell.pop = seed_stat(pop);
-    cell.final = seed_stat(final);
-    cell.pop_recal_final = seed_stat(recal);
-    cell.difference = cell.final.mean - cell.pop.mean;
-    if (!pop.empty() && !final.empty()) {
-      cell.difference_stderr = std::sqrt(cell.pop.std * cell.pop.std / static_cast<double>(pop.size()) +
-                                         cell.final.std * cell.final.std / static_cast<double>(final.size()));
-    }
-    cell.pop_jitter = jitter_of(pop_runs, last);
-    cell.final_jitter = jitter_of(final_runs, last);
-    cells.push_back(cell);
-  }
-  return cells;
+  for (const auto& setting : settings) s.push_back(setting.to_json());
+  return {{"runs", r}, {"cells", c}, {"settings_pooled", s}, {"study", config}};
 }
 
 namespace {
@@ -129,15 +53,6 @@ std::shared_ptr<Network> build_run_model(const RunPlan& plan, const DataSource& 
   auto net = build_model(plan.run.arch, {train.num_classes(), train.image_shape()[0]});
   apply_policy(*net, plan.setting->arithmetic, plan.run.seed);
   return net;
-}
-
-// pixels / 255 as they are for divide255 models, else the dataset's normalization.
-Normalization run_normalization(const PolicySpec& arithmetic, const DataSource& data) {
-  if (arithmetic.uses_policy("lowbit") && arithmetic.param("input") == "divide255") {
-    const size_t channels = static_cast<size_t>(data.image_shape()[0]);
-    return {std::vector<double>(channels, 0.0), std::vector<double>(channels, 1.0)};
-  }
-  return data.default_normalization();
 }
 
 // BN-pop's model with BN-final statistics after the fact: the `final` estimator on one training
@@ -174,7 +89,7 @@ BnFinalRun train_run(RunPlan plan, const DataSource& train, const DataSource& te
   TrainOptions o = opt.train;
   o.seed = plan.run.seed;
   o.bn_momentum = plan.run.bn == "final" ? 1.0 : opt.pop_momentum;
-  o.normalization = run_normalization(plan.setting->arithmetic, train);
+  o.normalization = input_normalization(plan.setting->arithmetic, train.default_normalization());
   o.eval_every = 0;  // the time series below replaces the per-epoch evaluation
   const int64_t images = o.train_limit > 0 ? std::min(o.train_limit, train.size()) : train.size();
   const int64_t steps = o.epochs * (images / o.batch_size);
@@ -247,6 +162,7 @@ BnFinalStudyResult run_bn_final_study(const BnFinalStudyOptions& opt) {
   }
   if (opt.progress) opt.progress(done, static_cast<int64_t>(plans.size()), "");
   result.cells = summarize_bn_final(result.runs, opt.last);
+  result.settings = summarize_bn_final_settings(result.cells);
   return result;
 }
 

@@ -3,8 +3,8 @@
 //   bnrecal gemm --a A.npy --w W.npy --smt 4 --idle either --round rne --stats -o Y.npy
 //
 // A is uint8 [M,K] (activations), W is int8 [N,K] (weights, one row per output
-// channel), Y is int32 (or int64) [M,N]. Errors are thrown as InputError; main()
-// maps them to exit code 1.
+// channel), Y is int32 (or int64) [M,N]. Bad flag values are UsageErrors (exit 2), bad files
+// InputErrors (exit 1).
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bnrecal/arith/npy.h"
+#include "perturbation_options.h"
 #include "bnrecal/arith/sysmt.h"
 #include "bnrecal/arith/sysmt_diagnostics.h"
 #include "bnrecal/core/error.h"
@@ -23,9 +24,7 @@ namespace {
 
 struct GemmOptions {
   std::string a_path, w_path, out_path;
-  int smt = 1;
-  std::string idle = "either";
-  std::string rounding = "rne";
+  cli::SysmtFlags sysmt;
   std::string out_dtype = "int32";
   bool use_ref = false;
   bool stats = false;
@@ -38,15 +37,10 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
+const cli::SysmtFlagsSetup kGemmFlags{"1", false, /*smt_required=*/true, /*round=*/true};
+
 void run_gemm(const GemmOptions& o) {
-  sysmt::SysmtConfig config;
-  config.threads = o.smt;
-  config.idle = sysmt::parse_idle_rule(o.idle);
-  config.rounding = sysmt::parse_rounding(o.rounding);
-  require(o.out_dtype == "int32" || o.out_dtype == "int64",
-          "unknown --out-dtype '" + o.out_dtype + "' (expected int32|int64)");
-  require(o.threads >= 0, "--threads must be >= 0, got " + std::to_string(o.threads));
-  sysmt::validate(config);
+  const sysmt::SysmtConfig config = cli::sysmt_config(o.sysmt, kGemmFlags);
 
   const NpyArray a = read_npy(o.a_path);
   const NpyArray w = read_npy(o.w_path);
@@ -99,16 +93,13 @@ void add_gemm_command(CLI::App& app) {
   cmd->add_option("--a", options->a_path, "activations, uint8 [M,K] .npy")->required();
   cmd->add_option("--w", options->w_path, "weights, int8 [N,K] .npy")->required();
   cmd->add_option("-o,--out", options->out_path, "output .npy [M,N]")->required();
-  cmd->add_option("--smt", options->smt, "SySMT threads T (1, 2 or 4)")->required();
-  cmd->add_option("--idle", options->idle, "idle rule: either|act")->capture_default_str();
-  cmd->add_option("--round", options->rounding, "4-bit rounding: rne|half_up|trunc")
-      ->capture_default_str();
-  cmd->add_option("--out-dtype", options->out_dtype, "output dtype: int32|int64")
-      ->capture_default_str();
+  cli::add_sysmt_flags(*cmd, options->sysmt, kGemmFlags);
+  cmd->add_option("--out-dtype", options->out_dtype, "output dtype")
+      ->check(CLI::IsMember({"int32", "int64"}))->capture_default_str();
   cmd->add_flag("--ref", options->use_ref, "use the scalar reference kernel");
   cmd->add_flag("--stats", options->stats,
                 "print the active-lane histogram, collision rate, changed fractions and MSE");
-  cmd->add_option("--threads", options->threads, "OpenMP threads (0: default)");
+  cmd->add_option("--threads", options->threads, "OpenMP threads (0: default)")->check(CLI::NonNegativeNumber);
   cmd->callback([options] { run_gemm(*options); });
 }
 

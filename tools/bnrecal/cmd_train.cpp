@@ -10,6 +10,7 @@
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/models/zoo.h"
+#include "bnrecal/nn/lowbit_policy.h"
 #include "bnrecal/nn/policy_registry.h"
 #include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/train/trainer.h"
@@ -115,16 +116,6 @@ PolicySpec training_arithmetic(const PerturbationOptions& flags, const ModelCard
   return spec;
 }
 
-// The input normalization: pixels / 255 as they are for a divide255 low-bit model (the paper's
-// divide255_quant), else the starting model's, else the dataset's.
-Normalization training_normalization(const PolicySpec& arithmetic, const ModelCard& card, const DataSource& data) {
-  if (arithmetic.uses_policy("lowbit") && arithmetic.param("input") == "divide255") {
-    const size_t channels = static_cast<size_t>(data.image_shape()[0]);
-    return {std::vector<double>(channels, 0.0), std::vector<double>(channels, 1.0)};
-  }
-  return card.normalization.mean.empty() ? data.default_normalization() : card.normalization;
-}
-
 // Progress, the per-epoch checkpoint and the record of the run: the training record of the card,
 // the test evaluations (also OUTPUT.evals.jsonl, rewritten atomically), the final accuracy.
 class TrainingLog {
@@ -221,7 +212,9 @@ void add_train_command(CLI::App& app) {
     std::shared_ptr<DataSource> train_split = open_dataset_for_model(spec->data, Split::kTrain, card);
     std::shared_ptr<DataSource> eval_split = open_dataset_for_model(spec->data, Split::kTest, card);
     if (spec->val_fraction > 0) std::tie(train_split, eval_split) = split_for_validation(train_split, spec->val_fraction, o.seed);
-    o.normalization = training_normalization(arithmetic, card, *train_split);
+    // divide255 low-bit models read pixels / 255; others keep the starting model's, else the dataset's.
+    o.normalization = input_normalization(
+        arithmetic, card.normalization.mean.empty() ? train_split->default_normalization() : card.normalization);
     if (!start.network) {
       torch::manual_seed(o.seed);  // initialisation depends on the seed only
       ModelOptions model_options;

@@ -70,10 +70,12 @@ std::shared_ptr<PerturbationOptions> add_perturbation_options(CLI::App& sub, con
   p->sysmt_setup.smt_list = setup.smt_list;
   p->sysmt_setup.smt_default = setup.smt_default;
   const size_t first = sub.get_options().size();
+  std::string names;
+  for (const PolicyEntry& entry : registered_policies()) names += (names.empty() ? "" : ", ") + entry.name;
   sub.add_option("--policy", p->policy,
-                 "Arithmetic policy, optionally with its parameters, e.g. \"sysmt smt=4 idle=act\": fp32 "
-                 "(default), a8w8, sysmt (both need `bnrecal calibrate`; see `bnrecal models`). First conv, "
-                 "linear and depthwise layers stay fp32 unless overridden");
+                 "Arithmetic policy, optionally with its parameters, e.g. \"sysmt smt=4 idle=act\" or \"lowbit "
+                 "w_bits=1 a_bits=2\": " + names + " (default fp32; see `bnrecal models` for each one's "
+                 "parameters). First conv, linear and depthwise layers stay fp32 unless overridden");
   sub.add_option("--policy-json", p->policy_json, "A policy spec as JSON (flags given as well refine it)");
   sub.add_option("--noise", p->noise,
                  "Analog weight noise preset: seed-003 (W*(1+N_T*N_S), the paper's), relative, additive-max");

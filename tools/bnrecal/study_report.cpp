@@ -89,15 +89,25 @@ std::string nbsmt_study_markdown(const NbsmtStudyResult& r, const std::string& m
   return md.str();
 }
 
+namespace {
+
+std::string paired_cell(const PairedDifference& d) {
+  if (d.pairs == 0) return "-";
+  return (d.mean >= 0 ? "+" : "") + fixed(d.mean) + (d.pairs > 1 ? " +- " + fixed(d.standard_error) : "") +
+         " (n=" + std::to_string(d.pairs) + ")";
+}
+
+}  // namespace
+
 std::string bn_final_study_markdown(const BnFinalStudyResult& r) {
   std::ostringstream md;
   const nlohmann::json& c = r.config;
   md << "Top-1 (%) on the test split: mean +- std of the last " << c.value("last", 0) << " of "
      << c.value("evaluations", 0) << " evaluations of each of " << c.value("seeds", 0)
-     << " training runs (the paper's error bars). final - pop: difference of the means +- its standard error "
-        "(the evaluations of one run are correlated, so it is an underestimate). Jitter: std over a run's last "
-        "evaluations, mean over runs. pop + final recal: BN-pop models given the statistics of one training "
-        "batch after training (`final` estimator), one evaluation per run.\n";
+     << " training runs (the paper's error bars). Differences are paired by seed (BN-pop and BN-final runs of "
+        "one seed share initialisation and batch order): mean over seeds +- standard error, n = pairs. Jitter: "
+        "std over a run's last evaluations, mean over runs. pop + final recal: BN-pop models given the "
+        "statistics of one training batch after training (`final` estimator).\n";
   std::string group;
   for (const BnFinalCell& cell : r.cells) {
     const std::string g = cell.dataset + ", " + cell.arch;
@@ -107,9 +117,15 @@ std::string bn_final_study_markdown(const BnFinalStudyResult& r) {
          << "|---|---|---|---|---|---|\n";
     }
     md << "| " << cell.setting << " | " << seed_cell(cell.pop, true) << " | " << seed_cell(cell.final, true) << " | "
-       << (cell.difference >= 0 ? "+" : "") << fixed(cell.difference) << " +- " << fixed(cell.difference_stderr) << " | "
-       << fixed(cell.pop_jitter) << " / " << fixed(cell.final_jitter) << " | "
+       << paired_cell(cell.difference) << " | " << fixed(cell.pop_jitter) << " / " << fixed(cell.final_jitter) << " | "
        << (cell.pop_recal_final.values.empty() ? "-" : seed_cell(cell.pop_recal_final, true)) << " |\n";
+  }
+  md << "\nEach setting pooled over every dataset, architecture and seed (paired differences, mean +- standard "
+        "error):\n\n| setting | BN-final - BN-pop | jitter BN-final - BN-pop | (pop + final recal) - BN-pop |\n"
+        "|---|---|---|---|\n";
+  for (const BnFinalSettingSummary& s : r.settings) {
+    md << "| " << s.setting << " | " << paired_cell(s.difference) << " | " << paired_cell(s.jitter_difference) << " | "
+       << paired_cell(s.recal_difference) << " |\n";
   }
   return md.str();
 }

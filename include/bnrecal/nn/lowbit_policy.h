@@ -11,8 +11,10 @@
 // reads its input as 8-bit codes: an input outside [0, 1] means normalized images were fed, which
 // is an InputError rather than silent clipping.
 #pragma once
+#include "bnrecal/data/data_source.h"
 #include "bnrecal/nn/arith_policy.h"
 #include "bnrecal/nn/lowbit_quantizer.h"
+#include "bnrecal/nn/policy_spec.h"
 
 namespace bnrecal {
 
@@ -41,5 +43,9 @@ class LowBitPolicy : public ArithPolicy {
   std::string layer_;
   LowBitParams params_;
 };
+
+// The input normalization a model under `arithmetic` expects: pixels / 255 as they are (mean 0,
+// std 1 per channel) for an input=divide255 low-bit model, else `otherwise`.
+Normalization input_normalization(const PolicySpec& arithmetic, const Normalization& otherwise);
 
 }  // namespace bnrecal

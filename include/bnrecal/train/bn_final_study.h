@@ -17,8 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bnrecal/eval/noise_study.h"
 #include "bnrecal/nn/policy_spec.h"
+#include "bnrecal/train/bn_final_summary.h"
 #include "bnrecal/train/trainer.h"
 
 namespace bnrecal {
@@ -45,34 +45,13 @@ struct BnFinalStudyOptions {
   std::function<void(int64_t done, int64_t total, const std::string& run)> progress;
 };
 
-struct BnFinalRun {
-  std::string dataset, arch, setting, bn;  // bn: "pop" | "final"
-  uint64_t seed = 0;
-  nlohmann::json series = nlohmann::json::array();  // TrainEvaluation::to_json of every evaluation
-  double recal_final_top1 = -1;  // BN-pop runs: top-1 after `final` recalibration on one training batch
-  double seconds = 0;
-  std::vector<double> last_top1(int64_t last) const;
-  nlohmann::json to_json() const;
-  static BnFinalRun from_json(const nlohmann::json& j);
-};
-
-struct BnFinalCell {
-  std::string dataset, arch, setting;
-  SeedStat pop, final, pop_recal_final;  // pop / final: the last evaluations of every seed
-  double difference = 0, difference_stderr = 0;  // final - pop (means), sqrt(var_p/n_p + var_f/n_f)
-  double pop_jitter = 0, final_jitter = 0;  // mean over seeds of each run's std over its last evaluations
-  nlohmann::json to_json() const;
-};
-
 struct BnFinalStudyResult {
   std::vector<BnFinalRun> runs;
   std::vector<BnFinalCell> cells;
+  std::vector<BnFinalSettingSummary> settings;  // each setting pooled over data, architectures, seeds
   nlohmann::json config;
   nlohmann::json to_json() const;
 };
-
-// Cells from runs (pure: tested without training).
-std::vector<BnFinalCell> summarize_bn_final(const std::vector<BnFinalRun>& runs, int64_t last);
 
 BnFinalStudyResult run_bn_final_study(const BnFinalStudyOptions& options);
 

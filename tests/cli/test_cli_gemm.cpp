@@ -1,0 +1,82 @@
+// `bnrecal gemm`, the golden model on .npy files: its output equals the reference kernel for every
+// thread count and rule, and bad flags or files are refused without writing anything.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "bnrecal/arith/npy.h"
+#include "bnrecal/arith/sysmt.h"
+#include "test_support.h"
+
+namespace bnrecal {
+namespace {
+
+// Random operands with many zeros, so idle lanes and collisions both occur.
+void write_operands(const std::string& a_path, const std::string& w_path, int64_t M, int64_t N, int64_t K,
+                    std::vector<uint8_t>& a, std::vector<int8_t>& w) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> value(-128, 255), zero(0, 2);
+  a.resize(static_cast<size_t>(M * K));
+  w.resize(static_cast<size_t>(N * K));
+  for (auto& x : a) x = zero(rng) == 0 ? 0 : static_cast<uint8_t>(value(rng) & 0xff);
+  for (auto& x : w) x = zero(rng) == 0 ? 0 : static_cast<int8_t>(value(rng) % 128);
+  write_npy(a_path, NpyDtype::kUint8, {M, K}, a.data());
+  write_npy(w_path, NpyDtype::kInt8, {N, K}, w.data());
+}
+
+// `bnrecal gemm` has no --quiet, so not testing::bnrecal_cli.
+testing::CommandResult gemm(const std::string& args) {
+  return testing::run_command(testing::cli_path() + " gemm " + args + " --threads 2 2>&1");
+}
+
+TEST(GemmCli, MatchesTheReferenceKernel) {
+  const std::string dir = testing::temp_dir() + "/gemm_cli";
+  std::filesystem::create_directories(dir);
+  const int64_t M = 7, N = 5, K = 37;
+  std::vector<uint8_t> a;
+  std::vector<int8_t> w;
+  write_operands(dir + "/A.npy", dir + "/W.npy", M, N, K, a, w);
+  for (const char* flags : {"--smt 1", "--smt 2", "--smt 4 --idle act --round trunc", "--smt 4 --round half_up"}) {
+    const std::string out = dir + "/Y.npy";
+    const auto r = gemm("--a " + dir + "/A.npy --w " + dir + "/W.npy -o " + out + " " + flags);
+    ASSERT_EQ(r.exit_code, 0) << flags << "\n" << r.output;
+    const NpyArray y = read_npy(out);
+    ASSERT_EQ(y.dtype, NpyDtype::kInt32);
+    ASSERT_EQ(y.shape, (std::vector<int64_t>{M, N}));
+    sysmt::SysmtConfig config;
+    const std::string f = flags;
+    config.threads = f.find("--smt 4") != std::string::npos ? 4 : f.find("--smt 2") != std::string::npos ? 2 : 1;
+    if (f.find("act") != std::string::npos) config.idle = sysmt::parse_idle_rule("act");
+    if (f.find("trunc") != std::string::npos) config.rounding = sysmt::parse_rounding("trunc");
+    if (f.find("half_up") != std::string::npos) config.rounding = sysmt::parse_rounding("half_up");
+    std::vector<int32_t> expected(static_cast<size_t>(M * N));
+    sysmt::sysmt_gemm_ref(a.data(), w.data(), expected.data(), M, N, K, config);
+    const int32_t* got = y.data_as<int32_t>();
+    for (size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(got[i], expected[i]) << flags << " at " << i;
+  }
+}
+
+TEST(GemmCli, BadFlagsAreUsageErrorsAndBadFilesDataErrors) {
+  const std::string dir = testing::temp_dir() + "/gemm_cli_bad";
+  std::filesystem::create_directories(dir);
+  std::vector<uint8_t> a;
+  std::vector<int8_t> w;
+  write_operands(dir + "/A.npy", dir + "/W.npy", 3, 2, 8, a, w);
+  const std::string out = dir + "/never.npy";
+  const std::string files = "--a " + dir + "/A.npy --w " + dir + "/W.npy -o " + out;
+  for (const char* flags : {"--smt 3", "--smt 2 --idle sometimes", "--smt 2 --round up", "--smt 2,4", ""}) {
+    const auto r = gemm(files + " " + flags);
+    EXPECT_EQ(r.exit_code, 2) << flags << "\n" << r.output;
+  }
+  // Operands swapped: the activations file holds int8 weights.
+  auto r = gemm("--a " + dir + "/W.npy --w " + dir + "/A.npy -o " + out + " --smt 2");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("must be uint8"), std::string::npos) << r.output;
+  r = gemm("--a " + dir + "/missing.npy --w " + dir + "/W.npy -o " + out + " --smt 2");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace bnrecal
