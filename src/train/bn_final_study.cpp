@@ -57,6 +57,13 @@ std::shared_ptr<Network> build_run_model(const RunPlan& plan, const DataSource& 
 
 // BN-pop's model with BN-final statistics after the fact: the `final` estimator on one training
 // batch, then the test split.
+double test_top1(Network& net, const DataSource& test, const TrainOptions& o) {
+  EvalOptions e;
+  e.limit = o.eval_limit;
+  e.normalization = o.normalization;
+  return evaluate(net, test, e).top1;
+}
+
 double recal_final_top1(Network& net, const DataSource& train, const DataSource& test, const TrainOptions& o,
                         uint64_t seed) {
   const BnSnapshot original(net);
@@ -64,10 +71,7 @@ double recal_final_top1(Network& net, const DataSource& train, const DataSource&
   RecalOptions recal;
   recal.estimator = Estimator::kFinal;
   recalibrate_bn(net, stream, recal);
-  EvalOptions e;
-  e.limit = o.eval_limit;
-  e.normalization = o.normalization;
-  const double top1 = evaluate(net, test, e).top1;
+  const double top1 = test_top1(net, test, o);
   original.restore(net);
   return top1;
 }
@@ -85,12 +89,22 @@ ModelCard run_card(const RunPlan& plan, const DataSource& train, const TrainOpti
   return card;
 }
 
-BnFinalRun train_run(RunPlan plan, const DataSource& train, const DataSource& test, const BnFinalStudyOptions& opt) {
+// The run's training options: its seed, BN mode and input normalization.
+TrainOptions run_options(const RunPlan& plan, const DataSource& data, const BnFinalStudyOptions& opt) {
   TrainOptions o = opt.train;
   o.seed = plan.run.seed;
   o.bn_momentum = plan.run.bn == "final" ? 1.0 : opt.pop_momentum;
-  o.normalization = input_normalization(plan.setting->arithmetic, train.default_normalization());
-  o.eval_every = 0;  // the time series below replaces the per-epoch evaluation
+  o.normalization = input_normalization(plan.setting->arithmetic, data.default_normalization());
+  o.eval_every = 0;  // the time series replaces the per-epoch evaluation
+  return o;
+}
+
+void write_record(const RunPlan& plan, const BnFinalRun& run) {
+  write_file_atomic(plan.path + ".run.json", run.to_json().dump(1) + "\n");
+}
+
+BnFinalRun train_run(RunPlan plan, const DataSource& train, const DataSource& test, const BnFinalStudyOptions& opt) {
+  TrainOptions o = run_options(plan, train, opt);
   const int64_t images = o.train_limit > 0 ? std::min(o.train_limit, train.size()) : train.size();
   const int64_t steps = o.epochs * (images / o.batch_size);
   require(steps >= opt.evaluations, "the study needs at least as many training steps as evaluations per run");
@@ -101,10 +115,24 @@ BnFinalRun train_run(RunPlan plan, const DataSource& train, const DataSource& te
   const auto start = std::chrono::steady_clock::now();
   train_model(*net, train, &test, o, callbacks);
   plan.run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  plan.run.end_top1 = test_top1(*net, test, o);
   if (plan.run.bn == "pop") plan.run.recal_final_top1 = recal_final_top1(*net, train, test, o, plan.run.seed);
   save_checkpoint(plan.path, *net, run_card(plan, train, o));
-  write_file_atomic(plan.path + ".run.json", plan.run.to_json().dump(1) + "\n");  // last: marks the run done
+  write_record(plan, plan.run);  // last: marks the run done
   return plan.run;
+}
+
+// A finished run's record; one written before end_top1 existed gets it from the saved checkpoint
+// (evaluated once, under its recorded arithmetic) and is rewritten.
+BnFinalRun read_run(const RunPlan& plan, const BnFinalStudyOptions& opt) {
+  BnFinalRun run = BnFinalRun::from_json(nlohmann::json::parse(read_file(plan.path + ".run.json")));
+  if (run.end_top1 >= 0) return run;
+  LoadedModel saved = load_model(plan.path);
+  apply_policy(*saved.network, saved.card.native_arithmetic(), run.seed, saved.card.calibration);
+  const auto test = open_dataset(run.dataset, Split::kTest);
+  run.end_top1 = test_top1(*saved.network, *test, run_options(plan, *test, opt));
+  write_record(plan, run);
+  return run;
 }
 
 std::vector<RunPlan> plan_runs(const BnFinalStudyOptions& opt) {
@@ -150,7 +178,7 @@ BnFinalStudyResult run_bn_final_study(const BnFinalStudyOptions& opt) {
     const std::string label = plan.path.substr(opt.out_dir.size() + 1);
     if (opt.progress) opt.progress(done, static_cast<int64_t>(plans.size()), label);
     if (file_exists(plan.path + ".run.json")) {
-      result.runs.push_back(BnFinalRun::from_json(nlohmann::json::parse(read_file(plan.path + ".run.json"))));
+      result.runs.push_back(read_run(plan, opt));
     } else {
       auto train = open_dataset(plan.run.dataset, Split::kTrain);
       auto test = open_dataset(plan.run.dataset, Split::kTest);

@@ -14,7 +14,8 @@ std::vector<double> BnFinalRun::last_top1(int64_t last) const {
 
 nlohmann::json BnFinalRun::to_json() const {
   return {{"dataset", dataset}, {"arch", arch}, {"setting", setting}, {"bn", bn}, {"seed", seed},
-          {"series", series},   {"recal_final_top1", recal_final_top1}, {"seconds", seconds}};
+          {"series", series},   {"end_top1", end_top1}, {"recal_final_top1", recal_final_top1},
+          {"seconds", seconds}};
 }
 
 BnFinalRun BnFinalRun::from_json(const nlohmann::json& j) {
@@ -25,6 +26,7 @@ BnFinalRun BnFinalRun::from_json(const nlohmann::json& j) {
   r.bn = j.at("bn");
   r.seed = j.at("seed");
   r.series = j.at("series");
+  r.end_top1 = j.value("end_top1", -1.0);
   r.recal_final_top1 = j.value("recal_final_top1", -1.0);
   r.seconds = j.value("seconds", 0.0);
   return r;
@@ -32,7 +34,8 @@ BnFinalRun BnFinalRun::from_json(const nlohmann::json& j) {
 
 nlohmann::json BnFinalPair::to_json() const {
   return {{"seed", seed}, {"pop", pop}, {"final", final}, {"pop_jitter", pop_jitter},
-          {"final_jitter", final_jitter}, {"pop_recal_final", pop_recal_final}};
+          {"final_jitter", final_jitter}, {"pop_end", pop_end}, {"final_end", final_end},
+          {"pop_recal_final", pop_recal_final}};
 }
 
 nlohmann::json PairedDifference::to_json() const {
@@ -60,7 +63,8 @@ nlohmann::json BnFinalCell::to_json() const {
           {"pairs", p},
           {"difference_final_minus_pop", difference.to_json()},
           {"jitter_difference_final_minus_pop", jitter_difference.to_json()},
-          {"difference_recal_final_minus_pop", recal_difference.to_json()},
+          {"end_difference_final_minus_pop", end_difference.to_json()},
+          {"difference_recal_final_minus_pop_end", recal_difference.to_json()},
           {"pop_jitter", pop_jitter},
           {"final_jitter", final_jitter}};
 }
@@ -69,7 +73,8 @@ nlohmann::json BnFinalSettingSummary::to_json() const {
   return {{"setting", setting},
           {"difference_final_minus_pop", difference.to_json()},
           {"jitter_difference_final_minus_pop", jitter_difference.to_json()},
-          {"difference_recal_final_minus_pop", recal_difference.to_json()}};
+          {"end_difference_final_minus_pop", end_difference.to_json()},
+          {"difference_recal_final_minus_pop_end", recal_difference.to_json()}};
 }
 
 namespace {
@@ -100,11 +105,13 @@ std::vector<double> differences(const std::vector<BnFinalPair>& pairs, double Bn
   return d;
 }
 
-void fill_differences(const std::vector<BnFinalPair>& pairs, PairedDifference& difference,
-                      PairedDifference& jitter_difference, PairedDifference& recal_difference) {
-  difference = paired_difference(differences(pairs, &BnFinalPair::final, &BnFinalPair::pop));
-  jitter_difference = paired_difference(differences(pairs, &BnFinalPair::final_jitter, &BnFinalPair::pop_jitter));
-  recal_difference = paired_difference(differences(pairs, &BnFinalPair::pop_recal_final, &BnFinalPair::pop));
+// Fills difference, jitter_difference, end_difference and recal_difference (a cell or a setting).
+template <class Summary>
+void fill_differences(const std::vector<BnFinalPair>& pairs, Summary& s) {
+  s.difference = paired_difference(differences(pairs, &BnFinalPair::final, &BnFinalPair::pop));
+  s.jitter_difference = paired_difference(differences(pairs, &BnFinalPair::final_jitter, &BnFinalPair::pop_jitter));
+  s.end_difference = paired_difference(differences(pairs, &BnFinalPair::final_end, &BnFinalPair::pop_end));
+  s.recal_difference = paired_difference(differences(pairs, &BnFinalPair::pop_recal_final, &BnFinalPair::pop_end));
 }
 
 BnFinalCell summarize_cell(const std::vector<BnFinalRun>& runs, const BnFinalRun& first, int64_t last) {
@@ -122,14 +129,14 @@ BnFinalCell summarize_cell(const std::vector<BnFinalRun>& runs, const BnFinalRun
     const BnFinalRun* partner = r.bn == "pop" ? find_run(runs, r, "final", r.seed) : nullptr;
     if (partner == nullptr) continue;
     const SeedStat p = seed_stat(values), f = seed_stat(partner->last_top1(last));
-    cell.pairs.push_back({r.seed, p.mean, f.mean, p.std, f.std, r.recal_final_top1});
+    cell.pairs.push_back({r.seed, p.mean, f.mean, p.std, f.std, r.end_top1, partner->end_top1, r.recal_final_top1});
   }
   cell.pop = seed_stat(pop);
   cell.final = seed_stat(final);
   cell.pop_recal_final = seed_stat(recal);
   cell.pop_jitter = mean_of(cell.pairs, &BnFinalPair::pop_jitter);
   cell.final_jitter = mean_of(cell.pairs, &BnFinalPair::final_jitter);
-  fill_differences(cell.pairs, cell.difference, cell.jitter_difference, cell.recal_difference);
+  fill_differences(cell.pairs, cell);
   return cell;
 }
 
@@ -157,7 +164,7 @@ std::vector<BnFinalSettingSummary> summarize_bn_final_settings(const std::vector
     }
     BnFinalSettingSummary s;
     s.setting = cell.setting;
-    fill_differences(pairs, s.difference, s.jitter_difference, s.recal_difference);
+    fill_differences(pairs, s);
     out.push_back(s);
   }
   return out;

@@ -93,5 +93,19 @@ TEST(LowBitCli, Divide255ModelsReadPixelsAndRefuseNormalizedInput) {
   EXPECT_FALSE(file_exists(dir + "/never.json"));
 }
 
+// The committed W1A2 reference model evaluates under its recorded arithmetic to the accuracy
+// README and docs/results.md state.
+TEST(LowBitCli, CommittedReferenceModelGivesItsDocumentedAccuracy) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "apt-get install dataset-fashion-mnist";
+  const std::string dir = testing::temp_dir();
+  const std::string model = testing::source_dir() + "/models/fashion-mnist-resnet20-w1a2.safetensors";
+  const auto r = bnrecal_cli("eval --model " + model + " --json " + dir + "/eval.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("arith  lowbit w_bits=1 a_bits=2 w_scale=channel"), std::string::npos) << r.output;
+  const auto eval = nlohmann::json::parse(read_file(dir + "/eval.json"));
+  EXPECT_EQ(eval["n"], 10000);
+  EXPECT_NEAR(eval["top1"].get<double>(), 80.80, 0.005);
+}
+
 }  // namespace
 }  // namespace bnrecal

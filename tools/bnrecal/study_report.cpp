@@ -106,8 +106,9 @@ std::string bn_final_study_markdown(const BnFinalStudyResult& r) {
      << c.value("evaluations", 0) << " evaluations of each of " << c.value("seeds", 0)
      << " training runs (the paper's error bars). Differences are paired by seed (BN-pop and BN-final runs of "
         "one seed share initialisation and batch order): mean over seeds +- standard error, n = pairs. Jitter: "
-        "std over a run's last evaluations, mean over runs. pop + final recal: BN-pop models given the "
-        "statistics of one training batch after training (`final` estimator).\n";
+        "std over a run's last evaluations, mean over runs. At the end: each saved model evaluated once after "
+        "its last step. pop + final recal: the saved BN-pop models given the statistics of one training batch "
+        "(`final` estimator), compared with the same models at the end.\n";
   std::string group;
   for (const BnFinalCell& cell : r.cells) {
     const std::string g = cell.dataset + ", " + cell.arch;
@@ -121,11 +122,11 @@ std::string bn_final_study_markdown(const BnFinalStudyResult& r) {
        << (cell.pop_recal_final.values.empty() ? "-" : seed_cell(cell.pop_recal_final, true)) << " |\n";
   }
   md << "\nEach setting pooled over every dataset, architecture and seed (paired differences, mean +- standard "
-        "error):\n\n| setting | BN-final - BN-pop | jitter BN-final - BN-pop | (pop + final recal) - BN-pop |\n"
-        "|---|---|---|---|\n";
+        "error):\n\n| setting | BN-final - BN-pop | jitter BN-final - BN-pop | at the end: BN-final - BN-pop | "
+        "at the end: (pop + final recal) - BN-pop |\n|---|---|---|---|---|\n";
   for (const BnFinalSettingSummary& s : r.settings) {
     md << "| " << s.setting << " | " << paired_cell(s.difference) << " | " << paired_cell(s.jitter_difference) << " | "
-       << paired_cell(s.recal_difference) << " |\n";
+       << paired_cell(s.end_difference) << " | " << paired_cell(s.recal_difference) << " |\n";
   }
   return md.str();
 }

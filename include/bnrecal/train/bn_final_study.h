@@ -38,7 +38,8 @@ struct BnFinalStudyOptions {
   uint64_t base_seed = 0;
   double pop_momentum = 0.1;  // BN-pop's EMA momentum (PyTorch convention)
   TrainOptions train;         // epochs, batch size, learning rate, train/eval limits (seed and BN set per run)
-  int64_t evaluations = 12;   // test evaluations per run, evenly spaced in steps (the last at the end)
+  int64_t evaluations = 12;   // test evaluations per run, every steps / evaluations steps (plus the
+                              // saved model's evaluation at the end, end_top1)
   int64_t last = 3;           // the last evaluations of each run that make its accuracy
   std::string out_dir;        // checkpoints and run records
   std::function<void(const std::string&)> log;

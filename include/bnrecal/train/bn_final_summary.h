@@ -20,7 +20,8 @@ struct BnFinalRun {
   std::string dataset, arch, setting, bn;  // bn: "pop" | "final"
   uint64_t seed = 0;
   nlohmann::json series = nlohmann::json::array();  // TrainEvaluation::to_json of every evaluation
-  double recal_final_top1 = -1;  // BN-pop runs: top-1 after `final` recalibration on one training batch
+  double end_top1 = -1;          // the trained model as saved (its own statistics), same test images
+  double recal_final_top1 = -1;  // BN-pop runs: the saved model after `final` recalibration on one training batch
   double seconds = 0;
   std::vector<double> last_top1(int64_t last) const;
   nlohmann::json to_json() const;
@@ -32,7 +33,8 @@ struct BnFinalPair {
   uint64_t seed = 0;
   double pop = 0, final = 0;                // mean of the run's last evaluations
   double pop_jitter = 0, final_jitter = 0;  // sample std of the run's last evaluations
-  double pop_recal_final = -1;              // the BN-pop model after `final` recalibration (-1: none)
+  double pop_end = -1, final_end = -1;      // each trained model as saved (-1: not recorded)
+  double pop_recal_final = -1;              // the saved BN-pop model after `final` recalibration (-1: none)
   nlohmann::json to_json() const;
 };
 
@@ -50,7 +52,9 @@ struct BnFinalCell {
   std::vector<BnFinalPair> pairs;        // seeds that have both runs
   PairedDifference difference;           // final - pop, per seed
   PairedDifference jitter_difference;    // final_jitter - pop_jitter, per seed
-  PairedDifference recal_difference;     // pop_recal_final - pop, per seed (BN-final after training)
+  PairedDifference end_difference;       // final_end - pop_end, per seed (one evaluation, at the end)
+  PairedDifference recal_difference;     // pop_recal_final - pop_end, per seed: the same weights, BN-final
+                                         // statistics given after training vs the EMA ones
   double pop_jitter = 0, final_jitter = 0;  // mean over seeds of each run's jitter
   nlohmann::json to_json() const;
 };
@@ -58,7 +62,7 @@ struct BnFinalCell {
 // A setting's paired differences pooled over every dataset, architecture and seed.
 struct BnFinalSettingSummary {
   std::string setting;
-  PairedDifference difference, jitter_difference, recal_difference;
+  PairedDifference difference, jitter_difference, end_difference, recal_difference;
   nlohmann::json to_json() const;
 };
 
