@@ -55,8 +55,6 @@ std::shared_ptr<Network> build_run_model(const RunPlan& plan, const DataSource& 
   return net;
 }
 
-// BN-pop's model with BN-final statistics after the fact: the `final` estimator on one training
-// batch, then the test split.
 double test_top1(Network& net, const DataSource& test, const TrainOptions& o) {
   EvalOptions e;
   e.limit = o.eval_limit;
@@ -64,6 +62,8 @@ double test_top1(Network& net, const DataSource& test, const TrainOptions& o) {
   return evaluate(net, test, e).top1;
 }
 
+// BN-pop's model with BN-final statistics after the fact: the `final` estimator on one training
+// batch, then the test split.
 double recal_final_top1(Network& net, const DataSource& train, const DataSource& test, const TrainOptions& o,
                         uint64_t seed) {
   const BnSnapshot original(net);

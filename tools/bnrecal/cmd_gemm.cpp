@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "bnrecal/arith/npy.h"
-#include "perturbation_options.h"
 #include "bnrecal/arith/sysmt.h"
 #include "bnrecal/arith/sysmt_diagnostics.h"
 #include "bnrecal/core/error.h"
+#include "perturbation_options.h"
 
 namespace bnrecal {
 namespace {
