@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
@@ -70,6 +71,17 @@ std::string format_percent(double value, double stderr_value) {
   char text[64];
   std::snprintf(text, sizeof text, "%.2f %% +- %.2f", value, stderr_value);
   return text;
+}
+
+std::vector<std::string> split_list(const std::string& text, const std::string& flag) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty()) throw UsageError(flag + ": empty item in '" + text + "'");
+    items.push_back(item);
+  }
+  if (items.empty()) throw UsageError(flag + " needs at least one value");
+  return items;
 }
 
 std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub) {

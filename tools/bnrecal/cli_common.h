@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +39,9 @@ std::unique_ptr<DataSource> open_training_sample(const std::string& data, const 
 std::string resolve_dataset(const std::string& requested, const ModelCard& card);
 // "92.31 % +- 0.27"
 std::string format_percent(double value, double stderr_value);
+// The items of a comma-separated flag value ("2,4"); UsageError naming the flag for an empty list
+// or an empty item.
+std::vector<std::string> split_list(const std::string& text, const std::string& flag);
 
 struct CommonOptions {
   int threads = 0;          // 0: all cores

@@ -2,7 +2,6 @@
 // trains every dataset x architecture x setting x {BN-pop, BN-final} x seed, records the test
 // accuracy over training, and reports accuracy, jitter and BN-final-after-training, as Markdown and
 // JSON (plot it with scripts/plot_bn_final.py). Runs are kept in --out; rerunning resumes.
-#include <sstream>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
@@ -20,17 +19,6 @@ struct BnFinalSpec {
   std::vector<std::string> settings;  // NAME=POLICY
   BnFinalStudyOptions options;
 };
-
-std::vector<std::string> split_list(const std::string& text, const char* what) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (item.empty()) throw UsageError(std::string(what) + ": empty item in '" + text + "'");
-    items.push_back(item);
-  }
-  if (items.empty()) throw UsageError(std::string(what) + " needs at least one value");
-  return items;
-}
 
 std::vector<BnFinalSetting> parse_settings(const std::vector<std::string>& texts) {
   if (texts.empty()) return default_bn_final_settings();

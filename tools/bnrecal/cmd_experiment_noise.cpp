@@ -1,6 +1,5 @@
 // `bnrecal experiment noise`: the analog-noise study (docs/methods.md section 1.3) with the
 // quantization rows, as JSON and a Markdown table.
-#include <sstream>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/eval/noise_study.h"
@@ -22,8 +21,7 @@ struct NoiseExperimentSpec {
 
 std::vector<double> parse_etas(const std::string& text) {
   std::vector<double> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
+  for (const std::string& item : split_list(text, "--eta")) {
     size_t used = 0;
     double v = -1;
     try {
@@ -34,7 +32,6 @@ std::vector<double> parse_etas(const std::string& text) {
     if (used != item.size() || !(v >= 0)) throw UsageError("--eta: '" + item + "' is not a number >= 0");
     out.push_back(v);
   }
-  if (out.empty()) throw UsageError("--eta needs at least one value");
   return out;
 }
 }  // namespace

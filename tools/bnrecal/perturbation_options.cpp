@@ -1,11 +1,11 @@
 #include "perturbation_options.h"
 
 #include <cmath>
-#include <sstream>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/nn/policy_registry.h"
+#include "cli_common.h"
 
 namespace bnrecal::cli {
 
@@ -14,13 +14,6 @@ namespace {
 std::string choices(const char* key) {
   const ParamDef* d = find_param(key);
   return d ? d->describe() : key;
-}
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
-  return items;
 }
 
 // Runs f; an InputError about a flag's value becomes a UsageError (exit 2).
@@ -46,8 +39,7 @@ void add_sysmt_flags(CLI::App& sub, SysmtFlags& flags, const SysmtFlagsSetup& se
 }
 
 std::vector<int> smt_values(const SysmtFlags& flags, const SysmtFlagsSetup& setup) {
-  const std::vector<std::string> items = split_commas(flags.smt.empty() ? setup.smt_default : flags.smt);
-  if (items.empty()) throw UsageError("--smt needs at least one thread count");
+  const std::vector<std::string> items = split_list(flags.smt.empty() ? setup.smt_default : flags.smt, "--smt");
   if (items.size() > 1 && !setup.smt_list) throw UsageError("--smt takes one thread count here, got '" + flags.smt + "'");
   std::vector<int> out;
   for (const auto& item : items) out.push_back(as_usage([&] { return find_param("smt")->parse(item).get<int>(); }));
