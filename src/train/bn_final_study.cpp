@@ -55,13 +55,6 @@ std::shared_ptr<Network> build_run_model(const RunPlan& plan, const DataSource& 
   return net;
 }
 
-double test_top1(Network& net, const DataSource& test, const TrainOptions& o) {
-  EvalOptions e;
-  e.limit = o.eval_limit;
-  e.normalization = o.normalization;
-  return evaluate(net, test, e).top1;
-}
-
 // BN-pop's model with BN-final statistics after the fact: the `final` estimator on one training
 // batch, then the test split.
 double recal_final_top1(Network& net, const DataSource& train, const DataSource& test, const TrainOptions& o,
@@ -71,7 +64,7 @@ double recal_final_top1(Network& net, const DataSource& train, const DataSource&
   RecalOptions recal;
   recal.estimator = Estimator::kFinal;
   recalibrate_bn(net, stream, recal);
-  const double top1 = test_top1(net, test, o);
+  const double top1 = evaluate_during_training(net, test, o).top1;
   original.restore(net);
   return top1;
 }
@@ -115,7 +108,7 @@ BnFinalRun train_run(RunPlan plan, const DataSource& train, const DataSource& te
   const auto start = std::chrono::steady_clock::now();
   train_model(*net, train, &test, o, callbacks);
   plan.run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  plan.run.end_top1 = test_top1(*net, test, o);
+  plan.run.end_top1 = evaluate_during_training(*net, test, o).top1;
   if (plan.run.bn == "pop") plan.run.recal_final_top1 = recal_final_top1(*net, train, test, o, plan.run.seed);
   save_checkpoint(plan.path, *net, run_card(plan, train, o));
   write_record(plan, plan.run);  // last: marks the run done
@@ -130,7 +123,7 @@ BnFinalRun read_run(const RunPlan& plan, const BnFinalStudyOptions& opt) {
   LoadedModel saved = load_model(plan.path);
   apply_policy(*saved.network, saved.card.native_arithmetic(), run.seed, saved.card.calibration);
   const auto test = open_dataset(run.dataset, Split::kTest);
-  run.end_top1 = test_top1(*saved.network, *test, run_options(plan, *test, opt));
+  run.end_top1 = evaluate_during_training(*saved.network, *test, run_options(plan, *test, opt)).top1;
   write_record(plan, run);
   return run;
 }

@@ -66,14 +66,14 @@ void validate(const TrainOptions& o) {
 
 }  // namespace
 
-namespace {
-
 EvalResult evaluate_during_training(Network& model, const DataSource& source, const TrainOptions& o) {
   EvalOptions eval_options;
   eval_options.limit = o.eval_limit;
   eval_options.normalization = o.normalization;
   return evaluate(model, source, eval_options);
 }
+
+namespace {
 
 void set_bn_momentum(Network& model, double momentum) {
   for (const auto& item : model.named_modules("", /*include_self=*/false)) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/data/data_source.h"
+#include "bnrecal/eval/evaluate.h"
 #include "bnrecal/nn/network.h"
 
 namespace bnrecal {
@@ -70,6 +71,9 @@ struct TrainCallbacks {
 
 // Learning rate at the start of `epoch` (0-based).
 double learning_rate(const TrainOptions& options, int64_t epoch);
+
+// The evaluation training runs: options.eval_limit images of source, with options.normalization.
+EvalResult evaluate_during_training(Network& model, const DataSource& source, const TrainOptions& options);
 
 // Trains in place (every bnrecal::BatchNorm2d with options.bn_momentum); evaluates on eval_source
 // (may be null) per eval_every and eval_every_steps. Returns all epochs.
