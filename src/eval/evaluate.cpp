@@ -40,6 +40,7 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
   result.n = counter.count();
   result.seconds = seconds;
   result.images_per_second = seconds > 0 ? result.n / seconds : 0.0;
+  result.correct = counter.hits();
   return result;
 }
 

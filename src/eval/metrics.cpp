@@ -17,6 +17,9 @@ void AccuracyCounter::add(const at::Tensor& logits, const at::Tensor& labels) {
   const int64_t k = std::min<int64_t>(5, logits.size(1));
   const at::Tensor topk = std::get<1>(logits.topk(k, /*dim=*/1));
   const at::Tensor hits = topk.eq(target);
+  const at::Tensor top1_hits = hits.select(1, 0).to(at::kByte).contiguous();
+  const uint8_t* h = top1_hits.data_ptr<uint8_t>();
+  hits_.insert(hits_.end(), h, h + top1_hits.numel());
   correct1_ += hits.narrow(1, 0, 1).sum().item<int64_t>();
   correct5_ += hits.any(1).sum().item<int64_t>();
   loss_sum_ += at::cross_entropy_loss(logits.to(at::kFloat), labels.to(at::kLong), {}, at::Reduction::Sum)
@@ -29,5 +32,21 @@ double AccuracyCounter::top5() const { return n_ ? 100.0 * correct5_ / n_ : 0.0;
 double AccuracyCounter::top1_stderr() const { return binomial_stderr_percent(top1(), n_); }
 double AccuracyCounter::top5_stderr() const { return binomial_stderr_percent(top5(), n_); }
 double AccuracyCounter::mean_loss() const { return n_ ? loss_sum_ / n_ : 0.0; }
+
+SeedStat seed_stat(const std::vector<double>& values) {
+  SeedStat s;
+  s.values = values;
+  if (values.empty()) return s;
+  for (double v : values) s.mean += v;
+  s.mean /= static_cast<double>(values.size());
+  if (values.size() > 1) {
+    double ss = 0;
+    for (double v : values) ss += (v - s.mean) * (v - s.mean);
+    s.std = std::sqrt(ss / static_cast<double>(values.size() - 1));
+  }
+  return s;
+}
+
+nlohmann::json SeedStat::to_json() const { return {{"mean", mean}, {"std", std}, {"values", values}}; }
 
 }  // namespace bnrecal

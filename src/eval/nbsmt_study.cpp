@@ -23,7 +23,7 @@ nlohmann::json NbsmtSetting::to_json() const {
   for (const auto& l : layers) rows.push_back(l.to_json());
   return {{"label", label}, {"speedup_all", speedup_all},
           {"speedup_accelerated", speedup_accelerated}, {"plain", plain.to_json()},
-          {"recalibrated", recalibrated.to_json()}, {"layers", rows}};
+          {"recalibrated", recalibrated.to_json()}, {"vs_a8w8", vs_a8w8.to_json()}, {"layers", rows}};
 }
 
 double nbsmt_speedup(const std::vector<NbsmtLayerRow>& layers, bool accelerated_only) {
@@ -88,7 +88,8 @@ void collect_diagnostics(Network& model, const StudyData& data, const NbsmtStudy
 
 // The model's current policies, plain and recalibrated (BN restored afterwards), as a setting.
 NbsmtSetting measure_setting(std::string label, std::vector<NbsmtLayerRow> layers, Network& model,
-                             const StudyData& data, const NbsmtStudyOptions& opt, const BnSnapshot& clean) {
+                             const StudyData& data, const NbsmtStudyOptions& opt, const BnSnapshot& clean,
+                             const EvalResult& a8w8) {
   NbsmtSetting s;
   s.label = std::move(label);
   s.layers = std::move(layers);
@@ -97,8 +98,10 @@ NbsmtSetting measure_setting(std::string label, std::vector<NbsmtLayerRow> layer
   const PlainAndRecalibrated m = measure_plain_and_recalibrated(model, data, opt.protocol, opt.seed, clean);
   s.plain = m.plain;
   s.recalibrated = m.recalibrated;
+  s.vs_a8w8 = compare_paired(a8w8.correct, s.plain.correct);
   opt.protocol.say(s.label + " (S " + fixed(s.speedup_all, 3) + " all, " + fixed(s.speedup_accelerated, 3) +
-                   " accelerated): plain " + fixed(s.plain.top1) + " %, recal " + fixed(s.recalibrated.top1) + " %");
+                   " accelerated): plain " + fixed(s.plain.top1) + " %, recal " + fixed(s.recalibrated.top1.mean) +
+                   " % (gain " + paired_text(s.recalibrated.gain) + ")");
   return s;
 }
 
@@ -113,7 +116,8 @@ PolicySpec sysmt_spec(const NbsmtStudyOptions& opt, int threads) {
 // Accelerated layers by MSE at the largest T, highest first, then the schedule's points.
 std::vector<NbsmtSetting> run_sweep(Network& model, const ModelCalibration& calibration, const StudyData& data,
                                     const NbsmtStudyOptions& opt, const std::vector<NbsmtLayerRow>& ranking,
-                                    const std::vector<LayerMacs>& macs, const BnSnapshot& clean) {
+                                    const std::vector<LayerMacs>& macs, const BnSnapshot& clean,
+                                    const EvalResult& a8w8) {
   std::vector<size_t> accelerated;
   std::vector<double> mse;
   for (size_t i = 0; i < ranking.size(); ++i) {
@@ -127,7 +131,7 @@ std::vector<NbsmtSetting> run_sweep(Network& model, const ModelCalibration& cali
     apply_policy(model, sysmt_spec(opt, 4), opt.seed, calibration);
     const auto layers = arith_layers(model);
     for (size_t j = 0; j < order.size(); ++j) set_threads(layers[accelerated[order[j]]], point.threads[j]);
-    sweep.push_back(measure_setting(point.label, layer_rows(model, macs), model, data, opt, clean));
+    sweep.push_back(measure_setting(point.label, layer_rows(model, macs), model, data, opt, clean, a8w8));
   }
   return sweep;
 }
@@ -161,7 +165,8 @@ NbsmtStudyResult run_nbsmt_study(Network& model, const ModelCalibration& calibra
   a8w8.policy = "a8w8";
   apply_policy(model, a8w8, opt.seed, calibration);
   result.a8w8 = evaluate_test(model, data.test, p.eval, p.eval.limit);
-  p.say("a8w8: " + fixed(result.a8w8.top1) + " %");
+  result.a8w8_vs_fp32 = compare_paired(result.fp32.correct, result.a8w8.correct);
+  p.say("a8w8: " + fixed(result.a8w8.top1) + " % (vs fp32 " + paired_text(result.a8w8_vs_fp32) + ")");
 
   std::vector<NbsmtLayerRow> ranking;  // MSE at the largest T, for the sweep
   const int largest = *std::max_element(opt.threads.begin(), opt.threads.end());
@@ -169,10 +174,10 @@ NbsmtStudyResult run_nbsmt_study(Network& model, const ModelCalibration& calibra
     apply_policy(model, sysmt_spec(opt, t), opt.seed, calibration);
     collect_diagnostics(model, data, opt);
     result.settings.push_back(
-        measure_setting(std::to_string(t) + "T", layer_rows(model, macs), model, data, opt, clean));
+        measure_setting(std::to_string(t) + "T", layer_rows(model, macs), model, data, opt, clean, result.a8w8));
     if (t == largest) ranking = result.settings.back().layers;
   }
-  if (opt.sweep) result.sweep = run_sweep(model, calibration, data, opt, ranking, macs, clean);
+  if (opt.sweep) result.sweep = run_sweep(model, calibration, data, opt, ranking, macs, clean, result.a8w8);
   apply_policy(model, PolicySpec{}, opt.seed, calibration);
   return result;
 }
@@ -181,7 +186,8 @@ nlohmann::json NbsmtStudyResult::to_json() const {
   nlohmann::json settings_json = nlohmann::json::array(), sweep_json = nlohmann::json::array();
   for (const auto& s : settings) settings_json.push_back(s.to_json());
   for (const auto& s : sweep) sweep_json.push_back(s.to_json());
-  return {{"fp32", fp32.to_json()}, {"a8w8", a8w8.to_json()}, {"settings", settings_json},
+  return {{"fp32", fp32.to_json()}, {"a8w8", a8w8.to_json()}, {"a8w8_vs_fp32", a8w8_vs_fp32.to_json()},
+          {"settings", settings_json},
           {"sweep", sweep_json}, {"study", config}};
 }
 

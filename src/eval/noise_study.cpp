@@ -1,29 +1,9 @@
 #include "bnrecal/eval/noise_study.h"
 
-#include <cmath>
-
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/policy_resolution.h"
 
 namespace bnrecal {
-
-SeedStat seed_stat(const std::vector<double>& values) {
-  SeedStat s;
-  s.values = values;
-  if (values.empty()) return s;
-  for (double v : values) s.mean += v;
-  s.mean /= static_cast<double>(values.size());
-  if (values.size() > 1) {
-    double ss = 0;
-    for (double v : values) ss += (v - s.mean) * (v - s.mean);
-    s.std = std::sqrt(ss / static_cast<double>(values.size() - 1));
-  }
-  return s;
-}
-
-nlohmann::json SeedStat::to_json() const {
-  return {{"mean", mean}, {"std", std}, {"values", values}};
-}
 
 namespace {
 
@@ -53,8 +33,10 @@ nlohmann::json quantization_rows(Network& model, const ModelCalibration& calibra
   apply_policy(model, a8w8, opt.base_seed, calibration);
   const PlainAndRecalibrated m = measure_plain_and_recalibrated(model, data, p, opt.base_seed, clean);
   rows["a8w8"] = m.plain.to_json();
+  rows["a8w8"]["vs_fp32"] = compare_paired(fp32.correct, m.plain.correct).to_json();
   rows["a8w8_recal"] = m.recalibrated.to_json();
-  p.say("a8w8: " + fixed(m.plain.top1) + " %, a8w8 + recal: " + fixed(m.recalibrated.top1) + " %");
+  p.say("a8w8: " + fixed(m.plain.top1) + " %, a8w8 + recal: " + fixed(m.recalibrated.top1.mean) + " % (gain " +
+        paired_text(m.recalibrated.gain) + ")");
   return rows;
 }
 
@@ -84,6 +66,7 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
     NoiseStudyCell cell;
     cell.eta = eta;
     std::vector<double> plain, recalibrated;
+    std::vector<PairedAccuracy> gains;
     for (int64_t s = 0; s < opt.seeds; ++s) {
       const uint64_t seed = opt.base_seed + static_cast<uint64_t>(s);
       PolicySpec spec = base;
@@ -91,16 +74,20 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
       apply_policy(model, spec, seed, calibration);
       const PlainAndRecalibrated m = measure_plain_and_recalibrated(model, data, opt.protocol, seed, clean);
       plain.push_back(m.plain.top1);
-      recalibrated.push_back(m.recalibrated.top1);
+      const RecalOutcome& r = m.recalibrated;
+      recalibrated.insert(recalibrated.end(), r.top1.values.begin(), r.top1.values.end());
+      gains.insert(gains.end(), r.gain.draws.begin(), r.gain.draws.end());
       result.test_images = m.plain.n;
       nlohmann::json run = m.to_json();
       run["seed"] = seed;
       cell.runs.push_back(run);
       opt.protocol.say("eta " + fixed(eta, 3) + " seed " + std::to_string(seed) + ": plain " +
-                       fixed(m.plain.top1) + " %, recalibrated " + fixed(m.recalibrated.top1) + " %");
+                       fixed(m.plain.top1) + " %, recalibrated " + fixed(r.top1.mean) + " % (gain " +
+                       paired_text(r.gain) + ")");
     }
     cell.plain = seed_stat(plain);
     cell.recalibrated = seed_stat(recalibrated);
+    cell.gain = repeated_gain(std::move(gains));
     result.cells.push_back(cell);
   }
   apply_policy(model, clean_spec, opt.base_seed, calibration);
@@ -111,7 +98,8 @@ nlohmann::json NoiseStudyResult::to_json() const {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& c : cells) {
     rows.push_back({{"eta", c.eta}, {"plain_top1", c.plain.to_json()},
-                    {"recalibrated_top1", c.recalibrated.to_json()}, {"runs", c.runs}});
+                    {"recalibrated_top1", c.recalibrated.to_json()}, {"gain", c.gain.to_json()},
+                    {"runs", c.runs}});
   }
   return {{"noise", rows}, {"quantization", quantization}, {"test_images", test_images},
           {"seeds", seeds}, {"study", config}};

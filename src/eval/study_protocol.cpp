@@ -1,5 +1,6 @@
 #include "bnrecal/eval/study_protocol.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "bnrecal/core/error.h"
@@ -11,13 +12,56 @@ nlohmann::json RecalProtocol::to_json() const {
   nlohmann::json j = options.to_json();
   j["images"] = images;
   j["batch_size"] = batch_size;
+  j["draws"] = draws;
   j["augment"] = augment;
   return j;
 }
 
+uint64_t recal_draw_seed(uint64_t seed, int64_t draw) {
+  // Draw 0 keeps the step's own seed; later draws are spread by the golden-ratio increment so
+  // that the draws of neighbouring steps (seed, seed + 1, ...) do not coincide.
+  return seed + static_cast<uint64_t>(draw) * 0x9E3779B97F4A7C15ULL;
+}
+
+nlohmann::json RecalOutcome::to_json() const {
+  nlohmann::json per_draw = nlohmann::json::array();
+  for (size_t k = 0; k < draws.size(); ++k) {
+    nlohmann::json d = draws[k].to_json();
+    d["seed"] = seeds[k];
+    d["recalibration"] = reports[k].to_json();
+    per_draw.push_back(d);
+  }
+  return {{"top1", top1.to_json()}, {"gain", gain.to_json()}, {"draws", per_draw}};
+}
+
+int64_t RecalProtocol::batch_for(Network& model, const std::vector<int64_t>& image_shape) const {
+  if (batch_size > 0) return std::min(batch_size, images);
+  const Estimator e = options.estimator;
+  if (e == Estimator::kEma || e == Estimator::kEmaReset) return std::min(kAutoEmaBatch, images);
+  // The largest BN input of one image, from one forward of a zero image.
+  int64_t largest = 1;
+  const std::vector<BnLayerRef> bns = bn_layers(model);
+  for (const auto& b : bns) {
+    b.bn->probe_activations([&largest](const at::Tensor& in, const at::Tensor&) {
+      largest = std::max<int64_t>(largest, in.numel() / std::max<int64_t>(1, in.size(0)));
+    });
+  }
+  std::vector<int64_t> shape = image_shape;
+  shape.insert(shape.begin(), 1);
+  {
+    const bool was_training = model.is_training();
+    model.eval();
+    at::NoGradGuard no_grad;
+    model.forward(at::zeros(shape));
+    model.train(was_training);
+  }
+  for (const auto& b : bns) b.bn->probe_activations(nullptr);
+  const int64_t fits = std::max<int64_t>(1, kOneBatchBytes / (largest * static_cast<int64_t>(sizeof(float))));
+  return std::min(images, fits);
+}
+
 nlohmann::json PlainAndRecalibrated::to_json() const {
-  return {{"plain", plain.to_json()}, {"recalibrated", recalibrated.to_json()},
-          {"recalibration", recalibration.to_json()}};
+  return {{"plain", plain.to_json()}, {"recalibrated", recalibrated.to_json()}};
 }
 
 EvalResult evaluate_test(Network& model, const DataSource& test, const EvalProtocol& protocol,
@@ -35,11 +79,23 @@ PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyD
   PlainAndRecalibrated out;
   out.plain = evaluate_test(model, data.test, protocol.eval, protocol.eval.limit);
   const RecalProtocol& r = protocol.recal;
-  LoaderBatchStream stream(data.train, LoaderOptions::sample(r.images, r.batch_size, recal_seed, r.augment,
-                                                            protocol.eval.normalization));
-  out.recalibration = recalibrate_bn(model, stream, r.options);
-  out.recalibrated = evaluate_test(model, data.test, protocol.eval, protocol.eval.limit);
-  clean.restore(model);
+  RecalOutcome& recal = out.recalibrated;
+  const int64_t batch = r.batch_for(model, data.train.image_shape());
+  std::vector<double> top1;
+  std::vector<PairedAccuracy> gains;
+  for (int64_t k = 0; k < r.draws; ++k) {
+    const uint64_t seed = recal_draw_seed(recal_seed, k);
+    LoaderBatchStream stream(data.train,
+                             LoaderOptions::sample(r.images, batch, seed, r.augment, protocol.eval.normalization));
+    recal.reports.push_back(recalibrate_bn(model, stream, r.options));
+    recal.draws.push_back(evaluate_test(model, data.test, protocol.eval, protocol.eval.limit));
+    recal.seeds.push_back(seed);
+    clean.restore(model);
+    top1.push_back(recal.draws.back().top1);
+    gains.push_back(compare_paired(out.plain.correct, recal.draws.back().correct));
+  }
+  recal.top1 = seed_stat(top1);
+  recal.gain = repeated_gain(std::move(gains));
   return out;
 }
 
@@ -47,6 +103,8 @@ void check_study_inputs(Network& model, const StudyData& data, const StudyProtoc
   require(protocol.recal.images > 0 && protocol.recal.images <= data.train.size(),
           "--recal-images must be in 1.." + std::to_string(data.train.size()) + " (the training split), got " +
               std::to_string(protocol.recal.images));
+  require(protocol.recal.draws >= 1, "--recal-draws must be >= 1, got " + std::to_string(protocol.recal.draws));
+  require(protocol.recal.batch_size >= 0, "the recalibration batch size must be >= 0 (0: one batch)");
   require(!bn_layers(model).empty(), "the model has no BatchNorm layers to recalibrate");
 }
 

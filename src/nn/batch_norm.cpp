@@ -81,6 +81,13 @@ void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {
 }
 
 at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
+  if (!probe_) return normalize(input);
+  at::Tensor output = normalize(input);
+  probe_(input, output);
+  return output;
+}
+
+at::Tensor BatchNorm2dImpl::normalize(const at::Tensor& input) {
   TORCH_CHECK(input.dim() == 4, "expected 4D input (got ", input.dim(), "D input)");
   const bool update_stats = is_training() && options.track_running_stats();
   // The running-average factor exactly as torch::nn::BatchNorm2d picks it.

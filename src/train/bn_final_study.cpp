@@ -9,6 +9,7 @@
 #include "bnrecal/core/files.h"
 #include "bnrecal/data/batch_stream.h"
 #include "bnrecal/eval/evaluate.h"
+#include "bnrecal/eval/study_protocol.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/lowbit_policy.h"

@@ -36,6 +36,14 @@ TEST(Metrics, AccumulatesAcrossBatchesAndHandlesFewClasses) {
   EXPECT_DOUBLE_EQ(acc.top5(), 100.0);  // two classes: top-5 always hits
   EXPECT_DOUBLE_EQ(binomial_stderr_percent(92.0, 10000), 100 * std::sqrt(0.92 * 0.08 / 10000));
   EXPECT_DOUBLE_EQ(binomial_stderr_percent(50.0, 0), 0.0);
+  EXPECT_EQ(acc.hits(), std::vector<uint8_t>({1, 0}));  // per image, in the order added
+}
+
+TEST(Metrics, SeedStatIsTheMeanAndSampleStd) {
+  const SeedStat s = seed_stat({1.0, 2.0, 6.0});
+  EXPECT_DOUBLE_EQ(s.mean, 3.0);
+  EXPECT_DOUBLE_EQ(s.std, std::sqrt(((4.0 + 1.0 + 9.0) / 2)));
+  EXPECT_DOUBLE_EQ(seed_stat({5.0}).std, 0.0);
 }
 
 }  // namespace

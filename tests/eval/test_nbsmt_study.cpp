@@ -78,8 +78,19 @@ TEST(NbsmtStudy, RowsSpeedupsAndDiagnosticsOnATinyNet) {
     EXPECT_NEAR(s.speedup_all, macs / (s.layers[0].macs + s.layers[1].macs / t + s.layers[2].macs), 1e-12);
     EXPECT_GT(s.layers[1].collision_rate, 0.0);
     EXPECT_EQ(s.plain.n, 48);
-    EXPECT_EQ(s.recalibrated.n, 48);
+    ASSERT_EQ(s.recalibrated.draws.size(), 3u);  // the protocol's default draws
+    EXPECT_EQ(s.recalibrated.draws[0].n, 48);
+    EXPECT_EQ(s.vs_a8w8.n, 48);
+    // Each draw's paired gain is its own top-1 minus the plain one, exactly.
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_NEAR(s.recalibrated.gain.draws[k].difference, s.recalibrated.draws[k].top1 - s.plain.top1, 1e-9);
+    }
+    EXPECT_NEAR(s.vs_a8w8.difference, s.plain.top1 - r.a8w8.top1, 1e-9);
   }
+  // The draws use different training images: distinct seeds.
+  const auto& seeds = r.settings[0].recalibrated.seeds;
+  EXPECT_NE(seeds[0], seeds[1]);
+  EXPECT_NE(seeds[1], seeds[2]);
   // The model comes back in fp32 with its own BN statistics.
   EXPECT_EQ(f.net->conv2->policy().name(), "fp32");
   EXPECT_TRUE(f.net->bn2->running_mean.equal(mean_before));

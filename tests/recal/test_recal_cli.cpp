@@ -93,4 +93,6 @@ TEST(RecalCli, CalibrateThenRecalibrateA8W8ThenNoiseStudy) {
   const std::string table = read_file(md);
   EXPECT_NE(table.find("eta0=0.05"), std::string::npos) << table;
   EXPECT_NE(table.find("A8W8 + recal"), std::string::npos) << table;
+  EXPECT_NE(table.find("recal gain (paired)"), std::string::npos) << table;  // the default 3 draws
+  EXPECT_NE(table.find("McNemar"), std::string::npos) << table;
 }

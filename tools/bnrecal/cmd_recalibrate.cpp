@@ -41,7 +41,8 @@ void add_recalibrate_command(CLI::App& app) {
     apply_policy(*model.network, policy, spec->seed, model.card.calibration);
     const std::string data = resolve_dataset(spec->data, model.card);
     auto train = open_training_sample(data, model.card, protocol.images);
-    LoaderBatchStream stream(*train, LoaderOptions::sample(protocol.images, protocol.batch_size, spec->seed,
+    const int64_t batch = protocol.batch_for(*model.network, train->image_shape());
+    LoaderBatchStream stream(*train, LoaderOptions::sample(protocol.images, batch, spec->seed,
                                                            protocol.augment, model.card.normalization));
     // The total (images x passes) is known once the layers are selected: create on first call.
     std::unique_ptr<Progress> progress;
@@ -58,7 +59,7 @@ void add_recalibrate_command(CLI::App& app) {
     record.seed = spec->seed;
     record.details = report.to_json();
     record.details.update({{"data", data}, {"split", "train"}, {"augment", protocol.augment},
-                           {"batch_size", protocol.batch_size}});
+                           {"batch_size", batch}});
     model.card.recalibrations.push_back(record);
     save_checkpoint(spec->output, *model.network, model.card);
     if (!common->quiet) {

@@ -16,6 +16,7 @@ void add_recalibrate_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
 void add_experiment_noise_command(CLI::App& experiment);  // cmd_experiment_noise.cpp
 void add_experiment_nbsmt_command(CLI::App& experiment);  // cmd_experiment_nbsmt.cpp
+void add_experiment_divergence_command(CLI::App& experiment);  // cmd_experiment_divergence.cpp
 void add_experiment_bn_final_command(CLI::App& experiment);  // cmd_experiment_bn_final.cpp
 void add_import_command(CLI::App& app);
 void add_reorder_command(CLI::App& app);

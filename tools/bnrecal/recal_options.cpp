@@ -11,8 +11,17 @@ std::shared_ptr<RecalFlags> add_recal_options(CLI::App& sub, RecalFlagNames name
   const std::string group = "Recalibration";
   sub.add_option(study ? "--recal-images" : "--images,-n", r->images, "Training images to recalibrate on (labels unused)")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(group);
-  sub.add_option(study ? "--recal-batch-size" : "--batch-size", r->batch_size, "Recalibration batch size")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(group);
+  sub.add_option(study ? "--recal-batch-size" : "--batch-size", r->batch_size,
+                 "Recalibration batch size. 0 (auto): all the images in one batch (self-consistent statistics) "
+                 "when the largest BN input of that batch fits in 1 GiB, else the largest batch that does; "
+                 "ema/ema-reset: 256")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(group);
+  if (study) {
+    sub.add_option("--recal-draws", r->draws,
+                   "Recalibrate on this many independent draws of training images, each compared with the plain "
+                   "model on the same test images (mean +- std and paired gains over draws)")
+        ->check(CLI::PositiveNumber)->capture_default_str()->group(group);
+  }
   sub.add_option("--estimator", r->estimator, "BN statistics estimator: " + join_names(estimator_names()))
       ->capture_default_str()->group(group);
   CLI::Option* momentum = sub.add_option("--momentum", r->momentum, "ema/ema-reset momentum, PyTorch convention")
@@ -30,6 +39,7 @@ RecalProtocol recal_protocol(const RecalFlags& flags) {
   RecalProtocol p;
   p.images = flags.images;
   p.batch_size = flags.batch_size;
+  p.draws = flags.draws;
   p.augment = flags.augment;
   try {
     p.options.estimator = parse_estimator(flags.estimator);

@@ -17,7 +17,7 @@
 namespace bnrecal::cli {
 
 struct RecalFlags {
-  int64_t images = 2048, batch_size = 256;
+  int64_t images = 2048, batch_size = 0, draws = 3;  // batch 0: auto (study_protocol.h)
   std::string estimator = "pooled";
   double momentum = 0.1, decay = 0;
   std::vector<std::string> layers;
@@ -25,8 +25,8 @@ struct RecalFlags {
   CLI::Option* decay_option = nullptr;
 };
 
-// kCommand: --images/-n and --batch-size (`recalibrate`); kStudy: --recal-images and
-// --recal-batch-size (studies, whose --batch-size is the evaluation's).
+// kCommand: --images/-n and --batch-size (`recalibrate`); kStudy: --recal-images,
+// --recal-batch-size (studies, whose --batch-size is the evaluation's) and --recal-draws.
 enum class RecalFlagNames { kCommand, kStudy };
 
 std::shared_ptr<RecalFlags> add_recal_options(CLI::App& sub, RecalFlagNames names);

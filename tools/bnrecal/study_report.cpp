@@ -13,9 +13,20 @@ std::string recal_text(const nlohmann::json& config) {
 
 std::string with_stderr(const EvalResult& r) { return fixed(r.top1) + " +- " + fixed(r.top1_stderr); }
 
+std::string signed_text(double v) { return (v >= 0 ? "+" : "") + fixed(v); }
+
+
+const char* kPairedNote =
+    "Paired differences are measured image by image on the same test images: difference +- its standard error "
+    "from the discordant images; * marks a McNemar test significant at 95 % (for repeated draws: the mean "
+    "difference, the root-mean-square standard error and how many draws are significant).";
+
 std::string seed_cell(const SeedStat& s, bool spread) {
   return fixed(s.mean) + (spread ? " +- " + fixed(s.std) : "");
 }
+
+// Mean +- std over the recalibration draws.
+std::string draws_cell(const RecalOutcome& r) { return seed_cell(r.top1, r.draws.size() > 1); }
 
 void quantization_table(std::ostringstream& md, const nlohmann::json& q, const std::string& model_name) {
   if (!q.is_object() || !q.contains("fp32")) return;
@@ -24,8 +35,18 @@ void quantization_table(std::ostringstream& md, const nlohmann::json& q, const s
     const auto& r = q.at(key);
     return fixed(r.value("top1", 0.0)) + " +- " + fixed(r.value("top1_stderr", 0.0));
   };
-  md << "\n| model | FP32 | A8W8 | A8W8 + recal |\n|---|---|---|---|\n| " << model_name << " | " << cell("fp32")
-     << " | " << cell("a8w8") << " | " << cell("a8w8_recal") << " |\n";
+  std::string recal = "n/a", gain = "n/a", a8w8_loss = "n/a";
+  if (q.contains("a8w8_recal")) {
+    const auto& r = q.at("a8w8_recal");
+    recal = fixed(r.at("top1").at("mean").get<double>()) + " +- " + fixed(r.at("top1").at("std").get<double>());
+    gain = signed_text(r.at("gain").at("difference").at("mean").get<double>()) + " +- " +
+           fixed(r.at("gain").at("standard_error").get<double>());
+    const auto& d = q.at("a8w8").at("vs_fp32");
+    a8w8_loss = signed_text(d.at("difference").get<double>()) + " +- " + fixed(d.at("standard_error").get<double>());
+  }
+  md << "\n| model | FP32 | A8W8 | A8W8 - FP32 (paired) | A8W8 + recal (mean +- std over draws) | recal gain (paired) |\n"
+     << "|---|---|---|---|---|---|\n| " << model_name << " | " << cell("fp32") << " | " << cell("a8w8") << " | "
+     << a8w8_loss << " | " << recal << " | " << gain << " |\n";
   if (q.contains("note")) md << "\n" << q["note"].get<std::string>() << "\n";
 }
 
@@ -57,10 +78,14 @@ std::string noise_study_markdown(const NoiseStudyResult& r, const std::string& m
   for (size_t i = 0; i < r.cells.size(); ++i) md << "---|";
   md << "\n| " << model_name << " |";
   for (const auto& c : r.cells) {
-    md << " " << seed_cell(c.plain, r.seeds > 1) << " / " << seed_cell(c.recalibrated, r.seeds > 1) << " |";
+    md << " " << seed_cell(c.plain, r.seeds > 1) << " / " << seed_cell(c.recalibrated, c.recalibrated.values.size() > 1)
+       << " |";
   }
+  md << "\n| recal gain (paired) |";
+  for (const auto& c : r.cells) md << " " << paired_text(c.gain) << " |";
   md << "\n";
   quantization_table(md, r.quantization, model_name);
+  md << "\n" << kPairedNote << "\n";
   return md.str();
 }
 
@@ -68,23 +93,48 @@ std::string nbsmt_study_markdown(const NbsmtStudyResult& r, const std::string& m
   std::ostringstream md;
   md << "Top-1 (%) +- stderr, " << r.fp32.n << " test images, " << model_name << "; recalibration: "
      << recal_text(r.config) << "; sysmt channel order: " << r.config.value("channel_order", "identity") << ".\n\n";
-  md << "| setting | top-1 | speedup (all) | speedup (accelerated) |\n|---|---|---|---|\n";
-  md << "| FP32 | " << with_stderr(r.fp32) << " | 1.000 | 1.000 |\n";
-  md << "| A8W8 | " << with_stderr(r.a8w8) << " | 1.000 | 1.000 |\n";
+  md << "| setting | top-1 | vs A8W8 (paired) | recal gain (paired) | speedup (all) | speedup (accelerated) |\n"
+     << "|---|---|---|---|---|---|\n";
+  md << "| FP32 | " << with_stderr(r.fp32) << " | - | - | 1.000 | 1.000 |\n";
+  md << "| A8W8 | " << with_stderr(r.a8w8) << " | - (vs FP32: " << paired_text(r.a8w8_vs_fp32)
+     << ") | - | 1.000 | 1.000 |\n";
   for (const auto& s : r.settings) {
     const std::string speed = " | " + fixed(s.speedup_all, 3) + " | " + fixed(s.speedup_accelerated, 3) + " |\n";
-    md << "| " << s.label << " w/o recal | " << with_stderr(s.plain) << speed;
-    md << "| " << s.label << " with recal | " << with_stderr(s.recalibrated) << speed;
+    md << "| " << s.label << " w/o recal | " << with_stderr(s.plain) << " | " << paired_text(s.vs_a8w8) << " | -" << speed;
+    md << "| " << s.label << " with recal | " << draws_cell(s.recalibrated) << " | - | " << paired_text(s.recalibrated.gain)
+       << speed;
   }
   for (const auto& s : r.settings) diagnostics_table(md, s, r.config.value("diag_images", 0));
   if (!r.sweep.empty()) {
     md << "\nMixed settings (highest-MSE layers decelerated first):\n\n"
-       << "| setting | speedup (all) | speedup (accelerated) | w/o recal | with recal |\n"
-       << "|---|---|---|---|---|\n";
+       << "| setting | speedup (all) | speedup (accelerated) | w/o recal | with recal | recal gain (paired) |\n"
+       << "|---|---|---|---|---|---|\n";
     for (const auto& s : r.sweep) {
       md << "| " << s.label << " | " << fixed(s.speedup_all, 3) << " | " << fixed(s.speedup_accelerated, 3)
-         << " | " << with_stderr(s.plain) << " | " << with_stderr(s.recalibrated) << " |\n";
+         << " | " << with_stderr(s.plain) << " | " << draws_cell(s.recalibrated) << " | "
+         << paired_text(s.recalibrated.gain) << " |\n";
     }
+  }
+  md << "\n" << kPairedNote << " With recal: mean +- std over " << r.config.at("recal").value("draws", 1)
+     << " draw(s) of recalibration images.\n";
+  return md.str();
+}
+
+std::string divergence_markdown(const DivergenceResult& r, const std::string& model_name) {
+  std::ostringstream md;
+  md << model_name << ", " << r.config.at("perturbed").dump() << " against " << r.config.at("clean").dump() << ", "
+     << r.images << " test images, " << r.config.value("bins", 0)
+     << " bins per channel; recalibration: " << recal_text(r.config)
+     << ". KL(clean || perturbed) and JS at each BN layer's output, mean over channels (nats). Statistics gap: "
+        "the running statistics against the exact moments of the layer's input under the perturbation, mean over "
+        "channels of |mu_run - mu| / sigma and |ln(var_run / var)|.\n\n"
+     << "| BN layer | KL plain | KL recal | JS plain | JS recal | mean gap original / recal | "
+        "variance gap original / recal |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& l : r.layers) {
+    md << "| " << l.name << " | " << fixed(l.kl_plain, 4) << " | " << fixed(l.kl_recalibrated, 4) << " | "
+       << fixed(l.js_plain, 4) << " | " << fixed(l.js_recalibrated, 4) << " | " << fixed(l.original.mean, 3)
+       << " / " << fixed(l.recalibrated.mean, 3) << " | " << fixed(l.original.variance, 3) << " / "
+       << fixed(l.recalibrated.variance, 3) << " |\n";
   }
   return md.str();
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <string>
 
+#include "bnrecal/eval/activation_divergence.h"
 #include "bnrecal/eval/nbsmt_study.h"
 #include "bnrecal/eval/noise_study.h"
 #include "bnrecal/train/bn_final_study.h"
@@ -16,6 +17,9 @@ std::string noise_study_markdown(const NoiseStudyResult& result, const std::stri
 // The NB-SMT table (FP32, A8W8, T without / with recalibration, speedups), the per-layer
 // diagnostics of every T and the sweep.
 std::string nbsmt_study_markdown(const NbsmtStudyResult& result, const std::string& model_name);
+
+// Per BN layer: KL and JS without / with recalibration and the statistics gaps.
+std::string divergence_markdown(const DivergenceResult& result, const std::string& model_name);
 
 // Per dataset and architecture: each setting's BN-pop, BN-final and BN-pop + final-recalibration
 // accuracy (mean +- std of the last evaluations of every seed), the difference with its standard

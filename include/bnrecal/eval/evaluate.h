@@ -5,6 +5,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,7 @@ struct EvalResult {
   int64_t n = 0;
   double seconds = 0;
   double images_per_second = 0;
+  std::vector<uint8_t> correct;    // per image, in split order: 1 where top-1 is right (not in JSON)
   nlohmann::json to_json() const;  // keys top1, top5, top1_stderr, top5_stderr, loss, n, ...
 };
 

@@ -1,12 +1,17 @@
-// Classification accuracy with its binomial standard error.
+// Classification accuracy with its binomial standard error, the per-image top-1 outcomes that
+// paired comparisons need (paired_accuracy.h), and mean +- std over repeated runs.
 //
 //   bnrecal::AccuracyCounter acc;
 //   acc.add(logits, labels);
 //   acc.top1();  acc.top1_stderr();   // percent
+//   acc.hits();                       // 1 where the image's top-1 is right, in the order added
 #pragma once
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace bnrecal {
 
@@ -24,10 +29,20 @@ class AccuracyCounter {
   double top1_stderr() const;   // percent
   double top5_stderr() const;
   double mean_loss() const;     // cross-entropy
+  const std::vector<uint8_t>& hits() const { return hits_; }
 
  private:
   int64_t n_ = 0, correct1_ = 0, correct5_ = 0;
   double loss_sum_ = 0.0;
+  std::vector<uint8_t> hits_;
 };
+
+// Mean and sample standard deviation of one quantity over repeated runs (seeds, draws).
+struct SeedStat {
+  double mean = 0, std = 0;  // std is 0 for one value
+  std::vector<double> values;
+  nlohmann::json to_json() const;
+};
+SeedStat seed_stat(const std::vector<double>& values);
 
 }  // namespace bnrecal

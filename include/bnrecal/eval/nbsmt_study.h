@@ -43,12 +43,15 @@ struct NbsmtSetting {
   std::string label;  // "2T", "4T", "3 at 2T, rest 4T", ...
   std::vector<NbsmtLayerRow> layers;
   double speedup_all = 1, speedup_accelerated = 1;
-  EvalResult plain, recalibrated;
+  EvalResult plain;
+  RecalOutcome recalibrated;  // over the protocol's recalibration draws
+  PairedAccuracy vs_a8w8;     // plain against exact A8W8, same images
   nlohmann::json to_json() const;
 };
 
 struct NbsmtStudyResult {
   EvalResult fp32, a8w8;
+  PairedAccuracy a8w8_vs_fp32;
   std::vector<NbsmtSetting> settings;  // one per T
   std::vector<NbsmtSetting> sweep;     // when options.sweep
   nlohmann::json config;

@@ -7,8 +7,9 @@
 //   bnrecal::NoiseStudyResult r = bnrecal::run_noise_study(*net, card.calibration, {*train, *test}, opt);
 //
 // For each eta and seed: the noise is instantiated (spatial factors drawn with that seed), the
-// model is evaluated on the test split, the BN statistics are recalibrated on training images
-// drawn with the same seed (a snapshot restores them afterwards) and the model is evaluated again.
+// model is evaluated on the test split, the BN statistics are recalibrated on each of the
+// protocol's draws of training images (the first drawn with the same seed; a snapshot restores
+// them afterwards) and the model is evaluated again after each.
 #pragma once
 #include <string>
 #include <vector>
@@ -31,16 +32,11 @@ struct NoiseStudyOptions {
   StudyProtocol protocol;
 };
 
-struct SeedStat {
-  double mean = 0, std = 0;  // over seeds (sample std; 0 for one seed)
-  std::vector<double> values;
-  nlohmann::json to_json() const;
-};
-SeedStat seed_stat(const std::vector<double>& values);
-
 struct NoiseStudyCell {
   double eta = 0;
-  SeedStat plain, recalibrated;  // top-1 percent
+  SeedStat plain;         // top-1 percent over noise seeds
+  SeedStat recalibrated;  // top-1 percent over noise seeds x recalibration draws
+  RepeatedGain gain;      // recalibrated against plain, paired, over noise seeds x draws
   std::vector<nlohmann::json> runs;
 };
 

@@ -1,19 +1,24 @@
 // What every study shares: how the test split is evaluated, how BN is recalibrated, and the one
 // measurement both studies repeat: accuracy under the model's current policies without and with
-// recalibration, on the same test images.
+// recalibration, on the same test images. Recalibration is repeated on `draws` independent sets
+// of training images (which images are drawn is itself a source of variance), and each draw is
+// compared with the plain model image by image (paired_accuracy.h).
 //
-//   bnrecal::StudyProtocol p;  p.eval.limit = 1000;  p.recal.images = 2048;
+//   bnrecal::StudyProtocol p;  p.eval.limit = 1000;  p.recal.images = 2048;  p.recal.draws = 3;
 //   bnrecal::BnSnapshot clean(*net);
 //   bnrecal::PlainAndRecalibrated r = bnrecal::measure_plain_and_recalibrated(*net, data, p, seed, clean);
+//   r.recalibrated.top1.mean;  r.recalibrated.gain.difference.mean;   // over draws
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/data/data_source.h"
 #include "bnrecal/eval/evaluate.h"
+#include "bnrecal/eval/paired_accuracy.h"
 #include "bnrecal/nn/network.h"
 #include "bnrecal/recal/recalibrate.h"
 
@@ -25,12 +30,27 @@ struct EvalProtocol {
   Normalization normalization;
 };
 
-// Recalibration on `images` training images drawn with the step's seed (labels unused).
+// Recalibration on `images` training images (labels unused), repeated on `draws` independent draws:
+// draw 0 with the step's seed, draw k with recal_draw_seed(seed, k).
+//
+// Batch size 0 (auto, the default): all the images in one batch, when the largest BN input of that
+// batch takes at most kOneBatchBytes; otherwise the largest batch that fits. One batch makes the
+// statistics self-consistent: every BN layer normalizes the batch with exactly the statistics it
+// records, so the recalibrated model in eval mode computes the same activations the statistics
+// were measured on. With several batches (all BN layers in training mode at once) each layer's
+// statistics are measured on inputs normalized upstream by per-batch statistics, which under
+// coarse arithmetic (SySMT 4T) can differ from the running ones enough to move the estimate
+// (docs/results.md). ema and ema-reset keep 256 under auto: one EMA step is not an estimate.
 struct RecalProtocol {
+  static constexpr int64_t kAutoEmaBatch = 256;
+  static constexpr int64_t kOneBatchBytes = int64_t{1} << 30;
   int64_t images = 2048;
-  int64_t batch_size = 256;
+  int64_t batch_size = 0;  // 0: auto (above)
+  int64_t draws = 3;
   bool augment = false;
   RecalOptions options;  // estimator, momentum, layers, sequential
+  // The batch size to use for `model` on images of `image_shape` (CxHxW): batch_size, or auto.
+  int64_t batch_for(Network& model, const std::vector<int64_t>& image_shape) const;
   nlohmann::json to_json() const;
 };
 
@@ -48,16 +68,28 @@ struct StudyData {
   const DataSource& test;   // accuracy
 };
 
+uint64_t recal_draw_seed(uint64_t seed, int64_t draw);
+
+// Recalibration repeated over draws of training images, each evaluated on the same test images.
+struct RecalOutcome {
+  std::vector<EvalResult> draws;
+  std::vector<RecalReport> reports;
+  std::vector<uint64_t> seeds;
+  SeedStat top1;      // over draws
+  RepeatedGain gain;  // each draw against the plain model, paired
+  nlohmann::json to_json() const;
+};
+
 struct PlainAndRecalibrated {
-  EvalResult plain, recalibrated;
-  RecalReport recalibration;
+  EvalResult plain;
+  RecalOutcome recalibrated;
   nlohmann::json to_json() const;
 };
 
 EvalResult evaluate_test(Network& model, const DataSource& test, const EvalProtocol& protocol,
                          int64_t limit);
-// Evaluates the model's current policies, recalibrates its BN statistics under them on training
-// images drawn with recal_seed, evaluates again, and puts back the statistics of `clean`.
+// Evaluates the model's current policies; then for each draw recalibrates its BN statistics under
+// them, evaluates again and puts back the statistics of `clean`.
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
                                                     const StudyProtocol& protocol,
                                                     uint64_t recal_seed, const BnSnapshot& clean);

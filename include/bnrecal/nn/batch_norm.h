@@ -10,6 +10,7 @@
 //
 //   bnrecal::BatchNorm2d bn(bnrecal::BatchNorm2dOptions(64).eps(1e-3));
 //   bn->observe_batch_moments([&](const bnrecal::BatchMoments& m) { ... m.count, m.mean ... });
+//   bn->probe_activations([&](const at::Tensor& in, const at::Tensor& out) { ... });  // diagnostics
 #pragma once
 #include <functional>
 #include <ostream>
@@ -47,14 +48,20 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl> {
   // Called with the batch statistics of every training-mode no-grad forward; empty to stop.
   using MomentsObserver = std::function<void(const BatchMoments&)>;
   void observe_batch_moments(MomentsObserver observer) { observer_ = std::move(observer); }
+  // Called with the input and output of every forward (any mode); empty to stop. For diagnostics
+  // that compare activations across arithmetics (eval/activation_divergence.h).
+  using ActivationProbe = std::function<void(const at::Tensor& input, const at::Tensor& output)>;
+  void probe_activations(ActivationProbe probe) { probe_ = std::move(probe); }
 
   BatchNorm2dOptions options;
   at::Tensor weight, bias;                                  // gamma, beta (when affine)
   at::Tensor running_mean, running_var, num_batches_tracked;  // when track_running_stats
 
  private:
+  at::Tensor normalize(const at::Tensor& input);
   at::Tensor normalize_with_batch_statistics(const at::Tensor& input, double factor);
   MomentsObserver observer_;
+  ActivationProbe probe_;
 };
 TORCH_MODULE(BatchNorm2d);
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bnrecal/eval/noise_study.h"
+#include "bnrecal/eval/metrics.h"
 
 namespace bnrecal {
 

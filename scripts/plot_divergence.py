@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""Plots per-BN-layer activation divergence (the analog-noise paper's Fig. 1, extended): for each
+JSON written by `bnrecal experiment divergence --json`, one row of two panels: JS divergence at
+each BN layer's output without / with recalibration, and the gap between each layer's running
+statistics and its input's real moments (variance gap |ln(var_run / var)|) for the original and
+the recalibrated statistics. Writes OUT.png and OUT.svg.
+
+    /usr/bin/python3 scripts/plot_divergence.py OUT LABEL=study.json [LABEL=study.json ...]
+"""
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main():
+    if len(sys.argv) < 3 or any("=" not in a for a in sys.argv[2:]):
+        sys.exit(__doc__)
+    out = sys.argv[1]
+    studies = [a.split("=", 1) for a in sys.argv[2:]]
+    fig, axes = plt.subplots(len(studies), 2, figsize=(13, 3.2 * len(studies)), squeeze=False)
+    for row, (label, path) in zip(axes, studies):
+        layers = json.load(open(path))["layers"]
+        names = [l["name"] for l in layers]
+        xs = range(len(names))
+        w = 0.4
+        row[0].bar([x - w / 2 for x in xs], [l["js_plain"] for l in layers], w, label="without recalibration",
+                   color="tab:green")
+        row[0].bar([x + w / 2 for x in xs], [l["js_recalibrated"] for l in layers], w, label="with recalibration",
+                   color="tab:blue")
+        row[0].set_ylabel("JS divergence (nats)")
+        row[0].set_title(f"{label}: BN output vs clean")
+        row[1].bar([x - w / 2 for x in xs], [l["statistics_gap_original"]["variance"] for l in layers], w,
+                   label="original statistics", color="tab:green")
+        row[1].bar([x + w / 2 for x in xs], [l["statistics_gap_recalibrated"]["variance"] for l in layers], w,
+                   label="recalibrated statistics", color="tab:blue")
+        row[1].set_ylabel("|ln(var_run / var)|")
+        row[1].set_title(f"{label}: running vs real input variance")
+        for ax in row:
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels(names, rotation=90, fontsize=6)
+            ax.legend(fontsize=7)
+            ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(f"{out}.{ext}", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
