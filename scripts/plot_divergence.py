@@ -3,7 +3,8 @@
 JSON written by `bnrecal experiment divergence --json`, one row of two panels: JS divergence at
 each BN layer's output without / with recalibration, and the gap between each layer's running
 statistics and its input's real moments (variance gap |ln(var_run / var)|) for the original and
-the recalibrated statistics. Writes OUT.png and OUT.svg.
+the recalibrated statistics. Writes OUT.png and OUT.svg, and prints a Markdown summary: each
+quantity averaged over the BN layers.
 
     /usr/bin/python3 scripts/plot_divergence.py OUT LABEL=study.json [LABEL=study.json ...]
 """
@@ -44,6 +45,21 @@ def main():
             ax.set_xticklabels(names, rotation=90, fontsize=6)
             ax.legend(fontsize=7)
             ax.grid(axis="y", alpha=0.3)
+    print("| perturbation | JS plain | JS recal | KL plain | KL recal | mean gap original / recal | "
+          "variance gap original / recal |")
+    print("|---|---|---|---|---|---|---|")
+    for label, path in studies:
+        layers = json.load(open(path))["layers"]
+
+        def avg(f):
+            return sum(f(l) for l in layers) / len(layers)
+
+        print(f"| {label} | {avg(lambda l: l['js_plain']):.4f} | {avg(lambda l: l['js_recalibrated']):.4f} | "
+              f"{avg(lambda l: l['kl_plain']):.4f} | {avg(lambda l: l['kl_recalibrated']):.4f} | "
+              f"{avg(lambda l: l['statistics_gap_original']['mean']):.3f} / "
+              f"{avg(lambda l: l['statistics_gap_recalibrated']['mean']):.3f} | "
+              f"{avg(lambda l: l['statistics_gap_original']['variance']):.3f} / "
+              f"{avg(lambda l: l['statistics_gap_recalibrated']['variance']):.3f} |")
     fig.tight_layout()
     for ext in ("png", "svg"):
         fig.savefig(f"{out}.{ext}", dpi=120)

@@ -16,10 +16,10 @@ run() {  # tag, then perturbation flags
       --json "$json" --markdown "$out/divergence.$name.$tag.md" >/dev/null
 }
 run 4T --policy "sysmt smt=4"
+run noise0.06 --noise seed-003 --eta 0.06
+run a8w8 --policy a8w8
 run 4T-batch256 --policy "sysmt smt=4" --recal-batch-size 256
 run 2T --policy "sysmt smt=2"
-run a8w8 --policy a8w8
-run noise0.06 --noise seed-003 --eta 0.06
 /usr/bin/python3 scripts/plot_divergence.py "$out/divergence.$name" \
     "SySMT 4T=$out/divergence.$name.4T.json" "SySMT 4T, batches of 256=$out/divergence.$name.4T-batch256.json" \
     "SySMT 2T=$out/divergence.$name.2T.json" "A8W8=$out/divergence.$name.a8w8.json" \

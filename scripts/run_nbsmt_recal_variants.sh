@@ -3,7 +3,8 @@
 # on a model (default: the committed reference model) at the thread counts in SMT (default 4)
 # with each protocol: pooled over one batch of all 2,048 images (the auto default: self-consistent
 # statistics), pooled over batches of 256, and ema (momentum 0.1) over batches of 256; each over
-# --recal-draws 3 draws of training images on all test images. Prints one Markdown table (also
+# --recal-draws 3 draws of training images on all test images (the first LIMIT ones when LIMIT is
+# set). Prints one Markdown table (also
 # written to OUT_DIR/nbsmt_recal_variants.<model>.md): top-1 without recalibration, mean +- std over
 # draws with it, and the paired gain.
 #   bash scripts/run_nbsmt_recal_variants.sh [OUT_DIR] [MODEL]
@@ -18,7 +19,7 @@ for v in "${variants[@]}"; do
   [[ -f "$json" ]] && continue  # rerun after an interruption: finished variants are kept
   echo "$estimator, batch $batch" >&2
   $bin experiment nbsmt -m "$calibrated" --smt "${SMT:-4}" --estimator "$estimator" --recal-batch-size "$batch" \
-      --recal-images 2048 --recal-draws 3 --diag-images 0 --quiet --json "$json" >/dev/null
+      --recal-images 2048 --recal-draws 3 --diag-images 0 ${LIMIT:+--limit "$LIMIT"} --quiet --json "$json" >/dev/null
 done
 /usr/bin/python3 - "$out/nbsmt_recal_variants" "$name" "${variants[@]}" <<'PY' | tee "$out/nbsmt_recal_variants.$name.md"
 import json, sys

@@ -80,7 +80,7 @@ void collect_diagnostics(Network& model, const StudyData& data, const NbsmtStudy
       p->set_collect_diagnostics(true);
     }
   }
-  if (opt.diag_images != 0) evaluate_test(model, data.test, opt.protocol.eval, opt.diag_images);
+  if (opt.diag_images != 0) evaluate_test(model, data.train, opt.protocol.eval, opt.diag_images);
   for (const auto& l : layers) {
     if (SysmtPolicy* p = sysmt_of(l)) p->set_collect_diagnostics(false);
   }

@@ -52,7 +52,7 @@ void quantization_table(std::ostringstream& md, const nlohmann::json& q, const s
 
 void diagnostics_table(std::ostringstream& md, const NbsmtSetting& s, int64_t images) {
   md << "\nPer-layer diagnostics, " << s.label << " (" << images
-     << " test images):\n\n| layer | K | MACs/image | T | collision rate | x changed | w changed | MSE |\n"
+     << " training images):\n\n| layer | K | MACs/image | T | collision rate | x changed | w changed | MSE |\n"
      << "|---|---|---|---|---|---|---|---|\n";
   for (const auto& l : s.layers) {
     md << "| " << l.name << " | " << l.k << " | " << l.macs << " | " << l.threads << " | ";

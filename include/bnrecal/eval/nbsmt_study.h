@@ -23,7 +23,9 @@ struct NbsmtStudyOptions {
   std::vector<int> threads = {2, 4};  // one row pair (plain, recal) per T
   PolicySpec base;                    // sysmt parameters (idle, round) and overrides from here
   uint64_t seed = 0;                  // recalibration image order
-  int64_t diag_images = 64;           // test images the per-layer diagnostics are collected on
+  // Training images (labels unused) the per-layer diagnostics are collected on; the sweep ranks
+  // layers by them, so its choice never sees the test split.
+  int64_t diag_images = 64;
   bool sweep = false;                 // mixed-setting sweep (two evaluations per point)
   int64_t sweep_step = 1;             // layers decelerated per sweep point (the last point takes all)
   StudyProtocol protocol;
