@@ -1,5 +1,6 @@
 // Follows torchvision/models/densenet.py (0.14); drop_rate is 0 there for every published model,
-// so no dropout is modelled.
+// so no dropout is modelled. The small-image stem (densenet_small) replaces only conv0's shape and
+// drops the max-pool, so both variants share every layer class and module name.
 #include "bnrecal/models/densenet.h"
 
 #include "layer_factories.h"
@@ -58,7 +59,10 @@ class Transition : public torch::nn::Module {
 class DenseFeatures : public torch::nn::Module {
  public:
   DenseFeatures(const DenseNetConfig& config, int64_t in_channels) {
-    conv0 = register_module("conv0", conv(in_channels, config.num_init_features, 7, 2, 3));
+    const int64_t stem = config.num_init_features;
+    conv0 = register_module("conv0", config.small_image_stem ? conv(in_channels, stem, 3, 1, 1)
+                                                             : conv(in_channels, stem, 7, 2, 3));
+    max_pool = !config.small_image_stem;
     norm0 = register_module("norm0", batch_norm(config.num_init_features));
     int64_t channels = config.num_init_features;
     for (size_t i = 0; i < config.block_config.size(); ++i) {
@@ -76,7 +80,8 @@ class DenseFeatures : public torch::nn::Module {
     out_channels = channels;
   }
   at::Tensor forward(const at::Tensor& input) {
-    at::Tensor x = at::max_pool2d(at::relu(norm0(conv0(input))), {3, 3}, {2, 2}, {1, 1});
+    at::Tensor x = at::relu(norm0(conv0(input)));
+    if (max_pool) x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
     for (size_t i = 0; i < blocks.size(); ++i) {
       x = blocks[i]->forward(x);
       if (i < transitions.size()) x = transitions[i]->forward(x);
@@ -88,6 +93,7 @@ class DenseFeatures : public torch::nn::Module {
   std::vector<std::shared_ptr<DenseBlock>> blocks;
   std::vector<std::shared_ptr<Transition>> transitions;
   int64_t out_channels = 0;
+  bool max_pool = true;
 };
 
 }  // namespace
@@ -109,6 +115,18 @@ void add_densenet_models(std::vector<ZooEntry>& zoo) {
   zoo.push_back({"densenet121", "imagenet", "torchvision DenseNet-121 (growth 32, blocks 6/12/24/16)",
                  {3, 224, 224},
                  [](const ModelOptions& o) { return std::make_shared<DenseNet>(DenseNetConfig{}, o); }});
+  // Huang et al.'s small-image DenseNet-BC (growth 12, 2 x growth stem channels), with the
+  // layers per block growing like DenseNet-121's, 4/6/8, so the 28x28 block (a 4x larger map)
+  // stays cheap: 40 M multiply-accumulates per 28x28 image, about ResNet-20's.
+  DenseNetConfig small;
+  small.growth_rate = 12;
+  small.block_config = {4, 6, 8};
+  small.num_init_features = 24;
+  small.small_image_stem = true;
+  zoo.push_back({"densenet_small", "small-image",
+                 "small DenseNet-BC: 3x3 stem, growth 12, blocks 4/6/8 at 28/14/7 px, compression 0.5",
+                 {1, 28, 28},
+                 [small](const ModelOptions& o) { return std::make_shared<DenseNet>(small, o); }});
 }
 
 }  // namespace detail

@@ -2,50 +2,15 @@
 // registration order matches its attribute order so state-dict keys come out identical.
 #include "bnrecal/models/googlenet.h"
 
-#include <torch/nn/modules/container/sequential.h>
-
-#include "layer_factories.h"
+#include "inception_blocks.h"
 
 namespace bnrecal {
 
 namespace {
 
-// torchvision's BasicConv2d: "conv" (no bias: BN follows) + "bn" (eps 1e-3, from the TF original).
-class BasicConv2d : public torch::nn::Module {
- public:
-  BasicConv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0) {
-    conv = register_module("conv", layers::conv(in, out, kernel, stride, padding));
-    bn = register_module("bn", layers::batch_norm(out, 1e-3));
-  }
-  at::Tensor forward(const at::Tensor& x) { return at::relu(bn(conv(x))); }
-  ArithConv2d conv{nullptr};
-  BatchNorm2d bn{nullptr};
-};
-
-torch::nn::MaxPool2d ceil_max_pool(int64_t kernel, int64_t stride, int64_t padding = 0) {
-  return torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(kernel).stride(stride).padding(padding).ceil_mode(true));
-}
-
-class Inception : public torch::nn::Module {
- public:
-  Inception(int64_t in, int64_t ch1x1, int64_t ch3x3red, int64_t ch3x3, int64_t ch5x5red, int64_t ch5x5,
-            int64_t pool_proj) {
-    branch1 = register_module("branch1", std::make_shared<BasicConv2d>(in, ch1x1, 1));
-    branch2 = register_module("branch2", torch::nn::Sequential(std::make_shared<BasicConv2d>(in, ch3x3red, 1),
-                                                               std::make_shared<BasicConv2d>(ch3x3red, ch3x3, 3, 1, 1)));
-    // A 3x3 conv where the paper has 5x5: torchvision's known bug (pytorch/vision#906), kept so
-    // its weights load.
-    branch3 = register_module("branch3", torch::nn::Sequential(std::make_shared<BasicConv2d>(in, ch5x5red, 1),
-                                                               std::make_shared<BasicConv2d>(ch5x5red, ch5x5, 3, 1, 1)));
-    branch4 = register_module("branch4", torch::nn::Sequential(ceil_max_pool(3, 1, 1),
-                                                               std::make_shared<BasicConv2d>(in, pool_proj, 1)));
-  }
-  at::Tensor forward(const at::Tensor& x) {
-    return at::cat({branch1->forward(x), branch2->forward(x), branch3->forward(x), branch4->forward(x)}, 1);
-  }
-  std::shared_ptr<BasicConv2d> branch1;
-  torch::nn::Sequential branch2{nullptr}, branch3{nullptr}, branch4{nullptr};
-};
+using inception::BasicConv2d;
+using inception::Inception;
+using inception::InceptionWidths;
 
 class InceptionAux : public torch::nn::Module {
  public:
@@ -78,7 +43,8 @@ GoogLeNet::GoogLeNet(const GoogLeNetConfig& config, const ModelOptions& options)
   conv2_ = register_module("conv2", std::make_shared<BasicConv2d>(64, 64, 1));
   conv3_ = register_module("conv3", std::make_shared<BasicConv2d>(64, 192, 3, 1, 1));
   auto inception = [this](const std::string& name, std::vector<int64_t> c) {
-    return register_module(name, std::make_shared<Inception>(c[0], c[1], c[2], c[3], c[4], c[5], c[6]));
+    const InceptionWidths widths{c[1], c[2], c[3], c[4], c[5], c[6]};
+    return register_module(name, std::make_shared<Inception>(c[0], widths));
   };
   inception3_ = {inception("inception3a", {192, 64, 96, 128, 16, 32, 32}),
                  inception("inception3b", {256, 128, 128, 192, 32, 96, 64})};

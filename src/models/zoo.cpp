@@ -10,6 +10,7 @@ std::vector<ZooEntry> model_zoo() {
   std::vector<ZooEntry> zoo;
   detail::add_resnet_models(zoo);
   detail::add_googlenet_models(zoo);
+  detail::add_inception_small_models(zoo);
   detail::add_densenet_models(zoo);
   detail::add_mobilenet_v1_models(zoo);
   detail::add_mobilenet_v2_models(zoo);

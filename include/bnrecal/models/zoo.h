@@ -35,6 +35,7 @@ std::shared_ptr<Network> build_model(const std::string& name, const ModelOptions
 namespace detail {
 void add_resnet_models(std::vector<ZooEntry>& zoo);
 void add_googlenet_models(std::vector<ZooEntry>& zoo);
+void add_inception_small_models(std::vector<ZooEntry>& zoo);
 void add_densenet_models(std::vector<ZooEntry>& zoo);
 void add_mobilenet_v1_models(std::vector<ZooEntry>& zoo);
 void add_mobilenet_v2_models(std::vector<ZooEntry>& zoo);
