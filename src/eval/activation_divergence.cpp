@@ -4,7 +4,6 @@
 #include <optional>
 
 #include "bnrecal/core/error.h"
-#include "bnrecal/data/batch_stream.h"
 #include "bnrecal/eval/histogram_divergence.h"
 #include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/recal/pooled_stats.h"
@@ -123,10 +122,7 @@ DivergenceResult measure_activation_divergence(Network& model, const ModelCalibr
     l.original = statistics_gap(*bns[i].bn, *plain[i].inputs);
     result.layers.push_back(l);
   }
-  const RecalProtocol& r = protocol.recal;
-  LoaderBatchStream stream(data.train, LoaderOptions::sample(r.images, r.batch_for(model, data.train.image_shape()),
-                                                            seed, r.augment, protocol.eval.normalization));
-  recalibrate_bn(model, stream, r.options);
+  recalibrate_on_training_draw(model, data, protocol, seed);
   const std::vector<LayerPass> recalibrated = probe_pass(model, bns, data, protocol, opt, &ranges);
   for (size_t i = 0; i < bns.size(); ++i) {
     BnLayerDivergence& l = result.layers[i];
@@ -136,7 +132,7 @@ DivergenceResult measure_activation_divergence(Network& model, const ModelCalibr
   original.restore(model);
   apply_policy(model, clean_spec, seed, calibration);
   result.config = {{"clean", clean_spec.to_json()}, {"perturbed", perturbed.to_json()}, {"seed", seed},
-                   {"images", opt.images}, {"bins", opt.bins}, {"recal", r.to_json()},
+                   {"images", opt.images}, {"bins", opt.bins}, {"recal", protocol.recal.to_json()},
                    {"divergence_at", "BN output, per channel, mean over channels"},
                    {"statistics_at", "BN input, exact moments on the test images"}};
   return result;

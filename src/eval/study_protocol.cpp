@@ -73,6 +73,14 @@ EvalResult evaluate_test(Network& model, const DataSource& test, const EvalProto
   return evaluate(model, test, e);
 }
 
+RecalReport recalibrate_on_training_draw(Network& model, const StudyData& data, const StudyProtocol& protocol,
+                                         uint64_t seed) {
+  const RecalProtocol& r = protocol.recal;
+  LoaderBatchStream stream(data.train, LoaderOptions::sample(r.images, r.batch_for(model, data.train.image_shape()),
+                                                            seed, r.augment, protocol.eval.normalization));
+  return recalibrate_bn(model, stream, r.options);
+}
+
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
                                                     const StudyProtocol& protocol,
                                                     uint64_t recal_seed, const BnSnapshot& clean) {
@@ -80,14 +88,11 @@ PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyD
   out.plain = evaluate_test(model, data.test, protocol.eval, protocol.eval.limit);
   const RecalProtocol& r = protocol.recal;
   RecalOutcome& recal = out.recalibrated;
-  const int64_t batch = r.batch_for(model, data.train.image_shape());
   std::vector<double> top1;
   std::vector<PairedAccuracy> gains;
   for (int64_t k = 0; k < r.draws; ++k) {
     const uint64_t seed = recal_draw_seed(recal_seed, k);
-    LoaderBatchStream stream(data.train,
-                             LoaderOptions::sample(r.images, batch, seed, r.augment, protocol.eval.normalization));
-    recal.reports.push_back(recalibrate_bn(model, stream, r.options));
+    recal.reports.push_back(recalibrate_on_training_draw(model, data, protocol, seed));
     recal.draws.push_back(evaluate_test(model, data.test, protocol.eval, protocol.eval.limit));
     recal.seeds.push_back(seed);
     clean.restore(model);

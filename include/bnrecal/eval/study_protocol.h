@@ -88,6 +88,11 @@ struct PlainAndRecalibrated {
 
 EvalResult evaluate_test(Network& model, const DataSource& test, const EvalProtocol& protocol,
                          int64_t limit);
+// Recalibrates the model's BN statistics under its current policies on protocol.recal.images
+// training images drawn with `seed`, in batches of protocol.recal.batch_for (the caller restores).
+RecalReport recalibrate_on_training_draw(Network& model, const StudyData& data, const StudyProtocol& protocol,
+                                         uint64_t seed);
+
 // Evaluates the model's current policies; then for each draw recalibrates its BN statistics under
 // them, evaluates again and puts back the statistics of `clean`.
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
