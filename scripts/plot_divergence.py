@@ -17,17 +17,13 @@ matplotlib.use("Agg")  # no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def main():
-    if len(sys.argv) < 3 or any("=" not in a for a in sys.argv[2:]):
-        sys.exit(__doc__)
-    out = sys.argv[1]
-    studies = [a.split("=", 1) for a in sys.argv[2:]]
+def plot(out, studies):
+    """studies: [(label, layers)] with the layers list of a divergence result."""
     fig, axes = plt.subplots(len(studies), 2, figsize=(13, 3.2 * len(studies)), squeeze=False)
-    for row, (label, path) in zip(axes, studies):
-        layers = json.load(open(path))["layers"]
+    w = 0.4
+    for row, (label, layers) in zip(axes, studies):
         names = [l["name"] for l in layers]
         xs = range(len(names))
-        w = 0.4
         row[0].bar([x - w / 2 for x in xs], [l["js_plain"] for l in layers], w, label="without recalibration",
                    color="tab:green")
         row[0].bar([x + w / 2 for x in xs], [l["js_recalibrated"] for l in layers], w, label="with recalibration",
@@ -45,12 +41,17 @@ def main():
             ax.set_xticklabels(names, rotation=90, fontsize=6)
             ax.legend(fontsize=7)
             ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(f"{out}.{ext}", dpi=120)
+    plt.close(fig)
+
+
+def print_summary(studies):
     print("| perturbation | JS plain | JS recal | KL plain | KL recal | mean gap original / recal | "
           "variance gap original / recal |")
     print("|---|---|---|---|---|---|---|")
-    for label, path in studies:
-        layers = json.load(open(path))["layers"]
-
+    for label, layers in studies:
         def avg(f):
             return sum(f(l) for l in layers) / len(layers)
 
@@ -60,9 +61,18 @@ def main():
               f"{avg(lambda l: l['statistics_gap_recalibrated']['mean']):.3f} | "
               f"{avg(lambda l: l['statistics_gap_original']['variance']):.3f} / "
               f"{avg(lambda l: l['statistics_gap_recalibrated']['variance']):.3f} |")
-    fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(f"{out}.{ext}", dpi=120)
+
+
+def main():
+    if len(sys.argv) < 3 or any("=" not in a for a in sys.argv[2:]):
+        sys.exit(__doc__)
+    studies = []
+    for arg in sys.argv[2:]:
+        label, path = arg.split("=", 1)
+        with open(path) as f:
+            studies.append((label, json.load(f)["layers"]))
+    plot(sys.argv[1], studies)
+    print_summary(studies)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/eval/nbsmt_settings.h"
 #include "bnrecal/eval/nbsmt_sweep.h"
 #include "bnrecal/nn/arith_layers.h"
 #include "bnrecal/nn/layer_macs.h"
@@ -38,81 +39,6 @@ double nbsmt_speedup(const std::vector<NbsmtLayerRow>& layers, bool accelerated_
 
 namespace {
 
-SysmtPolicy* sysmt_of(const ArithLayerRef& l) { return dynamic_cast<SysmtPolicy*>(&l.policy()); }
-
-// Replaces the sysmt policy of layer l by one with T threads (same calibration, idle, rounding).
-void set_threads(const ArithLayerRef& l, int threads) {
-  SysmtPolicy* p = sysmt_of(l);
-  if (!p || p->params().config.threads == threads) return;
-  SysmtParams params = p->params();
-  params.config.threads = threads;
-  params.collect_diagnostics = false;
-  l.set_policy(std::make_shared<SysmtPolicy>(p->layer(), params));
-}
-
-std::vector<NbsmtLayerRow> layer_rows(Network& model, const std::vector<LayerMacs>& macs) {
-  std::vector<NbsmtLayerRow> rows;
-  const auto layers = arith_layers(model);
-  for (size_t i = 0; i < layers.size(); ++i) {
-    NbsmtLayerRow r;
-    r.name = layers[i].name;
-    r.k = macs[i].k;
-    r.macs = macs[i].macs;
-    if (SysmtPolicy* p = sysmt_of(layers[i])) {
-      r.accelerated = true;
-      r.threads = p->params().config.threads;
-      const sysmt::SysmtDiagnostics d = p->diagnostics();
-      r.collision_rate = d.collision_rate();
-      r.mse = d.mse_vs_exact();
-      r.activation_changed = d.activation_changed_fraction();
-      r.weight_changed = d.weight_changed_fraction();
-    }
-    rows.push_back(r);
-  }
-  return rows;
-}
-
-void collect_diagnostics(Network& model, const StudyData& data, const NbsmtStudyOptions& opt) {
-  const auto layers = arith_layers(model);
-  for (const auto& l : layers) {
-    if (SysmtPolicy* p = sysmt_of(l)) {
-      p->reset_statistics();
-      p->set_collect_diagnostics(true);
-    }
-  }
-  if (opt.diag_images != 0) evaluate_test(model, data.train, opt.protocol.eval, opt.diag_images);
-  for (const auto& l : layers) {
-    if (SysmtPolicy* p = sysmt_of(l)) p->set_collect_diagnostics(false);
-  }
-}
-
-// The model's current policies, plain and recalibrated (BN restored afterwards), as a setting.
-NbsmtSetting measure_setting(std::string label, std::vector<NbsmtLayerRow> layers, Network& model,
-                             const StudyData& data, const NbsmtStudyOptions& opt, const BnSnapshot& clean,
-                             const EvalResult& a8w8) {
-  NbsmtSetting s;
-  s.label = std::move(label);
-  s.layers = std::move(layers);
-  s.speedup_all = nbsmt_speedup(s.layers, false);
-  s.speedup_accelerated = nbsmt_speedup(s.layers, true);
-  const PlainAndRecalibrated m = measure_plain_and_recalibrated(model, data, opt.protocol, opt.seed, clean);
-  s.plain = m.plain;
-  s.recalibrated = m.recalibrated;
-  s.vs_a8w8 = compare_paired(a8w8.correct, s.plain.correct);
-  opt.protocol.say(s.label + " (S " + fixed(s.speedup_all, 3) + " all, " + fixed(s.speedup_accelerated, 3) +
-                   " accelerated): plain " + fixed(s.plain.top1) + " %, recal " + fixed(s.recalibrated.top1.mean) +
-                   " % (gain " + paired_text(s.recalibrated.gain) + ")");
-  return s;
-}
-
-PolicySpec sysmt_spec(const NbsmtStudyOptions& opt, int threads) {
-  PolicySpec spec = opt.base;
-  spec.policy = "sysmt";
-  spec.params.set("smt", threads);
-  spec.params.set("diagnostics", false);
-  return spec;
-}
-
 // Accelerated layers by MSE at the largest T, highest first, then the schedule's points.
 std::vector<NbsmtSetting> run_sweep(Network& model, const ModelCalibration& calibration, const StudyData& data,
                                     const NbsmtStudyOptions& opt, const std::vector<NbsmtLayerRow>& ranking,
@@ -128,10 +54,10 @@ std::vector<NbsmtSetting> run_sweep(Network& model, const ModelCalibration& cali
   const std::vector<size_t> order = rank_by_mse(mse);
   std::vector<NbsmtSetting> sweep;
   for (const SweepPoint& point : nbsmt_sweep_schedule(order.size(), opt.sweep_step)) {
-    apply_policy(model, sysmt_spec(opt, 4), opt.seed, calibration);
-    const auto layers = arith_layers(model);
-    for (size_t j = 0; j < order.size(); ++j) set_threads(layers[accelerated[order[j]]], point.threads[j]);
-    sweep.push_back(measure_setting(point.label, layer_rows(model, macs), model, data, opt, clean, a8w8));
+    std::vector<int> threads(order.size());
+    for (size_t j = 0; j < order.size(); ++j) threads[order[j]] = point.threads[j];
+    apply_thread_assignment(model, opt.base, opt.seed, calibration, threads);
+    sweep.push_back(measure_nbsmt_setting(point.label, model, macs, data, opt.protocol, opt.seed, clean, a8w8));
   }
   return sweep;
 }
@@ -151,7 +77,7 @@ NbsmtStudyResult run_nbsmt_study(Network& model, const ModelCalibration& calibra
   NbsmtStudyResult result;
   result.config = {{"threads", opt.threads}, {"policy", opt.base.to_json()}, {"recal", p.recal.to_json()},
                    {"seed", opt.seed}, {"test_limit", p.eval.limit}, {"diag_images", opt.diag_images},
-                   {"sweep", opt.sweep}, {"sweep_step", opt.sweep_step},
+                   {"sweep", opt.sweep}, {"sweep_step", opt.sweep_step}, {"settings", opt.settings},
                    {"channel_order", channel_order_summary(calibration.channel_orders)}};
   const BnSnapshot clean(model);
   std::vector<int64_t> shape = data.test.image_shape();
@@ -171,11 +97,13 @@ NbsmtStudyResult run_nbsmt_study(Network& model, const ModelCalibration& calibra
   std::vector<NbsmtLayerRow> ranking;  // MSE at the largest T, for the sweep
   const int largest = *std::max_element(opt.threads.begin(), opt.threads.end());
   for (int t : opt.threads) {
-    apply_policy(model, sysmt_spec(opt, t), opt.seed, calibration);
-    collect_diagnostics(model, data, opt);
-    result.settings.push_back(
-        measure_setting(std::to_string(t) + "T", layer_rows(model, macs), model, data, opt, clean, result.a8w8));
-    if (t == largest) ranking = result.settings.back().layers;
+    apply_policy(model, sysmt_spec(opt.base, t), opt.seed, calibration);
+    collect_sysmt_diagnostics(model, data.train, p.eval, opt.diag_images);
+    if (t == largest) ranking = nbsmt_layer_rows(model, macs);
+    if (opt.settings) {
+      result.settings.push_back(measure_nbsmt_setting(std::to_string(t) + "T", model, macs, data, p, opt.seed, clean,
+                                                      result.a8w8));
+    }
   }
   if (opt.sweep) result.sweep = run_sweep(model, calibration, data, opt, ranking, macs, clean, result.a8w8);
   apply_policy(model, PolicySpec{}, opt.seed, calibration);

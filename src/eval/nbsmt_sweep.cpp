@@ -32,4 +32,39 @@ std::vector<SweepPoint> nbsmt_sweep_schedule(size_t layers, int64_t step) {
   return points;
 }
 
+std::vector<SweepPoint> greedy_thread_path(const std::vector<int64_t>& macs, const std::vector<double>& cost_1to2,
+                                           const std::vector<double>& cost_2to4) {
+  const size_t n = macs.size();
+  struct Move {
+    size_t layer;
+    int to;
+    double price;
+  };
+  std::vector<Move> moves;
+  for (size_t l = 0; l < n; ++l) {
+    const double m = static_cast<double>(std::max<int64_t>(macs[l], 1));
+    moves.push_back({l, 2, cost_1to2[l] / (m / 2)});
+    moves.push_back({l, 4, cost_2to4[l] / (m / 4)});
+  }
+  std::stable_sort(moves.begin(), moves.end(), [](const Move& a, const Move& b) { return a.price < b.price; });
+  std::vector<SweepPoint> path(1);
+  path[0].threads.assign(n, 1);
+  std::vector<bool> deferred(n, false);  // 2T -> 4T reached before the layer's 1T -> 2T
+  auto step = [&](size_t layer, int to) {
+    SweepPoint p{"", path.back().threads};
+    p.threads[layer] = to;
+    path.push_back(p);
+  };
+  for (const Move& m : moves) {
+    if (m.to == 4 && path.back().threads[m.layer] == 1) {
+      deferred[m.layer] = true;
+      continue;
+    }
+    step(m.layer, m.to);
+    if (m.to == 2 && deferred[m.layer]) step(m.layer, 4);
+  }
+  for (size_t k = 0; k < path.size(); ++k) path[k].label = "greedy " + std::to_string(k);
+  return path;
+}
+
 }  // namespace bnrecal

@@ -17,10 +17,12 @@ void add_experiment_command(CLI::App& app);
 void add_experiment_noise_command(CLI::App& experiment);  // cmd_experiment_noise.cpp
 void add_experiment_nbsmt_command(CLI::App& experiment);  // cmd_experiment_nbsmt.cpp
 void add_experiment_divergence_command(CLI::App& experiment);  // cmd_experiment_divergence.cpp
+void add_experiment_assign_command(CLI::App& experiment);  // cmd_experiment_assign.cpp
 void add_experiment_bn_final_command(CLI::App& experiment);  // cmd_experiment_bn_final.cpp
 void add_import_command(CLI::App& app);
 void add_reorder_command(CLI::App& app);
 void add_prune_command(CLI::App& app);
+void add_study_command(CLI::App& app);  // cmd_study.cpp
 
 inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
@@ -32,6 +34,7 @@ inline void add_all_commands(CLI::App& app) {
   add_import_command(app);
   add_reorder_command(app);
   add_prune_command(app);
+  add_study_command(app);
   add_gemm_command(app);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bnrecal/eval/activation_divergence.h"
+#include "bnrecal/eval/nbsmt_assignment.h"
 #include "bnrecal/eval/nbsmt_study.h"
 #include "bnrecal/eval/noise_study.h"
 #include "bnrecal/train/bn_final_study.h"
@@ -17,6 +18,10 @@ std::string noise_study_markdown(const NoiseStudyResult& result, const std::stri
 // The NB-SMT table (FP32, A8W8, T without / with recalibration, speedups), the per-layer
 // diagnostics of every T and the sweep.
 std::string nbsmt_study_markdown(const NbsmtStudyResult& result, const std::string& model_name);
+
+// The thread-assignment search: each evaluated point of the greedy path (speedup, validation and
+// test accuracy) beside the MSE sweep's point nearest in speedup, the chosen one marked.
+std::string assignment_markdown(const AssignmentResult& result, const std::string& model_name);
 
 // Per BN layer: KL and JS without / with recalibration and the statistics gaps.
 std::string divergence_markdown(const DivergenceResult& result, const std::string& model_name);

@@ -28,6 +28,9 @@ struct NbsmtStudyOptions {
   int64_t diag_images = 64;
   bool sweep = false;                 // mixed-setting sweep (two evaluations per point)
   int64_t sweep_step = 1;             // layers decelerated per sweep point (the last point takes all)
+  // Measure one setting per T. false: only collect the diagnostics (the sweep's layer ranking),
+  // when the settings are measured elsewhere (a study set's separate steps).
+  bool settings = true;
   StudyProtocol protocol;
 };
 

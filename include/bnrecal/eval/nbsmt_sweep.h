@@ -26,4 +26,12 @@ std::vector<size_t> rank_by_mse(const std::vector<double>& mse);
 // Empty when layers == 0; step < 1 is treated as 1.
 std::vector<SweepPoint> nbsmt_sweep_schedule(size_t layers, int64_t step);
 
+// The thread-assignment search's path (nbsmt_assignment.h): from every layer at 1T to every layer
+// at 4T, one move per point (a layer 1T -> 2T or 2T -> 4T), cheapest first, where a move's price
+// is its measured accuracy cost (e.g. validation-loss increase) per cycle it saves (macs / 2 for
+// 1T -> 2T, macs / 4 for 2T -> 4T); a layer's 2T -> 4T move waits for its 1T -> 2T move. Returns
+// 2 * layers + 1 points, threads in the layers' own order (not ranked), labelled "greedy k".
+std::vector<SweepPoint> greedy_thread_path(const std::vector<int64_t>& macs, const std::vector<double>& cost_1to2,
+                                           const std::vector<double>& cost_2to4);
+
 }  // namespace bnrecal

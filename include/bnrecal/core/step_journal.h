@@ -1,0 +1,47 @@
+// An append-only JSON-lines journal of finished steps, so a long study can be killed at any moment
+// and resumed without losing or repeating a step.
+//
+//   bnrecal::StepJournal journal("out/journal.jsonl", {{"config", config}}, /*resume=*/true);
+//   for (const Step& s : steps) {
+//     if (journal.done(s.id)) continue;
+//     journal.append(s.id, run(s));   // one complete line, flushed to disk before it returns
+//   }
+//
+// Line 1 is the header (what the steps belong to, e.g. the study's configuration); every further
+// line is {"step": ID, ...record}. A record is written with a single write() of the whole line and
+// fsync'ed, so a kill leaves at most one torn last line; opening the journal drops such a line
+// (it belonged to a step that never finished) and truncates the file to its complete lines.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace bnrecal {
+
+class StepJournal {
+ public:
+  // Creates the journal (and its folder), or with resume reopens an existing one. InputError when
+  // the file exists without resume (nothing is overwritten), when its header differs from
+  // `header` (it belongs to another configuration), or when a complete line is not a record.
+  StepJournal(std::string path, const nlohmann::json& header, bool resume);
+
+  bool done(const std::string& step) const;
+  // Finished records in the order they were appended.
+  const std::vector<nlohmann::json>& records() const { return records_; }
+  // Appends {"step": step} merged with record (an object, or null for none); InputError when step
+  // is already recorded.
+  void append(const std::string& step, nlohmann::json record);
+  const std::string& path() const { return path_; }
+  // The lines a torn write left behind and opening dropped (0 or 1).
+  int dropped_lines() const { return dropped_; }
+
+ private:
+  void load(const nlohmann::json& header);
+  void write_line(const std::string& line);
+  std::string path_;
+  std::vector<nlohmann::json> records_;
+  int dropped_ = 0;
+};
+
+}  // namespace bnrecal

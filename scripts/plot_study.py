@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Plots a study set's results (the study.json that `bnrecal study` writes):
+
+  OUT.noise.{png,svg}       top-1 vs noise level eta0, one panel per noise job: without and with
+                            BN recalibration (error bars: std over noise seeds, and over seeds x
+                            recalibration draws), the model's clean accuracy as a dashed line.
+  OUT.nbsmt.{png,svg}       top-1 vs NB-SMT speedup, one panel per nbsmt job: the uniform settings
+                            (2T, 4T) and the sweep's mixed settings, without and with recalibration
+                            (error bars: std over draws), A8W8 at speedup 1, and the Pareto front
+                            of the recalibrated points (the best accuracy at each speedup or more).
+  OUT.assign.{png,svg}      top-1 on the test split vs speedup, one panel per thread-assignment job:
+                            the greedy path's evaluated points (chosen on validation) and the MSE
+                            sweep's point nearest in speedup to each, with recalibration, the chosen
+                            point starred.
+  OUT.divergence.{png,svg}  per-BN-layer divergence bars for every divergence step
+                            (plot_divergence.py's figure).
+
+A figure is skipped when the study has no job of its kind.
+
+    /usr/bin/python3 scripts/plot_study.py STUDY.json OUT
+"""
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_divergence  # noqa: E402
+
+
+def panels(count):
+    cols = min(count, 3)
+    rows = (count + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[count:]:
+        ax.set_visible(False)
+    return fig, flat[:count]
+
+
+def save(fig, out):
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(f"{out}.{ext}", dpi=120)
+    plt.close(fig)
+    print(f"wrote {out}.png and {out}.svg")
+
+
+def plot_noise(jobs, out):
+    fig, axes = panels(len(jobs))
+    for ax, job in zip(axes, jobs):
+        cells = job["noise"]
+        etas = [c["eta"] for c in cells]
+        for key, label, color, shift in (("plain_top1", "without recalibration", "tab:green", -0.0006),
+                                         ("recalibrated_top1", "with recalibration", "tab:blue", 0.0006)):
+            ax.errorbar([e + shift for e in etas], [c[key]["mean"] for c in cells], yerr=[c[key]["std"] for c in cells],
+                        marker="o", ms=4, capsize=3, label=label, color=color)
+        clean = job.get("quantization", {}).get("fp32")
+        if clean:
+            ax.axhline(clean["top1"], ls="--", color="gray", lw=1, label="no noise")
+        ax.set_title(job["name"], fontsize=9)
+        ax.set_xlabel("eta0")
+        ax.set_ylabel("top-1 (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    save(fig, out)
+
+
+def pareto(points):
+    """The points no other point beats on both speedup and accuracy, by speedup."""
+    front = []
+    for s, a in sorted(points, key=lambda p: (-p[0], -p[1])):
+        if not front or a > front[-1][1]:
+            front.append((s, a))
+    return sorted(front)
+
+
+def plot_nbsmt(jobs, out):
+    fig, axes = panels(len(jobs))
+    for ax, job in zip(axes, jobs):
+        settings = job["settings"] + job["sweep"]
+        speed = [s["speedup_all"] for s in settings]
+        ax.plot(speed, [s["plain"]["top1"] for s in settings], "o", mfc="none", color="tab:green",
+                label="without recalibration")
+        ax.errorbar(speed, [s["recalibrated"]["top1"]["mean"] for s in settings],
+                    yerr=[s["recalibrated"]["top1"]["std"] for s in settings], fmt="o", ms=4, capsize=3,
+                    color="tab:blue", label="with recalibration")
+        front = pareto([(s["speedup_all"], s["recalibrated"]["top1"]["mean"]) for s in settings])
+        ax.plot([p[0] for p in front], [p[1] for p in front], "-", color="tab:blue", lw=1, alpha=0.6,
+                label="Pareto front (recalibrated)")
+        for s in job["settings"]:
+            ax.annotate(s["label"], (s["speedup_all"], s["plain"]["top1"]), fontsize=7, xytext=(4, -8),
+                        textcoords="offset points")
+        ax.plot([1], [job["a8w8"]["top1"]], "s", color="black", label="A8W8")
+        ax.axhline(job["fp32"]["top1"], ls="--", color="gray", lw=1, label="FP32")
+        ax.set_title(job["name"], fontsize=9)
+        ax.set_xlabel("speedup over A8W8 (all layers)")
+        ax.set_ylabel("top-1 (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    save(fig, out)
+
+
+def plot_assign(jobs, out):
+    fig, axes = panels(len(jobs))
+    for ax, job in zip(axes, jobs):
+        a = job["assignment"]
+        for key, label, style in (("path", "greedy path (validation-chosen)", "o-"),
+                                  ("mse_sweep", "MSE-ordered sweep", "s--")):
+            pts = a[key]
+            ax.errorbar([p["speedup_all"] for p in pts], [p["recalibrated"]["top1"]["mean"] for p in pts],
+                        yerr=[p["recalibrated"]["top1"]["std"] for p in pts], fmt=style, ms=4, capsize=3, label=label)
+        if a["chosen"] >= 0:
+            c = a["path"][a["chosen"]]
+            ax.plot([c["speedup_all"]], [c["recalibrated"]["top1"]["mean"]], "*", ms=14, color="gold",
+                    mec="black", label="chosen")
+        ax.plot([1], [a["a8w8"]["top1"]], "s", color="black", label="A8W8")
+        ax.set_title(job["name"], fontsize=9)
+        ax.set_xlabel("speedup over A8W8 (all layers)")
+        ax.set_ylabel("test top-1 with recalibration (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    save(fig, out)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    with open(sys.argv[1]) as f:
+        study = json.load(f)
+    out = sys.argv[2]
+    jobs = [j for j in study["jobs"] if j.get("steps_done", 0) > 0]
+    noise = [j for j in jobs if j["experiment"] == "noise" and j["noise"]]
+    nbsmt = [j for j in jobs if j["experiment"] == "nbsmt" and "fp32" in j]
+    assign = [j for j in jobs if j["experiment"] == "assign" and "assignment" in j]
+    divergence = [(f"{j['name']}, {d['perturbation']}", d["result"]["layers"])
+                  for j in jobs if j["experiment"] == "divergence" for d in j["divergences"]]
+    if noise:
+        plot_noise(noise, out + ".noise")
+    if nbsmt:
+        plot_nbsmt(nbsmt, out + ".nbsmt")
+    if assign:
+        plot_assign(assign, out + ".assign")
+    if divergence:
+        plot_divergence.plot(out + ".divergence", divergence)
+        print(f"wrote {out}.divergence.png and {out}.divergence.svg")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+// The committed reference models still reach the test accuracy their training records state (the
+// figures README and docs/results.md quote), evaluated from scratch by the CLI on all 10,000
+// Fashion-MNIST test images.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "bnrecal/core/files.h"
+#include "test_support.h"
+
+using namespace bnrecal;
+using namespace bnrecal::testing;
+
+TEST(ReferenceModels, ReachTheAccuracyTheirTrainingRecords) {
+  const std::filesystem::path models = std::filesystem::path(source_dir()) / "models";
+  // (checkpoint, the record of its last training run)
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"fashion-mnist-resnet20.safetensors", "fashion-mnist-resnet20.stage2.json"}};
+  for (const auto& entry : std::filesystem::directory_iterator(models)) {
+    const std::string name = entry.path().filename().string();
+    const std::string suffix = ".train.json";
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      cases.emplace_back(name.substr(0, name.size() - suffix.size()) + ".safetensors", name);
+    }
+  }
+  ASSERT_GE(cases.size(), 4u);
+  for (const auto& [model, record] : cases) {
+    const double recorded = nlohmann::json::parse(read_file((models / record).string()))["accuracy"]["top1"];
+    const std::string json = temp_dir() + "/" + model + ".eval.json";
+    const CommandResult r = bnrecal_cli("eval -m " + (models / model).string() + " --json " + json);
+    ASSERT_EQ(r.exit_code, 0) << model << ": " << r.output;
+    const double top1 = nlohmann::json::parse(read_file(json))["top1"];
+    // Thread counts change float summation order; a few of 10,000 images may flip.
+    EXPECT_NEAR(top1, recorded, 0.05) << model << " against " << record;
+  }
+}

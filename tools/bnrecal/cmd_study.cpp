@@ -1,0 +1,151 @@
+// `bnrecal study CONFIG`: a set of studies on several models from one JSON file (study_set.h),
+// run step by step into a journal (one JSON line per finished step) so that a killed run resumes
+// with --resume without losing or repeating a step; progress as "step N of M" with an ETA; the
+// results as study.json, study.md (tables across models) and study.csv, rewritten after every step.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/core/files.h"
+#include "bnrecal/core/run_info.h"
+#include "bnrecal/core/step_journal.h"
+#include "bnrecal/study/study_set.h"
+#include "bnrecal/study/study_set_report.h"
+#include "bnrecal/study/study_step.h"
+#include "cli_common.h"
+#include "commands.h"
+
+namespace bnrecal::cli {
+
+namespace {
+
+// The journal's first line: which format its records have.
+const nlohmann::json kJournalHeader = {{"bnrecal_study", 1}};
+
+struct StudyFlags {
+  std::string config, out;
+  bool resume = false, dry_run = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string duration_text(double seconds) {
+  char text[32];
+  const int s = static_cast<int>(seconds);
+  if (s >= 3600) std::snprintf(text, sizeof text, "%dh%02dm", s / 3600, s / 60 % 60);
+  else std::snprintf(text, sizeof text, "%dm%02ds", s / 60, s % 60);
+  return text;
+}
+
+// A record of the journal is reused only if its step is in the config with the same spec.
+void check_records(const StudySet& set, const StepJournal& journal, bool quiet) {
+  for (const auto& record : journal.records()) {
+    const std::string id = record.at("step");
+    const StudyStep* step = nullptr;
+    for (const auto& s : set.steps) {
+      if (s.id == id) step = &s;
+    }
+    if (!step) {
+      if (!quiet) std::cerr << "[study] note: journal step '" << id << "' is not in the config; ignored\n";
+      continue;
+    }
+    require(record.value("spec", nlohmann::json()) == step->spec,
+            "journal step '" + id + "' was run with another configuration of its job; restore that "
+            "configuration, give the changed job a new \"name\", or choose another --out");
+  }
+}
+
+void write_reports(const StudySet& set, const StepJournal& journal, const std::filesystem::path& out) {
+  nlohmann::json all = assemble_study(set, journal.records());
+  write_file_atomic((out / "study.md").string(), study_markdown(all));
+  write_file_atomic((out / "study.csv").string(), study_csv(all));
+  nlohmann::json j = run_provenance(0, nlohmann::json());
+  j.update(all);
+  write_file_atomic((out / "study.json").string(), j.dump(2) + "\n");
+}
+
+void list_steps(const StudySet& set, const std::filesystem::path& journal_path) {
+  std::unique_ptr<StepJournal> journal;
+  if (file_exists(journal_path.string())) {
+    journal = std::make_unique<StepJournal>(journal_path.string(), kJournalHeader, true);
+  }
+  for (size_t i = 0; i < set.steps.size(); ++i) {
+    const StudyStep& s = set.steps[i];
+    std::printf("%3zu  %-8s %-60s work %.3g\n", i + 1, journal && journal->done(s.id) ? "done" : "pending",
+                s.id.c_str(), s.cost);
+  }
+}
+
+void run_study(const StudyFlags& flags, const CommonOptions& common) {
+  const StudySet set = load_study_set(flags.config);
+  const std::filesystem::path out =
+      flags.out.empty() ? std::filesystem::path("results") / set.name : std::filesystem::path(flags.out);
+  const std::filesystem::path journal_path = out / "journal.jsonl";
+  if (flags.dry_run) return list_steps(set, journal_path);
+  StepJournal journal(journal_path.string(), kJournalHeader, flags.resume);
+  if (journal.dropped_lines() && !common.quiet) std::cerr << "[study] dropped the torn last line of the journal\n";
+  check_records(set, journal, common.quiet);
+
+  double cost_left = 0;
+  int finished = 0;
+  for (const auto& s : set.steps) {
+    if (journal.done(s.id)) ++finished;
+    else cost_left += s.cost;
+  }
+  const int total = static_cast<int>(set.steps.size());
+  if (!common.quiet) {
+    std::cerr << "[study] " << set.name << ": " << total << " steps, " << finished << " already finished; journal "
+              << journal_path.string() << "\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  double cost_done = 0;
+  for (const auto& step : set.steps) {
+    if (journal.done(step.id)) continue;
+    const std::string eta = cost_done > 0 ? ", ETA " + duration_text(seconds_since(start) / cost_done * cost_left) : "";
+    const std::string tag = "[study " + std::to_string(finished + 1) + "/" + std::to_string(total) + "] ";
+    if (!common.quiet) std::cerr << tag << "step " << finished + 1 << " of " << total << ": " << step.id << eta << "\n";
+    const auto step_start = std::chrono::steady_clock::now();
+    nlohmann::json result = run_study_step(set.jobs[step.job], step, [&](const std::string& line) {
+      if (!common.quiet) std::cerr << tag << line << "\n";
+    });
+    journal.append(step.id, {{"spec", step.spec}, {"seconds", seconds_since(step_start)}, {"result", result}});
+    cost_done += step.cost;
+    cost_left -= step.cost;
+    ++finished;
+    write_reports(set, journal, out);
+  }
+  write_reports(set, journal, out);
+  if (!common.quiet) {
+    std::cerr << "[study] all " << total << " steps finished (" << duration_text(seconds_since(start))
+              << " in this run); " << (out / "study.md").string() << ", study.json, study.csv\n";
+  }
+  std::printf("%s", read_file((out / "study.md").string()).c_str());
+}
+
+}  // namespace
+
+void add_study_command(CLI::App& app) {
+  auto flags = std::make_shared<StudyFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "study", "Run a set of studies (nbsmt, noise, divergence on several models) from a JSON config, step by "
+               "step into a resumable journal; writes study.md, study.json and study.csv");
+  sub->add_option("config", flags->config, "Study set (JSON; see studies/ and docs/methods.md section 5)")
+      ->required()->check(CLI::ExistingFile);
+  sub->add_option("--out,-o", flags->out, "Output folder (default results/NAME): journal.jsonl, study.{md,json,csv}");
+  sub->add_flag("--resume", flags->resume, "Continue the run in --out: finished steps are kept, the rest are run");
+  sub->add_flag("--dry-run", flags->dry_run,
+                "List the steps (done or pending in --out's journal, relative work) and exit; like --resume, "
+                "drops a torn last journal line");
+  auto common = add_common_options(*sub);
+  sub->callback([flags, common] {
+    apply_common_options(*common);
+    run_study(*flags, *common);
+  });
+}
+
+}  // namespace bnrecal::cli
