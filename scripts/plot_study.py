@@ -15,7 +15,9 @@
   OUT.divergence.{png,svg}  per-BN-layer divergence bars for every divergence step
                             (plot_divergence.py's figure).
 
-A figure is skipped when the study has no job of its kind.
+A figure is skipped when the study has no job of its kind. Instead of a study set, the JSON of one
+study command (`bnrecal experiment noise|nbsmt|assign|divergence --json`) is read as a set of one
+job, named after its model.
 
     /usr/bin/python3 scripts/plot_study.py STUDY.json OUT
 """
@@ -127,11 +129,35 @@ def plot_assign(jobs, out):
     save(fig, out)
 
 
+def as_study_set(result):
+    """A single study command's JSON as a study set of one job."""
+    if "jobs" in result:
+        return result
+    model = result.get("config", {}).get("model", "model").split("/")[-1]
+    model = model.replace(".safetensors", "").replace(".calibrated", "")
+    job = dict(result, name=model, steps_done=1)
+    if "mse_sweep" in result:
+        job.update(experiment="assign", assignment=result)
+    elif "noise" in result:
+        job["experiment"] = "noise"
+    elif "settings" in result:
+        job["experiment"] = "nbsmt"
+    else:
+        spec = result.get("config", {}).get("perturbed", {})
+        perturbation = spec.get("policy", "perturbed")
+        if spec.get("noise"):
+            perturbation += f" noise eta0={spec['noise'].get('eta', '?')}"
+        elif "smt" in spec.get("params", {}):
+            perturbation += f" smt={spec['params']['smt']}"
+        job.update(experiment="divergence", divergences=[{"perturbation": perturbation, "result": result}])
+    return {"jobs": [job]}
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
-        study = json.load(f)
+        study = as_study_set(json.load(f))
     out = sys.argv[2]
     jobs = [j for j in study["jobs"] if j.get("steps_done", 0) > 0]
     noise = [j for j in jobs if j["experiment"] == "noise" and j["noise"]]

@@ -199,7 +199,9 @@ std::string study_markdown(const nlohmann::json& all) {
      << "Top-1 in percent on the same test images throughout. Paired differences: mean +- standard error from the "
         "discordant images; * marks a McNemar test significant at 95 %; (k/n): draws or runs significant.\n";
   std::map<std::string, bool> present;
-  for (const auto& job : all.at("jobs")) present[job.value("experiment", "")] = true;
+  for (const auto& job : all.at("jobs")) {
+    if (job.value("steps_done", 0) > 0) present[job.value("experiment", "")] = true;  // no empty tables
+  }
   if (present["nbsmt"]) nbsmt_tables(md, all.at("jobs"));
   if (present["assign"]) assignment_tables(md, all.at("jobs"));
   if (present["noise"]) noise_table(md, all.at("jobs"));

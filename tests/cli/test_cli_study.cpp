@@ -1,6 +1,6 @@
 // `bnrecal study` end to end: a run killed with SIGKILL in the middle and resumed gives the same
 // report as an uninterrupted run, with every step recorded exactly once; a changed job refuses to
-// reuse its old records; a config mistake exits 1 before anything is written.
+// reuse its old records; a config mistake or a missing model exits 1 before anything is written.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -90,12 +90,19 @@ TEST(StudyCli, AKilledRunResumesWithoutLosingOrRepeatingAStep) {
   EXPECT_NE(r.output.find("another configuration of its job"), std::string::npos) << r.output;
 }
 
-TEST(StudyCli, AConfigMistakeExitsOneBeforeWritingAnything) {
+TEST(StudyCli, AConfigMistakeOrAMissingModelExitsOneBeforeWritingAnything) {
   nlohmann::json config = {{"jobs", {{{"experiment", "noise"}, {"model", "m.safetensors"}, {"seedz", 2}}}}};
   const std::string path = temp_dir() + "/bad.json", out = temp_dir() + "/bad-out";
   write_file_atomic(path, config.dump());
   const CommandResult r = bnrecal_cli("study " + path + " -o " + out);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("jobs[0]: unknown key 'seedz'"), std::string::npos) << r.output;
+  EXPECT_FALSE(file_exists(out + "/journal.jsonl"));
+
+  config["jobs"][0].erase("seedz");  // valid now, but the model does not exist
+  write_file_atomic(path, config.dump());
+  const CommandResult missing = bnrecal_cli("study " + path + " -o " + out);
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("m.safetensors' not found"), std::string::npos) << missing.output;
   EXPECT_FALSE(file_exists(out + "/journal.jsonl"));
 }

@@ -30,13 +30,14 @@ nlohmann::json nbsmt_result(const nlohmann::json& s) {
 TEST(StudyReport, JoinsAJobsStepsInConfigOrderAndMarksUnfinishedJobs) {
   const StudySet set = parse_study_set(nlohmann::json::parse(R"({"jobs": [
       {"experiment": "nbsmt", "model": "a.safetensors"},
-      {"experiment": "nbsmt", "model": "b.safetensors", "threads": [4]}]})"), "");
-  // Recorded out of order (4T first), and b's only step not at all.
+      {"experiment": "nbsmt", "model": "b.safetensors", "threads": [4]},
+      {"experiment": "noise", "model": "c.safetensors", "etas": [0.1]}]})"), "");
+  // Recorded out of order (4T first); b's and c's steps not at all.
   const std::vector<nlohmann::json> records = {
       {{"step", "nbsmt:a/4T"}, {"result", nbsmt_result(setting("4T", 3.1, 89, 90.5))}},
       {{"step", "nbsmt:a/2T"}, {"result", nbsmt_result(setting("2T", 1.9, 91, 91.5))}}};
   const nlohmann::json all = assemble_study(set, records);
-  EXPECT_EQ(all["steps"], 3);
+  EXPECT_EQ(all["steps"], 4);
   EXPECT_EQ(all["steps_done"], 2);
   const auto& a = all["jobs"][0];
   ASSERT_EQ(a["settings"].size(), 2u);
@@ -44,7 +45,8 @@ TEST(StudyReport, JoinsAJobsStepsInConfigOrderAndMarksUnfinishedJobs) {
   EXPECT_EQ(all["jobs"][1]["steps_done"], 0);
 
   const std::string md = study_markdown(all);
-  EXPECT_NE(md.find("(2 of 3 steps)"), std::string::npos) << md;
+  EXPECT_NE(md.find("(2 of 4 steps)"), std::string::npos) << md;
+  EXPECT_EQ(md.find("## Analog weight noise"), std::string::npos) << md;  // no noise step finished: no table
   EXPECT_NE(md.find("| 4T | 3.100 | 89.00 (-3.00 +- 0.30 *) | 90.50 +- 0.10 | +1.50 +- 0.20 (1/2) |"),
             std::string::npos) << md;
   const std::string csv = study_csv(all);

@@ -87,6 +87,9 @@ void run_study(const StudyFlags& flags, const CommonOptions& common) {
       flags.out.empty() ? std::filesystem::path("results") / set.name : std::filesystem::path(flags.out);
   const std::filesystem::path journal_path = out / "journal.jsonl";
   if (flags.dry_run) return list_steps(set, journal_path);
+  for (const StudyJob& job : set.jobs) {  // a missing model stops the run now, not hours later
+    require(file_exists(job.model), job.name + ": model '" + job.model + "' not found");
+  }
   StepJournal journal(journal_path.string(), kJournalHeader, flags.resume);
   if (journal.dropped_lines() && !common.quiet) std::cerr << "[study] dropped the torn last line of the journal\n";
   check_records(set, journal, common.quiet);
@@ -94,8 +97,11 @@ void run_study(const StudyFlags& flags, const CommonOptions& common) {
   double cost_left = 0;
   int finished = 0;
   for (const auto& s : set.steps) {
-    if (journal.done(s.id)) ++finished;
-    else cost_left += s.cost;
+    if (journal.done(s.id)) {
+      ++finished;
+      continue;
+    }
+    cost_left += s.cost;
   }
   const int total = static_cast<int>(set.steps.size());
   if (!common.quiet) {
@@ -132,7 +138,7 @@ void run_study(const StudyFlags& flags, const CommonOptions& common) {
 void add_study_command(CLI::App& app) {
   auto flags = std::make_shared<StudyFlags>();
   CLI::App* sub = app.add_subcommand(
-      "study", "Run a set of studies (nbsmt, noise, divergence on several models) from a JSON config, step by "
+      "study", "Run a set of studies (nbsmt, assign, noise, divergence on several models) from a JSON config, step by "
                "step into a resumable journal; writes study.md, study.json and study.csv");
   sub->add_option("config", flags->config, "Study set (JSON; see studies/ and docs/methods.md section 5)")
       ->required()->check(CLI::ExistingFile);
