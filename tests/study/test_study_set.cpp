@@ -2,6 +2,9 @@
 // model paths relative to the config's folder, and every kind of mistake named.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "bnrecal/core/files.h"
 #include "bnrecal/study/study_set.h"
 #include "test_support.h"
 
@@ -79,4 +82,16 @@ TEST(StudyConfig, MistakesAreErrorsThatNameThePlace) {
   j = config();
   j["jobs"][1]["limit"] = "all";
   EXPECT_NE(error_of(j).find("jobs[1].limit"), std::string::npos) << error_of(j);
+}
+
+TEST(StudyConfig, TheCommittedStudySetsAreValidAndTheirModelsExist) {
+  int configs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(source_dir() + "/studies")) {
+    if (entry.path().extension() != ".json") continue;
+    ++configs;
+    const StudySet set = load_study_set(entry.path().string());
+    EXPECT_FALSE(set.steps.empty()) << entry.path();
+    for (const StudyJob& job : set.jobs) EXPECT_TRUE(file_exists(job.model)) << entry.path() << ": " << job.model;
+  }
+  EXPECT_GE(configs, 2);
 }
