@@ -20,10 +20,12 @@ RecalProtocol read_recal(ConfigObject o) {
   r.batch_size = o.get<int64_t>("batch_size", r.batch_size);
   r.draws = o.get<int64_t>("draws", r.draws);
   r.augment = o.get<bool>("augment", false);
-  r.options.estimator = parse_estimator(o.get<std::string>("estimator", "pooled"));
+  const std::string estimator = o.get<std::string>("estimator", "pooled");
+  r.options.estimator = with_input_errors<InputError>(o.path() + ".estimator: ", [&] { return parse_estimator(estimator); });
+  require(!(o.has("momentum") && o.has("decay")), o.path() + ": momentum or decay (= 1 - momentum), not both");
   r.options.momentum = o.get<double>("momentum", r.options.momentum);
   if (o.has("decay")) r.options.momentum = momentum_from_decay(o.get<double>("decay", 0));
-  check_momentum(r.options.momentum);
+  with_input_errors<InputError>(o.path() + ": ", [&] { check_momentum(r.options.momentum); return 0; });
   r.options.layers = o.get<std::vector<std::string>>("layers", {});
   r.options.sequential = o.get<bool>("sequential", false);
   require(r.images > 0 && r.batch_size >= 0 && r.draws >= 1,
@@ -32,10 +34,9 @@ RecalProtocol read_recal(ConfigObject o) {
   return r;
 }
 
-PolicySpec checked_spec(const std::string& text, const std::string& where) {
-  PolicySpec spec = with_input_errors<InputError>(where + ": ", [&] { return PolicySpec::parse(text); });
-  with_input_errors<InputError>(where + ": ", [&] { spec.validate(); return 0; });
-  return spec;
+// InputError naming `where` unless text is a valid spec.
+void check_spec(const std::string& text, const std::string& where) {
+  with_input_errors<InputError>(where + ": ", [&] { PolicySpec::parse(text).validate(); return 0; });
 }
 
 // The keys any job (and "defaults") may hold.
@@ -48,7 +49,7 @@ void read_common(ConfigObject& o, StudyJob& job) {
   job.policy = o.get<std::string>("policy", "");
   require(job.limit == -1 || job.limit > 0, o.path() + ".limit: a positive number of test images, or -1 for all");
   require(job.batch_size > 0, o.path() + ".batch_size: must be > 0");
-  if (!job.policy.empty()) checked_spec(job.policy, o.path() + ".policy");
+  if (!job.policy.empty()) check_spec(job.policy, o.path() + ".policy");
 }
 
 void read_experiment(ConfigObject& o, StudyJob& job) {
@@ -77,13 +78,13 @@ void read_experiment(ConfigObject& o, StudyJob& job) {
     require(!job.etas.empty(), o.path() + ".etas: at least one noise level");
     for (double eta : job.etas) require(eta >= 0, o.path() + ".etas: each must be >= 0");
     require(job.seeds >= 1 && job.sigma_t >= 0 && job.sigma_s >= 0, o.path() + ": seeds >= 1, sigmas >= 0");
-    checked_spec("fp32 noise=" + job.noise, o.path() + ".noise");
+    check_spec("fp32 noise=" + job.noise, o.path() + ".noise");
   } else if (job.experiment == "divergence") {
     job.perturbations = o.required<std::vector<std::string>>("perturbations");
     job.images = o.get<int64_t>("images", job.images);
     job.bins = o.get<int64_t>("bins", job.bins);
     require(!job.perturbations.empty(), o.path() + ".perturbations: at least one spec, e.g. \"sysmt smt=4\"");
-    for (const auto& p : job.perturbations) checked_spec(p, o.path() + ".perturbations");
+    for (const auto& p : job.perturbations) check_spec(p, o.path() + ".perturbations");
     require(job.images > 0 && job.bins >= 2 && job.bins <= 65536, o.path() + ": images > 0, bins in [2, 65536]");
   } else {
     throw InputError(o.path() + ".experiment: '" + job.experiment + "' is not one of nbsmt, assign, noise, divergence");

@@ -66,7 +66,7 @@ TEST(StudyConfig, MistakesAreErrorsThatNameThePlace) {
   EXPECT_NE(error_of(j).find("defaults: unknown key 'etas'"), std::string::npos) << error_of(j);
   j = config();
   j["jobs"][0]["recal"]["estimator"] = "median";
-  EXPECT_NE(error_of(j).find("median"), std::string::npos) << error_of(j);
+  EXPECT_NE(error_of(j).find("jobs[0].recal.estimator: "), std::string::npos) << error_of(j);
   j = config();
   j["jobs"][0]["threads"] = {3};
   EXPECT_NE(error_of(j).find("jobs[0].threads"), std::string::npos) << error_of(j);

@@ -1,6 +1,6 @@
-// A study set: several studies (NB-SMT, analog noise, activation divergence) on several models,
-// described by one JSON file and cut into steps small enough that an interrupted run loses
-// little (docs/methods.md section 5).
+// A study set: several studies (NB-SMT, thread assignment, analog noise, activation divergence) on
+// several models, described by one JSON file and cut into steps small enough that an interrupted
+// run loses little (docs/methods.md section 5).
 //
 //   {"name": "reference",
 //    "defaults": {"limit": 10000, "recal": {"images": 2048, "draws": 3}},
@@ -58,10 +58,7 @@ struct StudyStep {
   size_t job = 0;    // index into StudySet::jobs
   std::string part;  // "2T", "sweep", "eta=0.04", a perturbation text
   int threads = 0;   // nbsmt T
-  double eta = 0;    // assign (nbsmt_assignment.h)
-  double budget = 1.0;
-  int64_t validation_images = 2000, path_points = 8;
-  // noise
+  double eta = 0;    // noise
   bool first_of_job = false;
   double cost = 1;   // relative work (image passes weighted by arithmetic), for the ETA
   nlohmann::json spec;  // {"job": job spec, "part"}: what a journal record must match to be reused
