@@ -53,7 +53,7 @@ nlohmann::json assemble_job(const StudySet& set, size_t index, const std::vector
     out["sweep"] = sweep;
   } else if (job.experiment == "noise") {
     out["noise"] = cells;
-  } else {
+  } else if (job.experiment == "divergence") {
     out["divergences"] = divergences;
   }
   return out;
@@ -250,7 +250,7 @@ std::string study_csv(const nlohmann::json& all) {
       }
     } else if (kind == "noise") {
       const nlohmann::json q = job.value("quantization", nlohmann::json::object());
-      if (q.contains("a8w8_recal")) row(job, "a8w8", "", "", q.at("a8w8"), q.at("a8w8_recal"));
+      if (q.contains("a8w8_recal")) row(job, "a8w8", "", "1", q.at("a8w8"), q.at("a8w8_recal"));
       for (const auto& c : job.at("noise")) {
         nlohmann::json recal = {{"top1", c.at("recalibrated_top1")}, {"gain", c.at("gain")}};
         row(job, "noise", fixed(num(c, "eta"), 3), "", c.at("plain_top1"), recal);

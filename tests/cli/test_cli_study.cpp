@@ -52,9 +52,12 @@ std::vector<std::string> recorded_steps(const std::string& path) {
 TEST(StudyCli, AKilledRunResumesWithoutLosingOrRepeatingAStep) {
   const std::string config = write_config("study.json", 48);
   const std::string whole = temp_dir() + "/whole", killed = temp_dir() + "/killed";
-  CommandResult r = bnrecal_cli("study " + config + " -o " + whole);
+  // Not quiet: the study-level progress (step N of M, an ETA once a step has finished).
+  CommandResult r = run_command(cli_path() + " study " + config + " -o " + whole + " --threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(journal_records(whole + "/journal.jsonl"), 4);
+  EXPECT_NE(r.output.find("[study 1/4] step 1 of 4: nbsmt:fashion-mnist-resnet20/2T\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("step 4 of 4: noise:r20/eta=0.1, ETA "), std::string::npos) << r.output;
 
   // Start the same study in the background and kill it as soon as its first step is recorded.
   r = run_command(cli_path() + " study " + config + " -o " + killed +
