@@ -48,19 +48,25 @@ def plot(out, studies):
 
 
 def print_summary(studies):
+    """Per perturbation: each quantity averaged over the BN layers, and over the layers the perturbation
+    reaches (JS without recalibration > 0) how many recalibration brings closer to the clean activations."""
     print("| perturbation | JS plain | JS recal | KL plain | KL recal | mean gap original / recal | "
-          "variance gap original / recal |")
-    print("|---|---|---|---|---|---|---|")
+          "variance gap original / recal | layers reached: JS lower with recal | layers reached: JS plain / recal |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label, layers in studies:
-        def avg(f):
-            return sum(f(l) for l in layers) / len(layers)
+        def avg(f, ls=layers):
+            return sum(f(l) for l in ls) / len(ls)
 
+        reached = [l for l in layers if l["js_plain"] > 0]
+        lower = sum(1 for l in reached if l["js_recalibrated"] < l["js_plain"])
         print(f"| {label} | {avg(lambda l: l['js_plain']):.4f} | {avg(lambda l: l['js_recalibrated']):.4f} | "
               f"{avg(lambda l: l['kl_plain']):.4f} | {avg(lambda l: l['kl_recalibrated']):.4f} | "
               f"{avg(lambda l: l['statistics_gap_original']['mean']):.3f} / "
               f"{avg(lambda l: l['statistics_gap_recalibrated']['mean']):.3f} | "
               f"{avg(lambda l: l['statistics_gap_original']['variance']):.3f} / "
-              f"{avg(lambda l: l['statistics_gap_recalibrated']['variance']):.3f} |")
+              f"{avg(lambda l: l['statistics_gap_recalibrated']['variance']):.3f} | "
+              f"{lower} of {len(reached)} | "
+              f"{avg(lambda l: l['js_plain'], reached):.4f} / {avg(lambda l: l['js_recalibrated'], reached):.4f} |")
 
 
 def main():

@@ -13,7 +13,7 @@
                             sweep's point nearest in speedup to each, with recalibration, the chosen
                             point starred.
   OUT.divergence.{png,svg}  per-BN-layer divergence bars for every divergence step
-                            (plot_divergence.py's figure).
+                            (plot_divergence.py's figure), and its summary table on stdout.
 
 A figure is skipped when the study has no job of its kind. Instead of a study set, the JSON of one
 study command (`bnrecal experiment noise|nbsmt|assign|divergence --json`) is read as a set of one
@@ -174,6 +174,7 @@ def main():
     if divergence:
         plot_divergence.plot(out + ".divergence", divergence)
         print(f"wrote {out}.divergence.png and {out}.divergence.svg")
+        plot_divergence.print_summary(divergence)
 
 
 if __name__ == "__main__":
