@@ -44,6 +44,14 @@ def panels(count):
     return fig, flat[:count]
 
 
+def label_panel(ax, title, xlabel, ylabel):
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
 def save(fig, out):
     fig.tight_layout()
     for ext in ("png", "svg"):
@@ -64,11 +72,7 @@ def plot_noise(jobs, out):
         clean = job.get("quantization", {}).get("fp32")
         if clean:
             ax.axhline(clean["top1"], ls="--", color="gray", lw=1, label="no noise")
-        ax.set_title(job["name"], fontsize=9)
-        ax.set_xlabel("eta0")
-        ax.set_ylabel("top-1 (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        label_panel(ax, job["name"], "eta0", "top-1 (%)")
     save(fig, out)
 
 
@@ -99,11 +103,7 @@ def plot_nbsmt(jobs, out):
                         textcoords="offset points")
         ax.plot([1], [job["a8w8"]["top1"]], "s", color="black", label="A8W8")
         ax.axhline(job["fp32"]["top1"], ls="--", color="gray", lw=1, label="FP32")
-        ax.set_title(job["name"], fontsize=9)
-        ax.set_xlabel("speedup over A8W8 (all layers)")
-        ax.set_ylabel("top-1 (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        label_panel(ax, job["name"], "speedup over A8W8 (all layers)", "top-1 (%)")
     save(fig, out)
 
 
@@ -121,11 +121,7 @@ def plot_assign(jobs, out):
             ax.plot([c["speedup_all"]], [c["recalibrated"]["top1"]["mean"]], "*", ms=14, color="gold",
                     mec="black", label="chosen")
         ax.plot([1], [a["a8w8"]["top1"]], "s", color="black", label="A8W8")
-        ax.set_title(job["name"], fontsize=9)
-        ax.set_xlabel("speedup over A8W8 (all layers)")
-        ax.set_ylabel("test top-1 with recalibration (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        label_panel(ax, job["name"], "speedup over A8W8 (all layers)", "test top-1 with recalibration (%)")
     save(fig, out)
 
 

@@ -116,21 +116,20 @@ nlohmann::json merged(const nlohmann::json& defaults, const nlohmann::json& job)
   return m;
 }
 
+// How much slower than fp32 an arithmetic runs (measured on ResNet-20, docs/results.md).
+double sysmt_cost(int threads) { return threads >= 4 ? 17 : threads == 2 ? 4.5 : 10; }
 double arithmetic_cost(const std::string& spec_text) {
   const PolicySpec spec = PolicySpec::parse(spec_text);
   if (spec.policy == "a8w8") return 10;
-  if (spec.policy != "sysmt") return 1;
-  const int threads = spec.param("smt").get<int>();
-  return threads >= 4 ? 17 : threads == 2 ? 4.5 : 10;
+  return spec.policy == "sysmt" ? sysmt_cost(spec.param("smt").get<int>()) : 1;
 }
 
-// Relative work of a step: image passes weighted by how much slower than fp32 the arithmetic
-// runs (measured on ResNet-20, docs/results.md), for the study's ETA only.
+// Relative work of a step, for the study's ETA only: image passes weighted by arithmetic_cost.
 double step_cost(const StudyJob& job, const StudyStep& step) {
   const double n = job.limit > 0 ? static_cast<double>(job.limit) : 10000.0;
   const double recal_pass = static_cast<double>(job.recal.draws) * (1.1 * static_cast<double>(job.recal.images) + n);
   if (job.experiment == "nbsmt") {
-    const double f = step.threads >= 4 ? 17 : step.threads == 2 ? 4.5 : 10;
+    const double f = sysmt_cost(step.threads);
     if (step.part == "sweep") return n * 11 + 10 * (40.0 / static_cast<double>(job.sweep_step)) * (n + recal_pass);
     return n * 11 + f * (static_cast<double>(job.diag_images) + n + recal_pass);
   }

@@ -135,23 +135,7 @@ void noise_table(std::ostringstream& md, const nlohmann::json& jobs) {
 void assignment_tables(std::ostringstream& md, const nlohmann::json& jobs) {
   for (const auto& job : jobs) {
     if (job.value("experiment", "") != "assign" || !job.contains("assignment")) continue;
-    const auto& a = job.at("assignment");
-    md << "\n## Per-layer thread assignment, " << job_title(job) << "\n\nChosen on "
-       << a.at("study").value("validation_images", 0) << " validation images (training split) within "
-       << fixed(a.at("study").value("budget", 0.0)) << " points of A8W8 (" << fixed(num(a, "validation_a8w8_top1"))
-       << " % on validation); test A8W8 " << fixed(num(a.at("a8w8"), "top1")) << " %.\n\n"
-       << "| point | speedup | validation (recal) | test plain | test recal | MSE sweep speedup | MSE sweep recal | "
-          "greedy - MSE |\n|---|---|---|---|---|---|---|---|\n";
-    const auto& path = a.at("path");
-    for (size_t i = 0; i < path.size(); ++i) {
-      const auto& g = path[i];
-      const auto& m = a.at("mse_sweep")[i];
-      md << "| " << g.value("label", "") << (static_cast<int64_t>(i) == a.value("chosen", -1) ? " (chosen)" : "")
-         << " | " << fixed(num(g, "speedup_all"), 3) << " | " << fixed(num(g, "validation_top1")) << " | "
-         << fixed(num(g.at("plain"), "top1")) << " | " << mean_std(g.at("recalibrated").at("top1")) << " | "
-         << fixed(num(m, "speedup_all"), 3) << " | " << mean_std(m.at("recalibrated").at("top1")) << " | "
-         << gain_text(a.at("greedy_vs_mse")[i]) << " |\n";
-    }
+    md << "\n## Per-layer thread assignment, " << job_title(job) << "\n\n" << assignment_table(job.at("assignment"));
   }
 }
 
@@ -181,6 +165,29 @@ void divergence_table(std::ostringstream& md, const nlohmann::json& jobs) {
 }
 
 }  // namespace
+
+std::string assignment_table(const nlohmann::json& a) {
+  std::ostringstream md;
+  const nlohmann::json& a8w8 = a.at("a8w8");
+  md << "Chosen on " << a.at("study").value("validation_images", 0) << " validation images (training split) within "
+     << fixed(a.at("study").value("budget", 0.0)) << " points of A8W8 (" << fixed(num(a, "validation_a8w8_top1"))
+     << " % on validation); test A8W8 " << fixed(num(a8w8, "top1")) << " +- " << fixed(num(a8w8, "top1_stderr"))
+     << " on " << a8w8.value("n", 0) << " test images.\n\n"
+     << "| point | speedup | validation (recal) | test plain | test recal | MSE sweep speedup | MSE sweep recal | "
+        "greedy - MSE |\n|---|---|---|---|---|---|---|---|\n";
+  const auto& path = a.at("path");
+  for (size_t i = 0; i < path.size(); ++i) {
+    const auto& g = path[i];
+    const auto& m = a.at("mse_sweep")[i];
+    md << "| " << g.value("label", "") << (static_cast<int64_t>(i) == a.value("chosen", -1) ? " (chosen)" : "")
+       << " | " << fixed(num(g, "speedup_all"), 3) << " | " << fixed(num(g, "validation_top1")) << " | "
+       << fixed(num(g.at("plain"), "top1")) << " | " << mean_std(g.at("recalibrated").at("top1")) << " | "
+       << fixed(num(m, "speedup_all"), 3) << " | " << mean_std(m.at("recalibrated").at("top1")) << " | "
+       << gain_text(a.at("greedy_vs_mse")[i]) << " |\n";
+  }
+  if (a.value("chosen", -1) < 0) md << "\nNo evaluated point is within the budget on the validation images.\n";
+  return md.str();
+}
 
 nlohmann::json assemble_study(const StudySet& set, const std::vector<nlohmann::json>& records) {
   nlohmann::json jobs = nlohmann::json::array();

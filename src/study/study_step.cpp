@@ -11,11 +11,16 @@ namespace bnrecal {
 
 namespace {
 
+// The arithmetic a job perturbs: the model's own, or the job's "policy".
+PolicySpec base_spec(const StudyJob& job, const ModelCard& card) {
+  return job.policy.empty() ? card.native_arithmetic() : PolicySpec::parse(job.policy);
+}
+
 nlohmann::json run_nbsmt_step(const StudyJob& job, const StudyStep& step, Network& net, const ModelCard& card,
                               const StudyData& data, const StudyProtocol& protocol) {
   NbsmtStudyOptions o;
   o.threads = {step.threads};
-  o.base = job.policy.empty() ? card.native_arithmetic() : PolicySpec::parse(job.policy);
+  o.base = base_spec(job, card);
   o.seed = job.seed;
   o.diag_images = job.diag_images;
   o.protocol = protocol;
@@ -33,7 +38,7 @@ nlohmann::json run_noise_step(const StudyJob& job, const StudyStep& step, Networ
   o.etas = {step.eta};
   o.seeds = job.seeds;
   o.base_seed = job.seed;
-  o.base = job.policy.empty() ? card.native_arithmetic() : PolicySpec::parse(job.policy);
+  o.base = base_spec(job, card);
   o.base.noise.preset = job.noise;
   o.base.noise.params.sigma_t = job.sigma_t;
   o.base.noise.params.sigma_s = job.sigma_s;
@@ -65,7 +70,7 @@ nlohmann::json run_study_step(const StudyJob& job, const StudyStep& step,
     result = run_nbsmt_step(job, step, net, model.card, splits, protocol);
   } else if (job.experiment == "assign") {
     AssignmentOptions o;
-    o.base = job.policy.empty() ? model.card.native_arithmetic() : PolicySpec::parse(job.policy);
+    o.base = base_spec(job, model.card);
     o.base.policy = "sysmt";
     o.seed = job.seed;
     o.budget = job.budget;

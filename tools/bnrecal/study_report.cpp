@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "bnrecal/study/study_set_report.h"
+
 namespace bnrecal::cli {
 
 namespace {
@@ -121,23 +123,8 @@ std::string nbsmt_study_markdown(const NbsmtStudyResult& r, const std::string& m
 }
 
 std::string assignment_markdown(const AssignmentResult& r, const std::string& model_name) {
-  std::ostringstream md;
-  md << "Per-layer NB-SMT thread assignment, " << model_name << ": greedy path chosen on "
-     << r.config.value("validation_images", 0) << " validation images (training split), budget "
-     << fixed(r.config.value("budget", 0.0)) << " points below A8W8 (validation A8W8 " << fixed(r.validation_a8w8)
-     << " %); test A8W8 " << with_stderr(r.test_a8w8) << " on " << r.test_a8w8.n << " test images. "
-     << kPairedNote << "\n\n| point | speedup | validation (recal) | test plain | test recal | MSE sweep speedup | "
-     << "MSE sweep recal | greedy - MSE |\n|---|---|---|---|---|---|---|---|\n";
-  for (size_t i = 0; i < r.path.size(); ++i) {
-    const NbsmtSetting& g = r.path[i].test;
-    const NbsmtSetting& m = r.mse[i].test;
-    md << "| " << g.label << (static_cast<int64_t>(i) == r.chosen ? " (chosen)" : "") << " | "
-       << fixed(g.speedup_all, 3) << " | " << fixed(r.path[i].validation_top1) << " | " << fixed(g.plain.top1)
-       << " | " << draws_cell(g.recalibrated) << " | " << fixed(m.speedup_all, 3) << " | "
-       << draws_cell(m.recalibrated) << " | " << paired_text(r.greedy_vs_mse[i]) << " |\n";
-  }
-  if (r.chosen < 0) md << "\nNo evaluated point is within the budget on the validation images.\n";
-  return md.str();
+  return "Per-layer NB-SMT thread assignment, " + model_name + ". " + kPairedNote + "\n\n" +
+         assignment_table(r.to_json());
 }
 
 std::string divergence_markdown(const DivergenceResult& r, const std::string& model_name) {

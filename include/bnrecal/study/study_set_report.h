@@ -19,6 +19,10 @@ namespace bnrecal {
 // "steps_done", ...the study's keys}]}. Jobs with unfinished steps hold what is finished.
 nlohmann::json assemble_study(const StudySet& set, const std::vector<nlohmann::json>& records);
 std::string study_markdown(const nlohmann::json& assembled);
+// The thread-assignment search's result (AssignmentResult::to_json()): what it was chosen on, then one
+// row per evaluated point beside the MSE sweep's point nearest in speedup, the chosen one marked.
+// Shared by the study set's report and `experiment assign`.
+std::string assignment_table(const nlohmann::json& assignment);
 // Columns: job, arch, experiment, setting, eta, speedup, images, plain_top1, plain_std,
 // recal_top1, recal_std, gain, gain_se, significant_draws, draws (empty where not applicable).
 std::string study_csv(const nlohmann::json& assembled);
