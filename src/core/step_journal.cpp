@@ -1,6 +1,7 @@
 #include "bnrecal/core/step_journal.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,19 +23,42 @@ nlohmann::json parse_line(const std::string& line, const std::string& where) {
 }
 }  // namespace
 
-StepJournal::StepJournal(std::string path, const nlohmann::json& header, bool resume) : path_(std::move(path)) {
-  if (file_exists(path_)) {
-    require(resume, "'" + path_ + "' already exists: pass --resume to continue that run, or choose another output");
+StepJournal::StepJournal(std::string path, const nlohmann::json& header, JournalMode mode) : path_(std::move(path)) {
+  if (mode == JournalMode::kRead) {
     load(header);
     return;
   }
-  const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
+  lock_folder();
+  if (file_exists(path_)) {
+    require(mode == JournalMode::kResume,
+            "'" + path_ + "' already exists: pass --resume to continue that run, or choose another output");
+    const size_t complete = load(header);
+    if (dropped_ && ::truncate(path_.c_str(), static_cast<off_t>(complete)) != 0) {
+      throw InputError("cannot truncate '" + path_ + "': " + std::strerror(errno));
+    }
+    return;
+  }
   // Header first, into a temporary file renamed into place: a journal always has its header.
   write_file_atomic(path_, header.dump() + "\n");
 }
 
-void StepJournal::load(const nlohmann::json& header) {
+StepJournal::OwnedFd::~OwnedFd() {
+  if (fd >= 0) ::close(fd);  // releases the lock
+}
+
+void StepJournal::lock_folder() {
+  std::filesystem::path folder = std::filesystem::path(path_).parent_path();
+  if (folder.empty()) folder = ".";
+  std::filesystem::create_directories(folder);
+  folder_lock_.fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder_lock_.fd < 0) throw InputError("cannot open folder '" + folder.string() + "': " + std::strerror(errno));
+  if (::flock(folder_lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+    throw InputError("'" + folder.string() + "' is in use by another run (it holds the lock on the folder); wait "
+                     "for it or choose another output");
+  }
+}
+
+size_t StepJournal::load(const nlohmann::json& header) {
   const std::string text = read_file(path_);
   size_t start = 0, complete = 0;  // complete: bytes of whole lines
   int line_no = 0;
@@ -57,9 +81,7 @@ void StepJournal::load(const nlohmann::json& header) {
     start = complete = end + 1;
   }
   require(line_no >= 1, "'" + path_ + "' has no header line; remove it to start again");
-  if (dropped_ && ::truncate(path_.c_str(), static_cast<off_t>(complete)) != 0) {
-    throw InputError("cannot truncate '" + path_ + "': " + std::strerror(errno));
-  }
+  return complete;
 }
 
 bool StepJournal::done(const std::string& step) const {

@@ -69,6 +69,7 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_command(cli_path() + " eval --no-such-option").exit_code, 2);
   EXPECT_EQ(run_command(cli_path() + " eval --limit -3").exit_code, 2);
   EXPECT_EQ(run_command(cli_path()).exit_code, 2);  // a subcommand is required
+  EXPECT_EQ(run_command(cli_path() + " experiment assign -m none.safetensors --smt 2").exit_code, 2);  // meaningless
 }
 
 TEST(Cli, WrongImageSizeForTheModelIsAnInputError) {

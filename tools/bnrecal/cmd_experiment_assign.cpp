@@ -32,6 +32,7 @@ void add_experiment_assign_command(CLI::App& experiment) {
   auto common = add_common_options(*sub);
   sub->callback([opt, study, perturbation, common] {
     apply_common_options(*common);
+    if (perturbation->given("--smt")) throw UsageError("--smt: assign chooses every layer's thread count itself");
     const StudyInputs in = open_study_inputs(*study);
     opt->base = policy_spec(*perturbation, in.model.card.native_arithmetic());
     opt->base.policy = "sysmt";

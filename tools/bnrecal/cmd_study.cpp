@@ -72,7 +72,7 @@ void write_reports(const StudySet& set, const StepJournal& journal, const std::f
 void list_steps(const StudySet& set, const std::filesystem::path& journal_path) {
   std::unique_ptr<StepJournal> journal;
   if (file_exists(journal_path.string())) {
-    journal = std::make_unique<StepJournal>(journal_path.string(), kJournalHeader, true);
+    journal = std::make_unique<StepJournal>(journal_path.string(), kJournalHeader, JournalMode::kRead);
   }
   for (size_t i = 0; i < set.steps.size(); ++i) {
     const StudyStep& s = set.steps[i];
@@ -90,7 +90,7 @@ void run_study(const StudyFlags& flags, const CommonOptions& common) {
   for (const StudyJob& job : set.jobs) {  // a missing model stops the run now, not hours later
     require(file_exists(job.model), job.name + ": model '" + job.model + "' not found");
   }
-  StepJournal journal(journal_path.string(), kJournalHeader, flags.resume);
+  StepJournal journal(journal_path.string(), kJournalHeader, flags.resume ? JournalMode::kResume : JournalMode::kCreate);
   if (journal.dropped_lines() && !common.quiet) std::cerr << "[study] dropped the torn last line of the journal\n";
   check_records(set, journal, common.quiet);
 
@@ -145,8 +145,7 @@ void add_study_command(CLI::App& app) {
   sub->add_option("--out,-o", flags->out, "Output folder (default results/NAME): journal.jsonl, study.{md,json,csv}");
   sub->add_flag("--resume", flags->resume, "Continue the run in --out: finished steps are kept, the rest are run");
   sub->add_flag("--dry-run", flags->dry_run,
-                "List the steps (done or pending in --out's journal, relative work) and exit; like --resume, "
-                "drops a torn last journal line");
+                "List the steps (done or pending in --out's journal, relative work) and exit; changes nothing");
   auto common = add_common_options(*sub);
   sub->callback([flags, common] {
     apply_common_options(*common);
