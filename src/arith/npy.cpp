@@ -2,7 +2,6 @@
 // three keys NumPy writes and reject anything we cannot represent exactly.
 #include "bnrecal/arith/npy.h"
 
-#include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
@@ -13,6 +12,8 @@
 #include <stdexcept>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/core/files.h"
+#include "bnrecal/core/input_limits.h"
 
 namespace bnrecal {
 
@@ -185,12 +186,13 @@ NpyArray read_npy(const std::string& path) {
   a.dtype = parse_descr(path, header);
   if (parse_fortran_order(path, header)) fail(path, "fortran_order True is not supported (save C order)");
   a.shape = parse_shape(path, header);
-  int64_t numel = 1;
-  for (int64_t d : a.shape) {
-    if (d != 0 && numel > std::numeric_limits<int64_t>::max() / 16 / d) fail(path, "shape too large");
-    numel *= d;
-  }
-  const int64_t nbytes = numel * npy_dtype_size(a.dtype);
+  const int64_t nbytes = declared_elements(a.shape, "'" + path + "'") * npy_dtype_size(a.dtype);
+  // Checked before allocating: the header's shape must fit in what the file holds.
+  const int64_t available = file_size(path) - static_cast<int64_t>(preamble_len + header_len);
+  if (nbytes > available)
+    fail(path, "truncated data: the shape needs " + std::to_string(nbytes) + " bytes after the " +
+                   std::to_string(preamble_len + header_len) + "-byte header, the file has " +
+                   std::to_string(available));
   a.bytes.resize(static_cast<size_t>(nbytes));
   in.read(reinterpret_cast<char*>(a.bytes.data()), nbytes);
   if (in.gcount() != nbytes)
@@ -218,23 +220,8 @@ void write_npy(const std::string& path, NpyDtype dtype, const std::vector<int64_
 
   int64_t numel = 1;
   for (int64_t d : shape) numel *= d;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError("cannot write .npy file '" + tmp + "'");
-    out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(data), numel * npy_dtype_size(dtype));
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError("error while writing .npy file '" + tmp + "'");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError("cannot rename '" + tmp + "' to '" + path + "'");
-  }
+  const auto* bytes = static_cast<const char*>(data);
+  write_file_atomic(path, {preamble, header, std::string_view(bytes, numel * npy_dtype_size(dtype))});
 }
 
 }  // namespace bnrecal

@@ -10,18 +10,9 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/core/json_config.h"
 
 namespace bnrecal {
-
-namespace {
-nlohmann::json parse_line(const std::string& line, const std::string& where) {
-  try {
-    return nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(where + ": not a JSON record (" + e.what() + ")");
-  }
-}
-}  // namespace
 
 StepJournal::StepJournal(std::string path, const nlohmann::json& header, JournalMode mode) : path_(std::move(path)) {
   if (mode == JournalMode::kRead) {
@@ -69,7 +60,7 @@ size_t StepJournal::load(const nlohmann::json& header) {
       break;
     }
     const std::string where = path_ + ":" + std::to_string(++line_no);
-    nlohmann::json j = parse_line(text.substr(start, end - start), where);
+    nlohmann::json j = parse_json(std::string_view(text).substr(start, end - start), where);
     if (line_no == 1) {
       require(j == header, "'" + path_ + "' was written for another configuration; resume it with that "
                            "configuration, or choose another output");

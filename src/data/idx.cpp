@@ -2,10 +2,12 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/core/input_limits.h"
 
 namespace bnrecal {
 
@@ -64,7 +66,6 @@ IdxArray read_idx(const std::string& path) {
                      " (only unsigned bytes, 0x08, are supported)");
 
   IdxArray array;
-  int64_t count = 1;
   for (int d = 0; d < magic[3]; ++d) {
     uint8_t be[4];
     if (read_some(file.get(), be, 4, path) != 4)
@@ -72,12 +73,20 @@ IdxArray read_idx(const std::string& path) {
     const int64_t dim = (int64_t{be[0]} << 24) | (be[1] << 16) | (be[2] << 8) | be[3];
     if (dim <= 0) throw InputError("'" + path + "': dimension " + std::to_string(d) + " is zero");
     array.dims.push_back(dim);
-    count *= dim;
-    if (count > (int64_t{1} << 34)) throw InputError("'" + path + "': implausibly large dimensions");
   }
-  array.data.resize(static_cast<size_t>(count));
-  const size_t got = read_some(file.get(), array.data.data(), array.data.size(), path);
-  if (got != array.data.size())
+  const int64_t count = declared_elements(array.dims, "'" + path + "'");
+  // The buffer grows with the data actually read, a chunk at a time: a gzip file's header can
+  // claim far more than its stream holds, and the file size does not bound the stream.
+  constexpr size_t kChunk = size_t{1} << 26;
+  size_t got = 0;
+  while (got < static_cast<size_t>(count)) {
+    const size_t want = std::min(static_cast<size_t>(count) - got, kChunk);
+    array.data.resize(got + want);
+    const size_t n = read_some(file.get(), array.data.data() + got, want, path);
+    got += n;
+    if (n < want) break;
+  }
+  if (got != static_cast<size_t>(count))
     throw InputError("'" + path + "' is truncated: expected " + std::to_string(count) +
                      " data bytes, found " + std::to_string(got));
   uint8_t extra;

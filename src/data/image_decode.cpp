@@ -10,6 +10,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/core/input_limits.h"
 
 namespace bnrecal {
 namespace {
@@ -37,6 +38,32 @@ void jpeg_emit_message(j_common_ptr cinfo, int level) {
   if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) err->truncated = true;
 }
 
+// The pixel-limit check's message, or "" within the limit. The decoders report errors as text, and
+// the PNG one from a libpng callback, so the check's exception is turned into text here.
+std::string pixel_limit_error(int64_t width, int64_t height) {
+  try {
+    check_input_limit("declared size " + std::to_string(width) + "x" + std::to_string(height), "pixel count",
+                      width * height, "image_pixels");
+    return "";
+  } catch (const InputError& e) {
+    return e.what();
+  }
+}
+
+// A progressive JPEG may hold any number of scans, each a full pass over the image: a small file
+// with thousands of them decodes for hours. Real encoders write about ten.
+constexpr int kMaxJpegScans = 500;
+
+void jpeg_limit_scans(j_common_ptr common) {
+  auto* cinfo = reinterpret_cast<j_decompress_ptr>(common);
+  if (cinfo->input_scan_number > kMaxJpegScans) {
+    auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+    std::snprintf(err->message, sizeof err->message, "more than %d progressive scans (a decompression bomb?)",
+                  kMaxJpegScans);
+    std::longjmp(err->jump, 1);
+  }
+}
+
 uint8_t mul_div255(int a, int b) {
   const int t = a * b + 128;  // PIL's MULDIV255: exact rounding of a*b/255
   return static_cast<uint8_t>(((t >> 8) + t) >> 8);
@@ -48,6 +75,9 @@ std::string decode_jpeg_into(const std::string& bytes, Image& out) {
   JpegErrorManager err;
   std::memset(&err, 0, sizeof err);
   std::vector<uint8_t> cmyk_row;  // declared before setjmp so a longjmp never skips its destructor
+  std::string limit_error;
+  jpeg_progress_mgr progress{};
+  progress.progress_monitor = jpeg_limit_scans;
   cinfo.err = jpeg_std_error(&err.base);
   err.base.error_exit = jpeg_error_exit;
   err.base.emit_message = jpeg_emit_message;
@@ -59,6 +89,12 @@ std::string decode_jpeg_into(const std::string& bytes, Image& out) {
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  limit_error = pixel_limit_error(cinfo.image_width, cinfo.image_height);
+  if (!limit_error.empty()) {
+    jpeg_destroy_decompress(&cinfo);
+    return limit_error;
+  }
+  cinfo.progress = &progress;
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;  // libjpeg-turbo expands gray to RGB itself
   jpeg_start_decompress(&cinfo);
@@ -119,12 +155,15 @@ std::string decode_png_into(const std::string& bytes, Image& out) {
   if (!png) return "out of memory";
   png_infop info = png_create_info_struct(png);
   std::vector<png_bytep> rows;
+  std::string limit_error;  // before setjmp, like rows: a longjmp must not skip a destructor
   if (!info || setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
     return reader.message[0] ? reader.message : "cannot decode PNG";
   }
   png_set_read_fn(png, &reader, png_read_from_memory);
   png_read_info(png, info);
+  limit_error = pixel_limit_error(png_get_image_width(png, info), png_get_image_height(png, info));
+  if (!limit_error.empty()) png_error(png, limit_error.c_str());
   const int color_type = png_get_color_type(png, info);
   // Everything becomes 8-bit RGB: palette -> RGB, low-bit gray -> 8 bit, 16 -> 8 (high byte),
   // gray -> RGB, alpha stripped. tRNS is left alone so it never turns into an alpha channel.

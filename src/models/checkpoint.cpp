@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/core/input_limits.h"
 #include "bnrecal/models/zoo.h"
 
 namespace bnrecal {
@@ -67,10 +68,17 @@ void save_checkpoint(const std::string& path, torch::nn::Module& module, const M
 
 LoadedModel load_model(const std::string& path) {
   Checkpoint checkpoint = read_safetensors(path);
-  ModelCard card = ModelCard::from_json(checkpoint.metadata);
+  ModelCard card = with_input_errors<std::exception>("'" + path + "' bnrecal metadata: ",
+                                                     [&] { return ModelCard::from_json(checkpoint.metadata); });
   if (card.arch.empty() || card.num_classes <= 0 || card.input_shape.size() != 3) {
     throw InputError("'" + path + "' has no architecture, class count or input shape in its bnrecal "
                      "metadata; import foreign weights with `bnrecal import` first");
+  }
+  // Checked before the model is built: a corrupt count would allocate it before the weights say no.
+  check_input_limit("'" + path + "'", "num_classes", card.num_classes, "model_width");
+  for (int64_t side : card.input_shape) {
+    require(side > 0, "'" + path + "': input_shape has a dimension " + std::to_string(side));
+    check_input_limit("'" + path + "'", "input_shape dimension", side, "model_width");
   }
   ModelOptions options;
   options.num_classes = card.num_classes;

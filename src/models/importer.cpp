@@ -22,6 +22,8 @@ NamedTensors read_torchscript(const std::string& path) {
     module = torch::jit::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
     throw InputError("cannot load TorchScript archive '" + path + "': " + e.what_without_backtrace());
+  } catch (const std::exception& e) {  // the TorchScript parser's own errors (ErrorReport, ...)
+    throw InputError("cannot load TorchScript archive '" + path + "': " + e.what());
   }
   NamedTensors tensors;
   for (const auto& p : module.named_parameters(/*recurse=*/true)) tensors.emplace_back(p.name, p.value);

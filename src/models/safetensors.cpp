@@ -6,6 +6,8 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/core/input_limits.h"
+#include "bnrecal/core/json_config.h"
 #include "bnrecal/models/checkpoint.h"
 
 namespace bnrecal {
@@ -57,16 +59,16 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors, con
 Checkpoint read_safetensors(const std::string& path) {
   const std::string file = read_file(path);
   auto fail = [&path](const std::string& why) { return InputError("'" + path + "' is not a valid safetensors file: " + why); };
+  // torch.save writes a zip archive (or, before PyTorch 1.6, a pickle starting with PROTO 0x80).
+  if (file.rfind("PK\x03\x04", 0) == 0 || (!file.empty() && static_cast<uint8_t>(file[0]) == 0x80)) {
+    throw InputError("'" + path + "' is a PyTorch file (torch.save or TorchScript), not safetensors: convert it "
+                     "once with `bnrecal import`");
+  }
   if (file.size() < 8) throw fail("shorter than its 8-byte header length");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(file[i])) << (8 * i);
   if (n > file.size() - 8) throw fail("header length " + std::to_string(n) + " exceeds the file size");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<std::ptrdiff_t>(n));
-  } catch (const nlohmann::json::exception& e) {
-    throw fail(std::string("header is not JSON (") + e.what() + ")");
-  }
+  const nlohmann::json header = parse_json(std::string_view(file).substr(8, n), "'" + path + "' header");
   if (!header.is_object()) throw fail("header is not a JSON object");
   const uint64_t data_size = file.size() - 8 - n;
   const char* data = file.data() + 8 + n;
@@ -76,12 +78,8 @@ Checkpoint read_safetensors(const std::string& path) {
   std::vector<std::pair<uint64_t, std::pair<std::string, at::Tensor>>> by_offset;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
-      if (entry.contains("bnrecal")) {
-        try {
-          checkpoint.metadata = nlohmann::json::parse(entry.at("bnrecal").get<std::string>());
-        } catch (const nlohmann::json::exception& e) {
-          throw fail(std::string("metadata 'bnrecal' is not JSON (") + e.what() + ")");
-        }
+      if (entry.is_object() && entry.contains("bnrecal") && entry["bnrecal"].is_string()) {
+        checkpoint.metadata = parse_json(entry["bnrecal"].get_ref<const std::string&>(), "'" + path + "' metadata");
       }
       continue;
     }
@@ -91,9 +89,11 @@ Checkpoint read_safetensors(const std::string& path) {
       const auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
         throw fail("tensor '" + name + "' has data offsets outside the file (truncated?)");
-      at::Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
-      if (static_cast<uint64_t>(t.numel() * t.element_size()) != offsets[1] - offsets[0])
+      // Checked before allocating: the shape must describe exactly the bytes the file holds.
+      const int64_t numel = declared_elements(shape, "'" + path + "' tensor '" + name + "'");
+      if (static_cast<uint64_t>(numel) * c10::elementSize(type) != offsets[1] - offsets[0])
         throw fail("tensor '" + name + "' shape does not match its byte length");
+      at::Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
       std::memcpy(t.data_ptr(), data + offsets[0], offsets[1] - offsets[0]);
       by_offset.push_back({offsets[0], {name, t}});
     } catch (const nlohmann::json::exception& e) {

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/core/input_limits.h"
 #include "bnrecal/models/importer.h"
 
 namespace bnrecal::detail {
@@ -30,6 +31,8 @@ struct PyValue {
   std::vector<Value> items;                    // tuple, list
   std::vector<std::pair<Value, Value>> dict;   // in insertion order
   at::Tensor tensor;                           // tensor, or a storage as a flat tensor
+  int64_t depth = 1;                           // 1 + the deepest item's depth: bounded, so that
+                                               // destroying the tree cannot overflow the stack
 };
 
 Value make(PyValue::Kind kind) {
@@ -73,14 +76,14 @@ class Unpickler {
   }
   template <typename T>
   T read() {
-    if (pos_ + sizeof(T) > bytes_.size()) fail("truncated pickle");
+    if (sizeof(T) > bytes_.size() - pos_) fail("truncated pickle");
     T value;
     std::memcpy(&value, bytes_.data() + pos_, sizeof(T));  // pickle integers are little-endian
     pos_ += sizeof(T);
     return value;
   }
-  std::string read_bytes(size_t n) {
-    if (pos_ + n > bytes_.size()) fail("truncated pickle");
+  std::string read_bytes(uint64_t n) {
+    if (n > bytes_.size() - pos_) fail("truncated pickle");  // (pos_ + n could wrap around)
     std::string s(bytes_.data() + pos_, n);
     pos_ += n;
     return s;
@@ -118,8 +121,26 @@ class Unpickler {
   }
   void push_tuple(std::vector<Value> items) {
     Value v = make(PyValue::Kind::kTuple);
+    for (const Value& item : items) deepen(*v, *item);
     v->items = std::move(items);
     stack_.push_back(v);
+  }
+  // Records that container now holds item; InputError past the nesting limit.
+  void deepen(PyValue& container, const PyValue& item) {
+    if (item.depth < container.depth) return;
+    container.depth = item.depth + 1;
+    check_input_limit("'" + path_ + "'", "pickle nesting depth", container.depth, "nesting_depth");
+  }
+  void append(const Value& item) {
+    PyValue& list = *top();
+    deepen(list, *item);
+    list.items.push_back(item);
+  }
+  void set_item(const Value& key, const Value& value) {
+    PyValue& dict = *top();
+    deepen(dict, *key);
+    deepen(dict, *value);
+    dict.dict.emplace_back(key, value);
   }
   Value& top() {
     if (stack_.empty()) fail("stack underflow");
@@ -186,13 +207,13 @@ class Unpickler {
       }
       case ']': stack_.push_back(make(PyValue::Kind::kList)); return true;  // EMPTY_LIST
       case '}': stack_.push_back(make(PyValue::Kind::kDict)); return true;  // EMPTY_DICT
-      case 'a': { Value item = pop(); top()->items.push_back(item); return true; }  // APPEND
-      case 'e': { auto items = pop_to_mark(); for (auto& i : items) top()->items.push_back(i); return true; }
-      case 's': { Value v = pop(), k = pop(); top()->dict.emplace_back(k, v); return true; }  // SETITEM
+      case 'a': append(pop()); return true;                                 // APPEND
+      case 'e': for (const Value& item : pop_to_mark()) append(item); return true;  // APPENDS
+      case 's': { Value v = pop(), k = pop(); set_item(k, v); return true; }  // SETITEM
       case 'u': {                                                     // SETITEMS
         auto items = pop_to_mark();
         if (items.size() % 2) fail("odd SETITEMS");
-        for (size_t i = 0; i < items.size(); i += 2) top()->dict.emplace_back(items[i], items[i + 1]);
+        for (size_t i = 0; i < items.size(); i += 2) set_item(items[i], items[i + 1]);
         return true;
       }
       default: return false;
@@ -245,11 +266,11 @@ class Unpickler {
     auto cached = storages_.find(key);
     if (cached != storages_.end()) return cached->second;
     const at::ScalarType dtype = storage_dtype(pid->items[1]->text);
-    const int64_t numel = pid->items[4]->integer;
+    const int64_t numel = declared_elements({pid->items[4]->integer}, "'" + path_ + "' storage " + key);
     auto [data, size] = archive_.getRecord("data/" + key);
+    if (size != static_cast<uint64_t>(numel) * c10::elementSize(dtype)) fail("storage " + key + " has the wrong size");
     Value v = make(PyValue::Kind::kTensor);
     v->tensor = at::empty({numel}, at::TensorOptions().dtype(dtype));
-    if (size != static_cast<size_t>(v->tensor.nbytes())) fail("storage " + key + " has the wrong size");
     std::memcpy(v->tensor.data_ptr(), data.get(), size);
     storages_[key] = v;
     return v;
@@ -267,8 +288,12 @@ class Unpickler {
     if (f == "collections.OrderedDict") return make(PyValue::Kind::kDict);
     if (f == "torch._utils._rebuild_tensor_v2" && a.size() >= 4) {
       // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+      // The clone materializes the view: a stride-0 (expanded) view of a tiny storage can declare
+      // billions of elements, so its size is checked first.
+      const std::vector<int64_t> size = ints(a[2]);
+      declared_elements(size, "'" + path_ + "' tensor");
       Value v = make(PyValue::Kind::kTensor);
-      v->tensor = a[0]->tensor.as_strided(ints(a[2]), ints(a[3]), a[1]->integer).clone();
+      v->tensor = a[0]->tensor.as_strided(size, ints(a[3]), a[1]->integer).clone();
       return v;
     }
     if (f == "torch._utils._rebuild_parameter" && !a.empty()) return a[0];

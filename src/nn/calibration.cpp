@@ -25,7 +25,13 @@ ActivationCalibration ActivationCalibration::from_json(const nlohmann::json& j) 
     c.images = j.value("images", int64_t{0});
     c.source = j.value("source", nlohmann::json::object());
     for (const auto& [name, r] : j.at("layers").items()) {
-      c.layers[name] = {r.at("a_max").get<double>(), r.value("max_abs", 0.0), r.value("min", 0.0)};
+      const LayerRange range{r.at("a_max").get<double>(), r.value("max_abs", 0.0), r.value("min", 0.0)};
+      // Used as float scales (a_max / 255): outside this span they overflow or lose all precision.
+      auto usable = [](double v, bool zero_ok) { return (zero_ok && v == 0) || (v >= 1e-20 && v <= 1e20); };
+      require(usable(range.a_max, false) && usable(range.max_abs, true),
+              context + "layer '" + name + "' has a_max " + r.at("a_max").dump() + " / max_abs " +
+                  r.value("max_abs", nlohmann::json(0)).dump() + " outside [1e-20, 1e20]");
+      c.layers[name] = range;
     }
     return c;
   });

@@ -71,7 +71,7 @@ ActivationCodes quantize_activations(const at::Tensor& input, double a_max,
       throw InputError("layer '" + layer_name + "': a8w8 quantizes its input as unsigned but the " +
                        "input has negative values (min " + std::to_string(min_value) +
                        "); exclude the layer (--override " + layer_name +
-                       "=fp32) or use signed activations (--a8w8-signed)");
+                       "=fp32) or use signed activations (--activations signed)");
     }
     out.codes = round_clamp(x, inv, 0, 255).to(at::kByte);
   } else {

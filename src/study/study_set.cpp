@@ -216,13 +216,7 @@ StudySet parse_study_set(const nlohmann::json& config, const std::string& base_d
 }
 
 StudySet load_study_set(const std::string& path) {
-  const std::string text = read_file(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError("'" + path + "' is not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = parse_json(read_file(path), "'" + path + "'");
   return parse_study_set(j, std::filesystem::path(path).parent_path().string());
 }
 

@@ -7,6 +7,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/core/json_config.h"
 #include "bnrecal/data/batch_stream.h"
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/eval/study_protocol.h"
@@ -119,7 +120,7 @@ BnFinalRun train_run(RunPlan plan, const DataSource& train, const DataSource& te
 // A finished run's record; one written before end_top1 existed gets it from the saved checkpoint
 // (evaluated once, under its recorded arithmetic) and is rewritten.
 BnFinalRun read_run(const RunPlan& plan, const BnFinalStudyOptions& opt) {
-  BnFinalRun run = BnFinalRun::from_json(nlohmann::json::parse(read_file(plan.path + ".run.json")));
+  BnFinalRun run = BnFinalRun::from_json(parse_json(read_file(plan.path + ".run.json"), "'" + plan.path + ".run.json'"));
   if (run.end_top1 >= 0) return run;
   LoadedModel saved = load_model(plan.path);
   apply_policy(*saved.network, saved.card.native_arithmetic(), run.seed, saved.card.calibration);

@@ -84,10 +84,26 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
   return items;
 }
 
+namespace {
+CLI::Validator lower_bound_check(bool zero_allowed) {
+  return CLI::Validator(
+      [zero_allowed](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
+        if (value < 0 || (value == 0 && !zero_allowed)) return "must be " + std::string(zero_allowed ? ">= 0" : "> 0") + ", got " + text;
+        return "";
+      },
+      zero_allowed ? "NONNEGATIVE" : "POSITIVE");
+}
+}  // namespace
+
+const CLI::Validator kNonNegative = lower_bound_check(true);
+const CLI::Validator kPositive = lower_bound_check(false);
+
 std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub) {
   auto options = std::make_shared<CommonOptions>();
   sub.add_option("--threads", options->threads, "CPU threads for libtorch and the kernels (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub.add_option("--json", options->json_path,
                  "Write the results, with the resolved configuration, seed, git revision and libtorch "
                  "version, to this JSON file (written atomically)");

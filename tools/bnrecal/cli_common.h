@@ -43,6 +43,11 @@ std::string format_percent(double value, double stderr_value);
 // or an empty item.
 std::vector<std::string> split_list(const std::string& text, const std::string& flag);
 
+// Checks for numeric options. CLI11's own NonNegativeNumber and PositiveNumber print their upper
+// bound, the largest double, as a 309-digit number.
+extern const CLI::Validator kNonNegative;  // >= 0
+extern const CLI::Validator kPositive;     // > 0
+
 struct CommonOptions {
   int threads = 0;          // 0: all cores
   std::string json_path;    // --json: write results here

@@ -36,9 +36,9 @@ void add_calibrate_command(CLI::App& app) {
       "calibrate", "Measure a8w8 activation ranges on training images; write a calibrated checkpoint");
   add_model_and_data_options(*sub, spec->model, spec->data);
   sub->add_option("--images,-n", spec->images, "Training images to calibrate on")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub->add_option("--stat", spec->stat, "mean_max (mean of per-image maxima) or max")
       ->check(CLI::IsMember({"mean_max", "max"}))->capture_default_str();
   sub->add_option("--seed", spec->seed, "Seed for image order and augmentation")->capture_default_str();

@@ -52,9 +52,9 @@ void add_eval_command(CLI::App& app) {
   add_model_and_data_options(*sub, spec->model, spec->data);
   sub->add_option("--split", spec->split, "Which split to evaluate on")
       ->check(CLI::IsMember({"test", "train"}))->capture_default_str();
-  sub->add_option("--limit", spec->limit, "Evaluate only the first N images (default: all)")->check(CLI::PositiveNumber);
+  sub->add_option("--limit", spec->limit, "Evaluate only the first N images (default: all)")->check(kPositive);
   sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   spec->seed_option = sub->add_option("--seed", spec->seed,
                                       "Seed for noise draws (default: the recalibration's, else 0)");
   auto perturbation = add_perturbation_options(*sub);

@@ -18,14 +18,14 @@ void add_experiment_assign_command(CLI::App& experiment) {
                 "with recalibration on a validation split, and its accuracy-speedup front");
   auto study = add_study_options(*sub, "Calibrated checkpoint (`bnrecal calibrate` output)");
   sub->add_option("--budget", opt->budget, "Top-1 points below A8W8 allowed, on the validation images")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(kNonNegative)->capture_default_str();
   sub->add_option("--validation-images", opt->validation_images,
                   "Training images held out for the search's decisions (never recalibrated on)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub->add_option("--path-points", opt->path_points, "Points of the greedy path evaluated and scored")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub->add_option("--diag-images", opt->diag_images, "Training images for the MSE ranking of the comparison sweep")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(kNonNegative)->capture_default_str();
   sub->add_option("--seed", opt->seed, "Seed of the validation split and the recalibration images")
       ->capture_default_str();
   auto perturbation = add_perturbation_options(*sub, PerturbationSetup{false, false, "4"});

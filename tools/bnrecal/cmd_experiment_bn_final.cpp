@@ -43,19 +43,19 @@ void add_options(CLI::App& sub, BnFinalSpec& spec) {
   sub.add_option("--arch", spec.archs, "Comma-separated architectures")->capture_default_str();
   sub.add_option("--setting", spec.settings,
                  "NAME=POLICY, repeatable (default: w1a2-channel, w1a2-layer, w1a2-divide255, fp32)");
-  sub.add_option("--seeds", o.seeds, "Training runs per setting and BN mode")->check(CLI::PositiveNumber)->capture_default_str();
+  sub.add_option("--seeds", o.seeds, "Training runs per setting and BN mode")->check(kPositive)->capture_default_str();
   sub.add_option("--seed", o.base_seed, "First seed")->capture_default_str();
   sub.add_option("--pop-momentum", o.pop_momentum, "BN-pop's EMA momentum (PyTorch convention)")
       ->check(CLI::Range(1e-9, 1.0))->capture_default_str();
-  sub.add_option("--epochs", t.epochs, "Epochs per run")->check(CLI::PositiveNumber)->capture_default_str();
-  sub.add_option("--batch-size", t.batch_size, "Images per step")->check(CLI::PositiveNumber)->capture_default_str();
-  sub.add_option("--lr", t.lr, "Peak learning rate (cosine schedule)")->check(CLI::PositiveNumber)->capture_default_str();
-  sub.add_option("--train-limit", t.train_limit, "Use only N training images")->check(CLI::PositiveNumber);
-  sub.add_option("--eval-limit", t.eval_limit, "Evaluate on only N test images")->check(CLI::PositiveNumber);
+  sub.add_option("--epochs", t.epochs, "Epochs per run")->check(kPositive)->capture_default_str();
+  sub.add_option("--batch-size", t.batch_size, "Images per step")->check(kPositive)->capture_default_str();
+  sub.add_option("--lr", t.lr, "Peak learning rate (cosine schedule)")->check(kPositive)->capture_default_str();
+  sub.add_option("--train-limit", t.train_limit, "Use only N training images")->check(kPositive);
+  sub.add_option("--eval-limit", t.eval_limit, "Evaluate on only N test images")->check(kPositive);
   sub.add_option("--evaluations", o.evaluations, "Test evaluations per run, evenly spaced")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub.add_option("--last", o.last, "Last evaluations per run averaged into its accuracy")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub.add_option("--markdown", spec.markdown, "Write the Markdown tables here");
 }
 

@@ -20,7 +20,7 @@ void add_experiment_divergence_command(CLI::App& experiment) {
                     "recalibration) and the gap between running statistics and the real input moments");
   auto study = add_study_options(*sub, "Checkpoint (.safetensors; calibrated for a8w8/sysmt)");
   sub->add_option("--images", opt->images, "Test images the activations are compared on")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub->add_option("--bins", opt->bins, "Histogram bins per channel")->check(CLI::Range(2, 65536))->capture_default_str();
   sub->add_option("--seed", *seed, "Seed of the noise and of the recalibration images")->capture_default_str();
   auto perturbation = add_perturbation_options(*sub);

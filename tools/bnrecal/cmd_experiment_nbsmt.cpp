@@ -18,10 +18,10 @@ void add_experiment_nbsmt_command(CLI::App& experiment) {
   auto study = add_study_options(*sub, "Calibrated checkpoint (`bnrecal calibrate` output)");
   sub->add_option("--seed", opt->seed, "Recalibration image-order seed")->capture_default_str();
   sub->add_option("--diag-images", opt->diag_images, "Training images for the per-layer diagnostics and the sweep's layer ranking (0: none)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(kNonNegative)->capture_default_str();
   sub->add_flag("--sweep", opt->sweep, "Mixed settings: decelerate the highest-MSE layers first (4T->2T, then 2T->1T)");
   sub->add_option("--sweep-step", opt->sweep_step, "Layers decelerated per sweep point")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   auto perturbation = add_perturbation_options(*sub, PerturbationSetup{true, true, "2,4"});
   auto common = add_common_options(*sub);
   sub->callback([opt, study, perturbation, common] {

@@ -42,7 +42,7 @@ void add_experiment_noise_command(CLI::App& experiment) {
       "noise", "Accuracy under analog weight noise, plain and BN-recalibrated, over etas and seeds");
   auto study = add_study_options(*sub, "Checkpoint (.safetensors; calibrated for the A8W8 rows)");
   sub->add_option("--eta", spec->etas, "Comma-separated noise levels eta0")->capture_default_str();
-  sub->add_option("--seeds", spec->seeds, "Noise seeds per eta")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--seeds", spec->seeds, "Noise seeds per eta")->check(kPositive)->capture_default_str();
   sub->add_option("--seed", spec->seed, "First seed")->capture_default_str();
   sub->add_flag("--no-quantization", spec->no_quantization, "Skip the FP32 / A8W8 rows");
   auto perturbation = add_perturbation_options(*sub, PerturbationSetup{false, false});

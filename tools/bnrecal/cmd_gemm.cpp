@@ -17,6 +17,8 @@
 #include "bnrecal/arith/sysmt.h"
 #include "bnrecal/arith/sysmt_diagnostics.h"
 #include "bnrecal/core/error.h"
+#include "bnrecal/core/input_limits.h"
+#include "cli_common.h"
 #include "perturbation_options.h"
 
 namespace bnrecal {
@@ -57,6 +59,8 @@ void run_gemm(const GemmOptions& o) {
                                std::to_string(K) + " but weights '" + o.w_path + "' have K=" +
                                std::to_string(w.shape[1]));
   sysmt::validate(config, K);
+  // With K = 0 the inputs are empty whatever M and N say, so the output's size is checked here.
+  declared_elements({M, N}, "output [M,N] of '" + o.a_path + "' x '" + o.w_path + "'");
   if (o.threads > 0) omp_set_num_threads(o.threads);
 
   std::vector<int32_t> y(static_cast<size_t>(M * N));
@@ -99,7 +103,7 @@ void add_gemm_command(CLI::App& app) {
   cmd->add_flag("--ref", options->use_ref, "use the scalar reference kernel");
   cmd->add_flag("--stats", options->stats,
                 "print the active-lane histogram, collision rate, changed fractions and MSE");
-  cmd->add_option("--threads", options->threads, "OpenMP threads (0: default)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", options->threads, "OpenMP threads (0: default)")->check(cli::kNonNegative);
   cmd->callback([options] { run_gemm(*options); });
 }
 

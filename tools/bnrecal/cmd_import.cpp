@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "bnrecal/models/importer.h"
+#include "cli_common.h"
 #include "commands.h"
 
 namespace bnrecal::cli {
@@ -17,7 +18,7 @@ void add_import_command(CLI::App& app) {
       ->required();
   sub->add_option("--weights,-w", options->weights_path, "PyTorch file (.pt/.pth)")->required();
   sub->add_option("--num-classes", options->num_classes, "Classes of the model's classifier")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub->add_option("--normalization", options->normalization,
                   "Input normalization to record: imagenet or inception (mean = std = 0.5); default: "
                   "inception for googlenet (torchvision's pretrained weights), imagenet otherwise")

@@ -55,9 +55,9 @@ void add_reorder_command(CLI::App& app) {
   add_model_and_data_options(*sub, spec->model, spec->data,
                              "Calibrated checkpoint (`bnrecal calibrate` output)");
   sub->add_option("--images,-n", spec->images, "Training images to measure channel activity on")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   sub->add_option("--batch-size", spec->batch_size, "Images per forward pass")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(kPositive)->capture_default_str();
   add_sysmt_flags(*sub, spec->sysmt, kReorderFlags);
   sub->add_option("--seed", spec->seed, "Seed for image order and augmentation")
       ->capture_default_str();

@@ -44,25 +44,25 @@ void add_train_options(CLI::App& sub, TrainSpec& spec) {
                  "Start from this checkpoint's weights (fine-tuning, e.g. after pruning); --arch/--data default to its own");
   sub.add_flag("--resume", spec.resume,
                "With --from: continue its interrupted run at the epoch it reached (same schedule; momentum restarts)");
-  sub.add_option("--epochs", o.epochs, "Epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  sub.add_option("--batch-size", o.batch_size, "Images per step")->check(CLI::PositiveNumber)->capture_default_str();
-  sub.add_option("--lr", o.lr, "Peak learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  sub.add_option("--epochs", o.epochs, "Epochs")->check(kPositive)->capture_default_str();
+  sub.add_option("--batch-size", o.batch_size, "Images per step")->check(kPositive)->capture_default_str();
+  sub.add_option("--lr", o.lr, "Peak learning rate")->check(kPositive)->capture_default_str();
   sub.add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
   sub.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
-  sub.add_option("--weight-decay", o.weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
+  sub.add_option("--weight-decay", o.weight_decay, "L2 weight decay")->check(kNonNegative)->capture_default_str();
   sub.add_option("--schedule", o.schedule, "Learning-rate schedule: cosine (to 0) or step")
       ->check(CLI::IsMember({"cosine", "step"}))->capture_default_str();
   sub.add_option("--milestones", o.milestones, "Step schedule: epochs at which the rate is multiplied by --gamma")
       ->delimiter(',');
   sub.add_option("--gamma", o.gamma, "Step schedule factor")->capture_default_str();
   sub.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
-  sub.add_option("--train-limit", o.train_limit, "Use only N training images (quick runs)")->check(CLI::PositiveNumber);
-  sub.add_option("--eval-limit", o.eval_limit, "Evaluate on only N test images")->check(CLI::PositiveNumber);
+  sub.add_option("--train-limit", o.train_limit, "Use only N training images (quick runs)")->check(kPositive);
+  sub.add_option("--eval-limit", o.eval_limit, "Evaluate on only N test images")->check(kPositive);
   sub.add_option("--eval-every", o.eval_every, "Evaluate every N epochs (and after the last)")->capture_default_str();
   sub.add_option("--eval-every-steps", o.eval_every_steps,
                  "Also evaluate every N optimizer steps: a test-accuracy time series, in the checkpoint's training "
                  "record and in OUTPUT.evals.jsonl (0: off)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(kNonNegative)->capture_default_str();
   sub.add_option("--bn-stats", spec.bn_stats,
                  "BatchNorm running statistics while training: pop (EMA with --bn-momentum, PyTorch's default) or "
                  "final (the last batch's statistics only, momentum 1: BN-final)")

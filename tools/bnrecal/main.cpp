@@ -29,6 +29,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", bnrecal::bnrecal_version() + " (git " + bnrecal::git_revision() +
                                         ", libtorch " + bnrecal::libtorch_version() + ")");
   bnrecal::cli::add_all_commands(app);
+  // CLI11 would call a mistyped subcommand a missing one; name it and the known ones instead.
+  std::string known;
+  bool found = false;
+  for (const CLI::App* sub : app.get_subcommands(std::function<bool(CLI::App*)>())) {
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+    found = found || (argc > 1 && sub->check_name(argv[1]));
+  }
+  if (argc > 1 && argv[1][0] != '-' && !found) {
+    const std::string what = "unknown subcommand '" + std::string(argv[1]) + "' (known: " + known + ")";
+    return report(2, "", what.c_str(), "");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --help-all, --version

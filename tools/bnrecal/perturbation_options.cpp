@@ -4,6 +4,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
+#include "bnrecal/core/json_config.h"
 #include "bnrecal/nn/policy_registry.h"
 #include "cli_common.h"
 
@@ -105,9 +106,7 @@ PolicySpec base_spec(const PerturbationOptions& o, const PolicySpec& base) {
   PolicySpec spec = base;
   if (!o.policy_json.empty()) {
     try {
-      spec = PolicySpec::from_json(nlohmann::json::parse(read_file(o.policy_json)));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError("--policy-json '" + o.policy_json + "': " + e.what());
+      spec = PolicySpec::from_json(parse_json(read_file(o.policy_json), "JSON text"));
     } catch (const InputError& e) {
       throw InputError("--policy-json '" + o.policy_json + "': " + e.what());
     }

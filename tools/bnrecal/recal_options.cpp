@@ -2,6 +2,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/name_match.h"
+#include "cli_common.h"
 
 namespace bnrecal::cli {
 
@@ -10,17 +11,17 @@ std::shared_ptr<RecalFlags> add_recal_options(CLI::App& sub, RecalFlagNames name
   const bool study = names == RecalFlagNames::kStudy;
   const std::string group = "Recalibration";
   sub.add_option(study ? "--recal-images" : "--images,-n", r->images, "Training images to recalibrate on (labels unused)")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(group);
+      ->check(kPositive)->capture_default_str()->group(group);
   sub.add_option(study ? "--recal-batch-size" : "--batch-size", r->batch_size,
                  "Recalibration batch size. 0 (auto): all the images in one batch (self-consistent statistics) "
                  "when the largest BN input of that batch fits in 1 GiB, else the largest batch that does; "
                  "ema/ema-reset: 256")
-      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(group);
+      ->check(kNonNegative)->capture_default_str()->group(group);
   if (study) {
     sub.add_option("--recal-draws", r->draws,
                    "Recalibrate on this many independent draws of training images, each compared with the plain "
                    "model on the same test images (mean +- std and paired gains over draws)")
-        ->check(CLI::PositiveNumber)->capture_default_str()->group(group);
+        ->check(kPositive)->capture_default_str()->group(group);
   }
   sub.add_option("--estimator", r->estimator, "BN statistics estimator: " + join_names(estimator_names()))
       ->capture_default_str()->group(group);

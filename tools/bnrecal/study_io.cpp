@@ -11,8 +11,8 @@ namespace bnrecal::cli {
 std::shared_ptr<StudyOptions> add_study_options(CLI::App& sub, const std::string& model_help) {
   auto o = std::make_shared<StudyOptions>();
   add_model_and_data_options(sub, o->model, o->data, model_help, kCalibratedReferenceModel);
-  sub.add_option("--limit", o->limit, "Evaluate only the first N test images")->check(CLI::PositiveNumber);
-  sub.add_option("--batch-size", o->batch_size, "Evaluation batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  sub.add_option("--limit", o->limit, "Evaluate only the first N test images")->check(kPositive);
+  sub.add_option("--batch-size", o->batch_size, "Evaluation batch size")->check(kPositive)->capture_default_str();
   sub.add_option("--markdown", o->markdown, "Write the Markdown report here");
   o->recal = add_recal_options(sub, RecalFlagNames::kStudy);
   return o;

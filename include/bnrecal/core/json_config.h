@@ -6,15 +6,23 @@
 //   int64_t limit = job.get<int64_t>("limit", -1);
 //   std::string model = job.required<std::string>("model");
 //   job.finish();   // InputError: "jobs[2]: unknown key 'etaz' (known: limit, model, ...)"
+//
+// parse_json reads untrusted JSON text (a checkpoint's header, a config file):
+//   nlohmann::json j = bnrecal::parse_json(text, "'spec.json'");
 #pragma once
 #include <set>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/core/error.h"
 
 namespace bnrecal {
+
+// InputError "WHERE: not JSON (...)" for a syntax error, and for nesting deeper than
+// input_limits().nesting_depth: a deeper value would overflow the stack when it is copied.
+nlohmann::json parse_json(std::string_view text, const std::string& where);
 
 class ConfigObject {
  public:
