@@ -104,6 +104,7 @@ class Unpickler {
   }
   std::vector<Value> pop_to_mark() {
     if (marks_.empty()) fail("missing MARK");
+    if (marks_.back() > stack_.size()) fail("MARK below the stack's top");  // items popped past it
     std::vector<Value> items(stack_.begin() + static_cast<std::ptrdiff_t>(marks_.back()), stack_.end());
     stack_.resize(marks_.back());
     marks_.pop_back();

@@ -127,6 +127,12 @@ const std::vector<BadCase>& cases() {
          return "import --arch resnet20 --weights " + d + "/w.pt -o " + d + "/out.safetensors";
        },
        1, "pickle nesting depth"},
+      {"torch.save pickle that pops below its MARK (found by fuzz_pickle: was std::length_error)",
+       [](const std::string& d) {
+         write_torch_archive(d + "/w.pt", "\x80\x02K\x00K\x01K\x02(st."s);  // 3 ints, MARK, SETITEM, TUPLE
+         return "import --arch resnet20 --weights " + d + "/w.pt -o " + d + "/out.safetensors";
+       },
+       1, "MARK below"},
       {"torch.save tensor expanded from 1 element to 10^10",
        [](const std::string& d) {
          // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 1 element), 0, (100000, 100000), (0, 0), False, {})}
