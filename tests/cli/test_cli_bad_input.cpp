@@ -113,6 +113,12 @@ const std::vector<BadCase>& cases() {
       {"metadata claiming 50 million classes",
        [](const std::string&) { return "eval -m " + checkpoint_with_metadata("num_classes", 50000000); }, 1,
        "num_classes 50000000 exceeds the limit model_width"},
+      {"an activation range of 1e308 (would overflow the float scale)",
+       [](const std::string&) {
+         return "eval --policy a8w8 -m " +
+                checkpoint_with_metadata("activation_calibration", {{"layers", {{"conv1", {{"a_max", 1e308}}}}}});
+       },
+       1, "outside [1e-20, 1e20]"},
       {"a PyTorch file passed as a checkpoint",
        [](const std::string& d) {
          write_torch_archive(d + "/w.pt", "\x80\x02}.");
