@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/input_limits.h"
@@ -20,7 +21,9 @@ namespace bnrecal::detail {
 namespace {
 
 struct PyValue;
-using Value = std::shared_ptr<PyValue>;
+// Values are owned by the Unpickler's arena, not by each other: the memo lets a pickle put a
+// container inside itself, and a deep tree is freed one value at a time, without recursion.
+using Value = PyValue*;
 
 struct PyValue {
   enum class Kind { kNone, kBool, kInt, kFloat, kString, kTuple, kList, kDict, kGlobal, kTensor };
@@ -31,15 +34,8 @@ struct PyValue {
   std::vector<Value> items;                    // tuple, list
   std::vector<std::pair<Value, Value>> dict;   // in insertion order
   at::Tensor tensor;                           // tensor, or a storage as a flat tensor
-  int64_t depth = 1;                           // 1 + the deepest item's depth: bounded, so that
-                                               // destroying the tree cannot overflow the stack
 };
 
-Value make(PyValue::Kind kind) {
-  auto v = std::make_shared<PyValue>();
-  v->kind = kind;
-  return v;
-}
 
 at::ScalarType storage_dtype(const std::string& global) {
   static const std::map<std::string, at::ScalarType> types = {
@@ -122,26 +118,13 @@ class Unpickler {
   }
   void push_tuple(std::vector<Value> items) {
     Value v = make(PyValue::Kind::kTuple);
-    for (const Value& item : items) deepen(*v, *item);
     v->items = std::move(items);
     stack_.push_back(v);
   }
-  // Records that container now holds item; InputError past the nesting limit.
-  void deepen(PyValue& container, const PyValue& item) {
-    if (item.depth < container.depth) return;
-    container.depth = item.depth + 1;
-    check_input_limit("'" + path_ + "'", "pickle nesting depth", container.depth, "nesting_depth");
-  }
-  void append(const Value& item) {
-    PyValue& list = *top();
-    deepen(list, *item);
-    list.items.push_back(item);
-  }
-  void set_item(const Value& key, const Value& value) {
-    PyValue& dict = *top();
-    deepen(dict, *key);
-    deepen(dict, *value);
-    dict.dict.emplace_back(key, value);
+  Value make(PyValue::Kind kind) {
+    arena_.push_back(std::make_unique<PyValue>());
+    arena_.back()->kind = kind;
+    return arena_.back().get();
   }
   Value& top() {
     if (stack_.empty()) fail("stack underflow");
@@ -208,13 +191,13 @@ class Unpickler {
       }
       case ']': stack_.push_back(make(PyValue::Kind::kList)); return true;  // EMPTY_LIST
       case '}': stack_.push_back(make(PyValue::Kind::kDict)); return true;  // EMPTY_DICT
-      case 'a': append(pop()); return true;                                 // APPEND
-      case 'e': for (const Value& item : pop_to_mark()) append(item); return true;  // APPENDS
-      case 's': { Value v = pop(), k = pop(); set_item(k, v); return true; }  // SETITEM
+      case 'a': { Value item = pop(); top()->items.push_back(item); return true; }  // APPEND
+      case 'e': { auto items = pop_to_mark(); for (auto& i : items) top()->items.push_back(i); return true; }
+      case 's': { Value v = pop(), k = pop(); top()->dict.emplace_back(k, v); return true; }  // SETITEM
       case 'u': {                                                     // SETITEMS
         auto items = pop_to_mark();
         if (items.size() % 2) fail("odd SETITEMS");
-        for (size_t i = 0; i < items.size(); i += 2) set_item(items[i], items[i + 1]);
+        for (size_t i = 0; i < items.size(); i += 2) top()->dict.emplace_back(items[i], items[i + 1]);
         return true;
       }
       default: return false;
@@ -311,6 +294,7 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::map<uint32_t, Value> memo_;
   std::map<std::string, Value> storages_;
+  std::vector<std::unique_ptr<PyValue>> arena_;
 };
 
 void collect(const Value& dict, const std::string& path, NamedTensors& out) {
@@ -327,11 +311,12 @@ void collect(const Value& dict, const std::string& path, NamedTensors& out) {
 NamedTensors read_torch_save(const std::string& path) {
   try {
     caffe2::serialize::PyTorchStreamReader archive(path);
-    Value root = Unpickler(archive, path).run();
+    Unpickler unpickler(archive, path);  // owns every value until the tensors are collected
+    Value root = unpickler.run();
     if (root->kind != PyValue::Kind::kDict)
       throw InputError("'" + path + "' does not hold a dict of tensors (save model.state_dict(), not the model)");
     // {"state_dict": {...}} and {"model": {...}} are the usual training-checkpoint wrappers.
-    Value inner;
+    Value inner = nullptr;
     for (const auto& [key, value] : root->dict)
       if ((key->text == "state_dict" || key->text == "model") && value->kind == PyValue::Kind::kDict) inner = value;
     if (inner) root = inner;

@@ -126,13 +126,19 @@ const std::vector<BadCase>& cases() {
        },
        1, "convert it once with `bnrecal import`"},
       {"a folder passed as a checkpoint", [](const std::string& d) { return "eval -m " + d; }, 1, "is a folder"},
-      {"torch.save pickle of lists nested 100,000 deep",
+      {"torch.save pickle of lists nested 100,000 deep (freed without recursion)",
        [](const std::string& d) {
          const int depth = 100000;
          write_torch_archive(d + "/w.pt", "\x80\x02" + std::string(depth, ']') + std::string(depth - 1, 'a') + ".");
          return "import --arch resnet20 --weights " + d + "/w.pt -o " + d + "/out.safetensors";
        },
-       1, "pickle nesting depth"},
+       1, "does not hold a dict of tensors"},
+      {"torch.save pickle of a list that contains itself (found by fuzz_pickle: leaked)",
+       [](const std::string& d) {
+         write_torch_archive(d + "/w.pt", "\x80\x02]q\x00h\x00" "a."s);  // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND
+         return "import --arch resnet20 --weights " + d + "/w.pt -o " + d + "/out.safetensors";
+       },
+       1, "does not hold a dict of tensors"},
       {"torch.save pickle that pops below its MARK (found by fuzz_pickle: was std::length_error)",
        [](const std::string& d) {
          write_torch_archive(d + "/w.pt", "\x80\x02K\x00K\x01K\x02(st."s);  // 3 ints, MARK, SETITEM, TUPLE
