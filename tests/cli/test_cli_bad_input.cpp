@@ -145,6 +145,18 @@ const std::vector<BadCase>& cases() {
          return "import --arch resnet20 --weights " + d + "/w.pt -o " + d + "/out.safetensors";
        },
        1, "MARK below"},
+      {"torch.save pickle string of 2^64-1 bytes (the bounds check wrapped around)",
+       [](const std::string& d) {
+         write_torch_archive(d + "/w.pt", "\x80\x02\x8d" + std::string(8, '\xff') + ".");  // BINUNICODE8
+         return "import --arch resnet20 --weights " + d + "/w.pt -o " + d + "/out.safetensors";
+       },
+       1, "truncated pickle"},
+      {"a TorchScript archive whose code does not parse",
+       [](const std::string& d) {
+         write_torch_archive(d + "/ts.pt", "not a pickle", {{"constants.pkl", "\x80\x02)."}});
+         return "import --arch resnet20 --weights " + d + "/ts.pt -o " + d + "/out.safetensors";
+       },
+       1, "cannot load TorchScript archive"},
       {"torch.save tensor expanded from 1 element to 10^10",
        [](const std::string& d) {
          // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 1 element), 0, (100000, 100000), (0, 0), False, {})}
