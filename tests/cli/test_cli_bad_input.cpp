@@ -113,6 +113,11 @@ const std::vector<BadCase>& cases() {
       {"metadata claiming 50 million classes",
        [](const std::string&) { return "eval -m " + checkpoint_with_metadata("num_classes", 50000000); }, 1,
        "num_classes 50000000 exceeds the limit model_width"},
+      {"metadata claiming a 10-million-pixel-wide input",
+       [](const std::string&) {
+         return "eval -m " + checkpoint_with_metadata("input_shape", {3, 10000000, 32});
+       },
+       1, "input_shape dimension 10000000 exceeds the limit model_width"},
       {"an activation range of 1e308 (would overflow the float scale)",
        [](const std::string&) {
          return "eval --policy a8w8 -m " +
