@@ -221,10 +221,12 @@ TEST(BadInput, AKilledWritersTemporaryFileIsRemovedByTheNextWrite) {
   const std::string stale = path + ".tmp.999999999";  // above Linux's largest pid
   write_bytes(stale, "partial");
   write_bytes(path + ".tmp.1", "pid 1 is alive");
+  write_bytes(path + ".tmp.999999998", "dead, but just written (another host's, on a shared folder?)");
   // Ten minutes old: a pid that no longer exists and a file nobody touches any more.
   ASSERT_EQ(run_command("touch -d '-11 minutes' " + stale + " " + path + ".tmp.1").exit_code, 0);
   write_file_atomic(path, "{}");
   EXPECT_FALSE(file_exists(stale));
-  EXPECT_TRUE(file_exists(path + ".tmp.1"));  // a live process's file stays
+  EXPECT_TRUE(file_exists(path + ".tmp.1"));           // a live process's file stays
+  EXPECT_TRUE(file_exists(path + ".tmp.999999998"));  // and so does a recent one
   EXPECT_EQ(read_file(path), "{}");
 }
