@@ -12,13 +12,17 @@ shift
 dir="${FUZZ_DIR:-build/fuzz}"
 seeds="$(cd "$(dirname "$0")/../fuzz/corpus" && pwd)"
 suppressions="$(cd "$(dirname "$0")/../fuzz" && pwd)/lsan.supp"
-work="${FUZZ_WORK:-$(mktemp -d)}"
+work="${FUZZ_WORK:-}"
+if [[ -z "$work" ]]; then  # a temporary folder, removed at the end unless it holds a finding
+  work="$(mktemp -d)"
+  trap '[[ $failed == 1 ]] || rm -rf "$work"' EXIT
+fi
+failed=0
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   for t in "$dir"/fuzz_*; do [[ -x "$t" ]] && targets+=("$(basename "$t")"); done
 fi
 [[ ${#targets[@]} -gt 0 ]] || { echo "no fuzz targets in $dir (build them: see fuzz/CMakeLists.txt)" >&2; exit 2; }
-failed=0
 for target in "${targets[@]}"; do
   mkdir -p "$work/$target/corpus" "$work/$target/findings"
   log="$work/$target/log"
