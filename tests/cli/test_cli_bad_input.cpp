@@ -71,22 +71,9 @@ struct BadCase {
   const char* fragment;
 };
 
-const std::vector<BadCase>& cases() {
-  static const std::vector<BadCase> table = {
-      {"gemm with K = 0 and an output of 2^41 elements",
-       [](const std::string& d) {
-         write_bytes(d + "/a.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1099511627776, 0), }", ""));
-         write_bytes(d + "/w.npy", npy("{'descr': '|i1', 'fortran_order': False, 'shape': (2, 0), }", ""));
-         return "gemm --a " + d + "/a.npy --w " + d + "/w.npy -o " + d + "/y.npy --smt 2";
-       },
-       1, "exceeds the limit tensor_elements"},
-      {".npy header declaring more than the file holds",
-       [](const std::string& d) {
-         write_bytes(d + "/a.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1000, 1000), }", "xx"));
-         write_bytes(d + "/w.npy", npy("{'descr': '|i1', 'fortran_order': False, 'shape': (2, 1000), }", ""));
-         return "gemm --a " + d + "/a.npy --w " + d + "/w.npy -o " + d + "/y.npy --smt 2";
-       },
-       1, "the file has"},
+// Checkpoints given as --model.
+std::vector<BadCase> bad_checkpoints() {
+  return {
       {"checkpoint header nested 100,000 deep",
        [](const std::string& d) {
          write_bytes(d + "/m.safetensors", safetensors("{\"x\": " + nested_json(100000) + "}"));
@@ -131,6 +118,12 @@ const std::vector<BadCase>& cases() {
        },
        1, "convert it once with `bnrecal import`"},
       {"a folder passed as a checkpoint", [](const std::string& d) { return "eval -m " + d; }, 1, "is a folder"},
+  };
+}
+
+// PyTorch files given to `bnrecal import`.
+std::vector<BadCase> bad_pytorch_files() {
+  return {
       {"torch.save pickle of lists nested 100,000 deep (freed without recursion)",
        [](const std::string& d) {
          const int depth = 100000;
@@ -172,6 +165,26 @@ const std::vector<BadCase>& cases() {
          return "import --arch resnet20 --weights " + d + "/w.pt -o " + d + "/out.safetensors";
        },
        1, "exceeds the limit tensor_elements"},
+  };
+}
+
+// Arrays, datasets and specs: .npy operands, IDX files, policy JSON.
+std::vector<BadCase> bad_arrays_and_specs() {
+  return {
+      {"gemm with K = 0 and an output of 2^41 elements",
+       [](const std::string& d) {
+         write_bytes(d + "/a.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1099511627776, 0), }", ""));
+         write_bytes(d + "/w.npy", npy("{'descr': '|i1', 'fortran_order': False, 'shape': (2, 0), }", ""));
+         return "gemm --a " + d + "/a.npy --w " + d + "/w.npy -o " + d + "/y.npy --smt 2";
+       },
+       1, "exceeds the limit tensor_elements"},
+      {".npy header declaring more than the file holds",
+       [](const std::string& d) {
+         write_bytes(d + "/a.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1000, 1000), }", "xx"));
+         write_bytes(d + "/w.npy", npy("{'descr': '|i1', 'fortran_order': False, 'shape': (2, 1000), }", ""));
+         return "gemm --a " + d + "/a.npy --w " + d + "/w.npy -o " + d + "/y.npy --smt 2";
+       },
+       1, "the file has"},
       {"IDX images claiming 2^32 x 28 x 28 bytes",
        [](const std::string& d) {
          const std::string idx3 = std::string("\0\0\x08\x03\xff\xff\xff\xff\0\0\0\x1c\0\0\0\x1c", 16);
@@ -182,6 +195,18 @@ const std::vector<BadCase>& cases() {
          return "eval -m " + untrained_resnet20_checkpoint() + " --data " + d;
        },
        1, "exceeds the limit tensor_elements"},
+      {"an unknown key in --policy-json",
+       [](const std::string& d) {
+         write_bytes(d + "/p.json", R"({"policy": "a8w8", "smtt": 2})");
+         return "eval --policy-json " + d + "/p.json";
+       },
+       1, "unknown key 'smtt'"},
+  };
+}
+
+// Command lines that are malformed, before any file is read.
+std::vector<BadCase> bad_usages() {
+  return {
       {"an unknown subcommand", [](const std::string&) { return std::string("evl"); }, 2,
        "unknown subcommand 'evl' (known: models"},
       {"a negative count", [](const std::string&) { return std::string("eval --threads -1"); }, 2,
@@ -192,20 +217,17 @@ const std::vector<BadCase>& cases() {
        "unknown policy 'bogus'"},
       {"an unsupported thread count", [](const std::string&) { return std::string("eval --policy sysmt --smt 3"); },
        2, "got '3'"},
-      {"an unknown key in --policy-json",
-       [](const std::string& d) {
-         write_bytes(d + "/p.json", R"({"policy": "a8w8", "smtt": 2})");
-         return "eval --policy-json " + d + "/p.json";
-       },
-       1, "unknown key 'smtt'"},
   };
-  return table;
 }
 
 }  // namespace
 
 TEST(BadInput, EveryCaseExitsWithItsCodeAndNamesTheProblem) {
-  for (const BadCase& c : cases()) {
+  std::vector<BadCase> cases;
+  for (auto table : {bad_checkpoints, bad_pytorch_files, bad_arrays_and_specs, bad_usages}) {
+    for (BadCase& c : table()) cases.push_back(std::move(c));
+  }
+  for (const BadCase& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string dir = temp_dir();
     const CommandResult r = run_command(cli_path() + " " + c.args(dir) + " 2>&1");
