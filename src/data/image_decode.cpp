@@ -229,7 +229,7 @@ void write_png_file(const std::string& path, const Image& image) {
     throw InputError("cannot write PNG '" + path + "': " + desc.message);
 }
 
-void write_jpeg_file(const std::string& path, const Image& image, int quality) {
+void write_jpeg_file(const std::string& path, const Image& image, int quality, bool progressive) {
   FILE* file = std::fopen(path.c_str(), "wb");
   if (!file) throw InputError("cannot write JPEG '" + path + "'");
   jpeg_compress_struct cinfo;
@@ -243,6 +243,7 @@ void write_jpeg_file(const std::string& path, const Image& image, int quality) {
   cinfo.in_color_space = JCS_RGB;
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, quality, TRUE);
+  if (progressive) jpeg_simple_progression(&cinfo);
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
     JSAMPROW row = const_cast<uint8_t*>(image.row(cinfo.next_scanline));

@@ -45,6 +45,14 @@ std::string npy(const std::string& dict, const std::string& payload) {
          static_cast<char>(header.size() >> 8) + header + payload;
 }
 
+// `bnrecal gemm` on activations of this shape and payload and on weights of this shape (no payload).
+std::string gemm_command(const std::string& d, const std::string& a_shape, const std::string& a_payload,
+                         const std::string& w_shape) {
+  write_bytes(d + "/a.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': " + a_shape + ", }", a_payload));
+  write_bytes(d + "/w.npy", npy("{'descr': '|i1', 'fortran_order': False, 'shape': " + w_shape + ", }", ""));
+  return "gemm --a " + d + "/a.npy --w " + d + "/w.npy -o " + d + "/y.npy --smt 2";
+}
+
 // A torch.save zip archive holding this pickle (and the records it names).
 void write_torch_archive(const std::string& path, const std::string& pickle,
                          const std::vector<std::pair<std::string, std::string>>& records = {}) {
@@ -172,19 +180,10 @@ std::vector<BadCase> bad_pytorch_files() {
 std::vector<BadCase> bad_arrays_and_specs() {
   return {
       {"gemm with K = 0 and an output of 2^41 elements",
-       [](const std::string& d) {
-         write_bytes(d + "/a.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1099511627776, 0), }", ""));
-         write_bytes(d + "/w.npy", npy("{'descr': '|i1', 'fortran_order': False, 'shape': (2, 0), }", ""));
-         return "gemm --a " + d + "/a.npy --w " + d + "/w.npy -o " + d + "/y.npy --smt 2";
-       },
-       1, "exceeds the limit tensor_elements"},
+       [](const std::string& d) { return gemm_command(d, "(1099511627776, 0)", "", "(2, 0)"); }, 1,
+       "exceeds the limit tensor_elements"},
       {".npy header declaring more than the file holds",
-       [](const std::string& d) {
-         write_bytes(d + "/a.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1000, 1000), }", "xx"));
-         write_bytes(d + "/w.npy", npy("{'descr': '|i1', 'fortran_order': False, 'shape': (2, 1000), }", ""));
-         return "gemm --a " + d + "/a.npy --w " + d + "/w.npy -o " + d + "/y.npy --smt 2";
-       },
-       1, "the file has"},
+       [](const std::string& d) { return gemm_command(d, "(1000, 1000)", "xx", "(2, 1000)"); }, 1, "the file has"},
       {"IDX images claiming 2^32 x 28 x 28 bytes",
        [](const std::string& d) {
          const std::string idx3 = std::string("\0\0\x08\x03\xff\xff\xff\xff\0\0\0\x1c\0\0\0\x1c", 16);

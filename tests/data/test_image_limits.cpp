@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include <cstdio>
-#include <jpeglib.h>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
@@ -26,31 +24,6 @@ Image gray_square(int64_t side) {
 
 void put_be(std::string& bytes, size_t at, uint32_t value, int width) {
   for (int i = 0; i < width; ++i) bytes[at + i] = static_cast<char>((value >> (8 * (width - 1 - i))) & 0xff);
-}
-
-// A progressive JPEG of a small image (libjpeg's standard progression script).
-std::string progressive_jpeg(const std::string& path) {
-  const Image image = gray_square(16);
-  FILE* file = std::fopen(path.c_str(), "wb");
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr err;
-  cinfo.err = jpeg_std_error(&err);
-  jpeg_create_compress(&cinfo);
-  jpeg_stdio_dest(&cinfo, file);
-  cinfo.image_width = cinfo.image_height = 16;
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_simple_progression(&cinfo);
-  jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<uint8_t*>(image.row(cinfo.next_scanline));
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::fclose(file);
-  return read_file(path);
 }
 
 }  // namespace
@@ -82,7 +55,9 @@ TEST(ImageLimits, AJpegDeclaringBillionsOfPixelsIsRefusedBeforeDecoding) {
 }
 
 TEST(ImageLimits, AProgressiveJpegWithThousandsOfScansIsRefused) {
-  const std::string bytes = progressive_jpeg(temp_dir() + "/p.jpg");
+  const std::string path = temp_dir() + "/p.jpg";
+  write_jpeg_file(path, gray_square(16), 90, /*progressive=*/true);
+  const std::string bytes = read_file(path);
   EXPECT_EQ(decode_image(bytes, "p.jpg").width, 16);
   // Repeat the last scan (SOS segment up to the end-of-image marker) 600 times: libjpeg treats a
   // repeated refinement as a recoverable warning and would decode every one.

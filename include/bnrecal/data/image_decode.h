@@ -37,6 +37,7 @@ Image decode_png(const std::string& bytes, const std::string& name);
 
 // Encoders for test fixtures and benchmarks. Throw InputError when the file cannot be written.
 void write_png_file(const std::string& path, const Image& image);
-void write_jpeg_file(const std::string& path, const Image& image, int quality = 90);
+// progressive: libjpeg's standard progression script (several scans) instead of one baseline scan.
+void write_jpeg_file(const std::string& path, const Image& image, int quality = 90, bool progressive = false);
 
 }  // namespace bnrecal
