@@ -247,15 +247,19 @@ void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& we
   const int64_t ld = w.ld;
   // Row chunks keep the expanded activations around 4 MB (never M x K_ext at once).
   const int64_t chunk = std::max<int64_t>(64, (int64_t{4} << 20) / ld);
-  std::vector<uint8_t> a_ext(static_cast<size_t>(std::min(chunk, M) * ld));
+  // Per calling thread and kept: allocating megabytes per call costs page faults every call.
+  thread_local std::vector<uint8_t> a_ext;
+  if (a_ext.size() < static_cast<size_t>(std::min(chunk, M) * ld))
+    a_ext.resize(static_cast<size_t>(std::min(chunk, M) * ld));
+  uint8_t* const a_buf = a_ext.data();  // named inside the parallel loop, a_ext is the worker's own
   const ExpandActivationRow expand_a_row = expand_kernels().active().a_row;
   for (int64_t m0 = 0; m0 < M; m0 += chunk) {
     const int64_t rows = std::min(chunk, M - m0);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r)
-      expand_a_row(plan, A + (m0 + r) * K, K, a_ext.data() + r * ld);
+      expand_a_row(plan, A + (m0 + r) * K, K, a_buf + r * ld);
     int32_t* y = Y + m0 * N;
-    int8_gemm(a_ext.data(), ld, w.w_ext.data(), ld, y, N, rows, N, ld);
+    int8_gemm(a_buf, ld, w.w_ext.data(), ld, y, N, rows, N, ld);
     if (plan.biased) {
 #pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < rows; ++r)

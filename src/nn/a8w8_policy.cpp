@@ -1,5 +1,7 @@
 #include "bnrecal/nn/a8w8_policy.h"
 
+#include <algorithm>
+
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/policy_registry.h"
 
@@ -10,7 +12,7 @@ nlohmann::json A8W8Params::to_json() const {
 }
 
 A8W8Policy::A8W8Policy(const LayerInfo& layer, A8W8Params params)
-    : layer_(layer), params_(params) {}
+    : layer_(layer), params_(params), gemm_(layer.name, sysmt::SysmtConfig{}, {}) {}
 
 nlohmann::json A8W8Policy::describe() const {
   nlohmann::json j = params_.to_json();
@@ -19,11 +21,15 @@ nlohmann::json A8W8Policy::describe() const {
   return j;
 }
 
-ActivationCodes A8W8Policy::quantize_input(const at::Tensor& input) const {
+void A8W8Policy::require_calibrated() const {
   if (!(params_.a_max > 0)) {
     throw InputError("layer '" + layer_.name + "' has no calibrated activation range for a8w8; " +
                      "run `bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` first");
   }
+}
+
+ActivationCodes A8W8Policy::quantize_input(const at::Tensor& input) const {
+  require_calibrated();
   return quantize_activations(input, params_.a_max, layer_.name, params_.activation_mode);
 }
 
@@ -41,8 +47,16 @@ at::Tensor A8W8Policy::rescale(const at::Tensor& acc, const ActivationCodes& x, 
   return y;
 }
 
+bool A8W8Policy::integer_path(int64_t groups, int64_t k) const {
+  return params_.activation_mode == ActivationMode::kUnsigned && groups == 1 && k <= sysmt::kMaxK;
+}
+
 at::Tensor A8W8Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias, const ConvGeometry& g) {
+  if (integer_path(g.groups, weight.numel() / std::max<int64_t>(1, weight.size(0)))) {
+    require_calibrated();
+    return gemm_.conv2d(input, params_.a_max, weight, bias, g);
+  }
   ActivationCodes x = quantize_input(input);
   WeightCodes w = quantize_weights(weight);
   const int64_t k = weight.size(1) * weight.size(2) * weight.size(3);
@@ -56,6 +70,10 @@ at::Tensor A8W8Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
 
 at::Tensor A8W8Policy::linear(const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias) {
+  if (integer_path(1, weight.size(1))) {
+    require_calibrated();
+    return gemm_.linear(input, params_.a_max, weight, bias);
+  }
   ActivationCodes x = quantize_input(input);
   WeightCodes w = quantize_weights(weight);
   const bool exact_in_float = weight.size(1) <= exact_float32_reduction_limit(params_.activation_mode);

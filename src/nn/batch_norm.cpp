@@ -1,5 +1,7 @@
 #include "bnrecal/nn/batch_norm.h"
 
+#include "bnrecal/core/stage_profile.h"
+
 #include <ATen/Parallel.h>
 #include <torch/nn/init.h>
 
@@ -81,6 +83,7 @@ void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {
 }
 
 at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
+  const StageTimer timer(Stage::kBatchNorm);
   if (!probe_) return normalize(input);
   at::Tensor output = normalize(input);
   probe_(input, output);

@@ -58,6 +58,13 @@ float activation_scale(double a_max, ActivationMode mode) {
   return static_cast<float>(static_cast<float>(a_max) / static_cast<float>(divisor));
 }
 
+void throw_negative_unsigned_input(const std::string& layer_name, double min_value) {
+  throw InputError("layer '" + layer_name + "': a8w8 quantizes its input as unsigned but the " +
+                   "input has negative values (min " + std::to_string(min_value) +
+                   "); exclude the layer (--override " + layer_name +
+                   "=fp32) or use signed activations (--activations signed)");
+}
+
 ActivationCodes quantize_activations(const at::Tensor& input, double a_max,
                                      const std::string& layer_name, ActivationMode mode) {
   at::Tensor x = input.detach().to(at::kFloat);
@@ -67,12 +74,7 @@ ActivationCodes quantize_activations(const at::Tensor& input, double a_max,
   out.scale = scale;
   if (mode == ActivationMode::kUnsigned) {
     const double min_value = x.numel() ? x.min().item<double>() : 0.0;
-    if (min_value < 0) {
-      throw InputError("layer '" + layer_name + "': a8w8 quantizes its input as unsigned but the " +
-                       "input has negative values (min " + std::to_string(min_value) +
-                       "); exclude the layer (--override " + layer_name +
-                       "=fp32) or use signed activations (--activations signed)");
-    }
+    if (min_value < 0) throw_negative_unsigned_input(layer_name, min_value);
     out.codes = round_clamp(x, inv, 0, 255).to(at::kByte);
   } else {
     out.codes = round_clamp(x, inv, kWeightCodeMin, kWeightCodeMax).to(at::kChar);

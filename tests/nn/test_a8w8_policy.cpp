@@ -21,32 +21,71 @@ at::Tensor reference_conv(const at::Tensor& x, const at::Tensor& w, const at::Te
 }
 }  // namespace
 
-TEST(A8W8Policy, SmallReductionRunsInFloat32AndIsExact) {
+TEST(A8W8Policy, IntegerPathEqualsTheIntegerReferenceOnEveryConvShape) {
   torch::manual_seed(5);
+  struct Shape {
+    int64_t cin, kernel, stride, padding, dilation, size;
+  };
+  // 1x1 stride 1 (no im2col), 1x1 stride 2, 3x3 with K = 45 and K = 576, 5x5 dilated, and an
+  // image large enough for several row tiles.
+  for (const Shape& s : {Shape{8, 1, 1, 0, 1, 6}, Shape{8, 1, 2, 0, 1, 7}, Shape{5, 3, 1, 1, 1, 6},
+                         Shape{64, 3, 2, 1, 1, 6}, Shape{3, 5, 1, 2, 2, 9}, Shape{4, 1, 1, 0, 1, 70}}) {
+    SCOPED_TRACE(std::to_string(s.cin) + " channels, " + std::to_string(s.kernel) + "x" +
+                 std::to_string(s.kernel) + " stride " + std::to_string(s.stride));
+    at::Tensor x = torch::rand({2, s.cin, s.size, s.size}) * 3;
+    at::Tensor w = torch::randn({5, s.cin, s.kernel, s.kernel});
+    at::Tensor b = torch::randn({5});
+    ConvGeometry g;
+    g.stride = {s.stride, s.stride};
+    g.padding = {s.padding, s.padding};
+    g.dilation = {s.dilation, s.dilation};
+    A8W8Policy policy = bnrecal::testing::make_a8w8_policy(2.5);
+    for (const at::Tensor& bias : {b, at::Tensor()}) {
+      at::Tensor y = policy.conv2d(x, w, bias, g);
+      EXPECT_TRUE(y.equal(reference_conv(x, w, bias, 2.5, g)));
+    }
+    EXPECT_EQ(policy.float64_forwards(), 0);
+  }
+  // Close to float conv on the fake-quantized values (only float rounding differs).
   at::Tensor x = torch::rand({2, 4, 6, 6}) * 3;
   at::Tensor w = torch::randn({5, 4, 3, 3});
-  at::Tensor b = torch::randn({5});
-  A8W8Policy policy = bnrecal::testing::make_a8w8_policy(2.5);
   ConvGeometry g;
   g.padding = {1, 1};
-  at::Tensor y = policy.conv2d(x, w, b, g);
-  EXPECT_EQ(policy.float64_forwards(), 0);
-  EXPECT_TRUE(at::allclose(y, reference_conv(x, w, b, 2.5, g), 1e-6, 1e-6));
-  // Close to float conv on the fake-quantized values (only float rounding differs).
   at::Tensor fq = at::conv2d(dequantize_activations(quantize_activations(x, 2.5, "c")),
-                             fake_quantize_weights(w), b, g.stride, g.padding);
-  EXPECT_TRUE(at::allclose(y, fq, 1e-4, 1e-4));
+                             fake_quantize_weights(w), {}, g.stride, g.padding);
+  EXPECT_TRUE(at::allclose(bnrecal::testing::make_a8w8_policy(2.5).conv2d(x, w, {}, g), fq, 1e-4, 1e-4));
 }
 
-TEST(A8W8Policy, LargeReductionUsesFloat64AndStaysExact) {
+TEST(A8W8Policy, SignedActivationsUseFloat64ForLargeReductionsAndStayExact) {
   torch::manual_seed(6);
-  at::Tensor x = torch::rand({1, 64, 4, 4}) * 10;  // K = 64*9 = 576 > 514
-  at::Tensor w = torch::randn({3, 64, 3, 3});
-  A8W8Policy policy = bnrecal::testing::make_a8w8_policy(10.0, "big");
-  ConvGeometry g;
-  at::Tensor y = policy.conv2d(x, w, {}, g);
+  at::Tensor x = torch::randn({1, 128, 4, 4}) * 10;  // K = 128*9 = 1152 > 2^24 / (128*128)
+  at::Tensor w = torch::randn({3, 128, 3, 3});
+  A8W8Params p;
+  p.a_max = 10.0;
+  p.activation_mode = ActivationMode::kSigned;
+  LayerInfo info;
+  info.name = "big";
+  A8W8Policy policy(info, p);
+  at::Tensor y = policy.conv2d(x, w, {}, ConvGeometry{});
   EXPECT_EQ(policy.float64_forwards(), 1);
-  EXPECT_TRUE(y.equal(reference_conv(x, w, {}, 10.0, g)));
+  ActivationCodes xq = quantize_activations(x, 10.0, "big", ActivationMode::kSigned);
+  WeightCodes wq = quantize_weights(w);
+  at::Tensor acc = at::conv2d(xq.codes.to(at::kDouble), wq.codes.to(at::kDouble));
+  at::Tensor ref = (acc * (wq.scales.to(at::kDouble) * double(xq.scale)).reshape({1, -1, 1, 1})).to(at::kFloat);
+  EXPECT_TRUE(y.equal(ref));
+}
+
+TEST(A8W8Policy, NegativeInputToUnsignedLayerNamesTheLayerAndTheMinimum) {
+  A8W8Policy policy = bnrecal::testing::make_a8w8_policy(1.0, "layer2.0.conv1");
+  at::Tensor x = torch::rand({1, 2, 4, 4});
+  x[0][1][2][3] = -0.75f;
+  try {
+    policy.conv2d(x, torch::randn({3, 2, 3, 3}), {}, ConvGeometry{});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer2.0.conv1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("-0.75"), std::string::npos) << e.what();
+  }
 }
 
 TEST(A8W8Policy, LinearMatchesIntegerReference) {
@@ -59,7 +98,7 @@ TEST(A8W8Policy, LinearMatchesIntegerReference) {
   WeightCodes wq = quantize_weights(w);
   at::Tensor acc = at::matmul(xq.codes.to(at::kDouble), wq.codes.to(at::kDouble).t());
   at::Tensor ref = (acc * (wq.scales.to(at::kDouble) * double(xq.scale)).reshape({1, -1})).to(at::kFloat);
-  EXPECT_TRUE(at::allclose(y, ref, 1e-6, 1e-6));
+  EXPECT_TRUE(y.equal(ref));
 }
 
 TEST(A8W8Policy, UncalibratedLayerThrowsNamingTheCommand) {

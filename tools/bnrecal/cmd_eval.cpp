@@ -1,6 +1,9 @@
 // `bnrecal eval`: top-1/top-5 of a checkpoint on a dataset split.
+#include <array>
+#include <chrono>
 #include <cstdio>
 
+#include "bnrecal/core/stage_profile.h"
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/nn/policy_resolution.h"
@@ -19,7 +22,20 @@ struct EvalSpec {
   int64_t batch_size = 256;
   uint64_t seed = 0;
   CLI::Option* seed_option = nullptr;
+  bool profile = false;
 };
+
+// One line: the share of evaluation wall time in each stage of the integer layers and BN.
+void print_stage_profile(double wall_seconds) {
+  const std::array<double, kStageCount> s = stage_seconds();
+  double staged = 0;
+  std::printf("stages");
+  for (int i = 0; i < kStageCount; ++i) {
+    staged += s[i];
+    std::printf(" %s %.1f %%,", stage_name(static_cast<Stage>(i)), 100.0 * s[i] / wall_seconds);
+  }
+  std::printf(" other %.1f %% of %.2f s\n", 100.0 * (wall_seconds - staged) / wall_seconds, wall_seconds);
+}
 
 // The perturbation to evaluate under: the flags when any is given (refining the model's own
 // arithmetic); otherwise the one the checkpoint was last recalibrated under (evaluating a
@@ -57,6 +73,9 @@ void add_eval_command(CLI::App& app) {
       ->check(kPositive)->capture_default_str();
   spec->seed_option = sub->add_option("--seed", spec->seed,
                                       "Seed for noise draws (default: the recalibration's, else 0)");
+  sub->add_flag("--profile", spec->profile,
+                "Also print where the time went: quantize, im2col, kernel (integer GEMM), rescale, "
+                "batchnorm and other (fp32 layers, activations, data loading), as shares of wall time");
   auto perturbation = add_perturbation_options(*sub);
   auto common = add_common_options(*sub);
   sub->callback([spec, perturbation, common] {
@@ -73,7 +92,10 @@ void add_eval_command(CLI::App& app) {
     options.normalization = model.card.normalization;
     Progress progress("eval", spec->limit > 0 ? std::min(spec->limit, source->size()) : source->size(), common->quiet);
     options.progress = [&progress](int64_t done, int64_t) { progress.update(done); };
+    set_stage_profiling(spec->profile);
+    const auto start = std::chrono::steady_clock::now();
     const EvalResult r = evaluate(*model.network, *source, options);
+    const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
     progress.finish();
 
     // The checkpoint's channel order changes which sysmt lanes collide, so name it with the policy.
@@ -86,6 +108,7 @@ void add_eval_command(CLI::App& app) {
     if (source->num_classes() > 5) std::printf("top-5  %s\n", format_percent(r.top5, r.top5_stderr).c_str());
     std::printf("speed  %.0f images/s (%d threads, batch %lld)\n", r.images_per_second, threads,
                 static_cast<long long>(spec->batch_size));
+    if (spec->profile) print_stage_profile(wall.count());
     const nlohmann::json config = {{"model", spec->model}, {"data", data},           {"split", spec->split},
                                    {"limit", spec->limit}, {"batch_size", spec->batch_size},
                                    {"perturbation", p.spec.to_json()}, {"perturbation_source", p.source},

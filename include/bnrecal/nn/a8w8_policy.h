@@ -4,13 +4,17 @@
 //   A8W8Params p;  p.a_max = 3.7;                     // from calibrate_activations()
 //   conv.set_policy(std::make_shared<bnrecal::A8W8Policy>(conv.info(), p));
 //
-// Exactness: the conv/GEMM runs on the integer codes stored as floats. |x code * w code| <= 255*128,
-// so a float32 accumulation of K products is exact while K <= 2^24 / 32640 = 514; larger
-// reductions (every 3x3 conv with >= 57 input channels) run in float64, exact up to 2^53.
-// The result y[o] = acc[o] * (s_x * s_w[o]) + bias[o] is then one float rounding from the
-// exact integer accumulator, as on integer hardware with a float rescale.
+// Execution. Unsigned activations (the default) with groups == 1 (and K <= 65,000) run on integer hardware's path:
+// uint8 codes x int8 codes -> exact int32 accumulators in the u8s8s32 GEMM of integer_gemm.h.
+// Signed activations and grouped convs convolve the integer codes stored as floats instead:
+// |x code * w code| <= 255*128, so a float32 accumulation of K products is exact while
+// K <= 2^24 / 32640 = 514, and larger reductions run in float64, exact up to 2^53. Both paths
+// then compute y[o] = float(double(acc[o]) * (double(s_x) * double(s_w[o]))) + bias[o]: one float
+// rounding from the exact integer accumulator, as on integer hardware with a float rescale, so
+// they agree bit for bit.
 #pragma once
 #include "bnrecal/nn/arith_policy.h"
+#include "bnrecal/nn/integer_gemm.h"
 #include "bnrecal/nn/model_calibration.h"
 #include "bnrecal/nn/quantizer.h"
 
@@ -32,16 +36,20 @@ class A8W8Policy : public ArithPolicy {
   at::Tensor linear(const at::Tensor& input, const at::Tensor& weight,
                     const at::Tensor& bias) override;
   const A8W8Params& params() const { return params_; }
-  // How many forwards used the float64 path (for tests and diagnostics).
+  // How many forwards used the float64 path (signed or grouped, K > 514; for tests).
   int64_t float64_forwards() const { return float64_forwards_; }
 
  private:
+  // Unsigned codes, groups == 1 and K within the int32 accumulators' exact range.
+  bool integer_path(int64_t groups, int64_t k) const;
+  void require_calibrated() const;          // InputError naming the command when a_max is missing
   ActivationCodes quantize_input(const at::Tensor& input) const;
   at::Tensor rescale(const at::Tensor& acc, const ActivationCodes& x, const WeightCodes& w,
                      const at::Tensor& bias, int64_t channel_dim) const;
 
   LayerInfo layer_;
   A8W8Params params_;
+  IntegerGemm gemm_;  // T = 1: the exact GEMM
   int64_t float64_forwards_ = 0;
 };
 

@@ -58,6 +58,8 @@ ActivationCodes quantize_activations(const at::Tensor& input, double a_max,
                                      const std::string& layer_name,
                                      ActivationMode mode = ActivationMode::kUnsigned);
 at::Tensor dequantize_activations(const ActivationCodes& codes);
+// The InputError quantize_activations throws for a negative input to an unsigned layer.
+[[noreturn]] void throw_negative_unsigned_input(const std::string& layer_name, double min_value);
 
 // Largest reduction length K for which a float32 accumulation of K products of codes is exact:
 // every partial sum of integers stays below 2^24 in magnitude.

@@ -6,11 +6,9 @@
 //   SysmtParams p;  p.a8w8.a_max = 3.7;  p.config.threads = 4;
 //   conv.set_policy(std::make_shared<bnrecal::SysmtPolicy>(conv.info(), p));
 //
-// conv2d: uint8 input codes -> im2col in the spec's k order k = (i*kw + j)*C_in/groups + c
-// (channel fastest), tiled over output rows (kSysmtTileRows at a time) -> sysmt_gemm_packed with
-// the layer's int8 per-channel weight codes (packed once per weight tensor version) ->
-// y = float(double(acc) * (double(s_w[o]) * double(s_x))) + bias[o], exactly the a8w8 rescale.
-// So T=1 is bit-identical to the a8w8 policy. groups > 1 is computed per group.
+// conv2d and linear run the shared integer path of integer_gemm.h (quantize to uint8 codes, im2col
+// in the spec's k order, sysmt_gemm_packed with the layer's int8 per-channel weight codes, the
+// a8w8 rescale), so T=1 is bit-identical to the a8w8 policy. groups > 1 is computed per group.
 //
 // Optional reordering (spec section 1): SysmtParams::channel_order permutes the input channels
 // (within each conv group; the in_features of a linear layer) before they are grouped into
@@ -28,11 +26,10 @@
 #include "bnrecal/arith/sysmt_diagnostics.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/channel_order.h"
+#include "bnrecal/nn/integer_gemm.h"
 #include "bnrecal/nn/policy_params.h"
 
 namespace bnrecal {
-
-constexpr int64_t kSysmtTileRows = 4096;  // output rows (batch x out_h x out_w) per im2col tile
 
 struct SysmtParams {
   A8W8Params a8w8;             // calibrated input range, as the a8w8 policy uses it
@@ -75,28 +72,15 @@ class SysmtPolicy : public ArithPolicy {
   void reset_statistics();
 
  private:
-  struct Packed {
-    const void* impl = nullptr;  // weight TensorImpl
-    const void* data = nullptr;
-    int64_t version = -1;
-    at::Tensor scales;                    // float32 [O]
-    std::vector<at::Tensor> w;            // per group: int8 [O/groups, K], k order, reordered
-    std::vector<sysmt::SysmtPackedWeights> packed;  // per group
-  };
-  const Packed& packed_for(const at::Tensor& weight, int64_t groups);
-  ActivationCodes quantize_input(const at::Tensor& input) const;
-  // InputError unless channel_order (when set) has one entry per input channel of a group.
-  void check_channel_order_fits(int64_t channels_per_group) const;
-  // Indices that put the input channels into channel_order in every one of `groups` groups.
-  at::Tensor input_channel_index(int64_t groups) const;
-  // Y rows of one group: A [rows, K] uint8 -> dequantized into out (float [M, O], row stride O).
-  void gemm_tile(const uint8_t* a, int64_t rows, int64_t group, const Packed& p, float x_scale,
-                 const at::Tensor& bias, float* out, int64_t out_stride, int64_t col0);
+  // The factory's params with the channel order validated (InputError) and identity cleared.
+  static SysmtParams validated(const LayerInfo& layer, SysmtParams params);
+  void require_calibrated() const;  // InputError naming the command when a_max is missing
+  // Counts one computed tile into the cost and, when collected, the diagnostics.
+  void record(const GemmTile& tile);
 
   LayerInfo layer_;
   SysmtParams params_;
-  at::Tensor channel_order_;  // int64 copy of params_.channel_order (undefined for identity)
-  Packed packed_;
+  IntegerGemm gemm_;
   mutable std::mutex stats_mutex_;
   sysmt::SysmtDiagnostics diagnostics_;
   SysmtLayerCost cost_;

@@ -1,0 +1,82 @@
+// The integer execution of a conv or linear layer shared by the a8w8 policy (T = 1: the exact
+// u8 x s8 -> s32 GEMM) and the sysmt policy (T = 2, 4: the NB-SMT arithmetic), in four passes:
+//   1. quantize: float NCHW input -> uint8 codes in NHWC, channels in the layer's lane order,
+//      one fused pass (bnrecal/arith/activation_codes.h);
+//   2. im2col in the spec's k order (skipped for 1x1 stride-1 unpadded convs: the NHWC codes
+//      already are the GEMM rows), tiled over kTileRows output rows;
+//   3. sysmt_gemm_packed with the int8 per-channel weight codes, packed once per weight version;
+//   4. rescale: y = float(double(acc) * (double(s_w[o]) * double(s_x))) + bias[o], written
+//      straight into the NCHW output (the docs/sysmt-arithmetic.md section 7 rescale).
+//
+//   IntegerGemm gemm("layer1.0.conv1", config, {});            // identity channel order
+//   at::Tensor y = gemm.conv2d(x, /*a_max=*/3.7, w, b, geometry, [&](const GemmTile& t) {...});
+//
+// The observer sees every GEMM tile (codes, weights, sizes), for diagnostics and cost counting.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bnrecal/arith/sysmt.h"
+#include "bnrecal/nn/arith_policy.h"
+
+namespace bnrecal {
+
+// One GEMM tile as computed: a [rows, k] uint8 codes times w [n, k] int8 codes (k order, lane
+// order applied), for output channels col0 .. col0+n-1.
+struct GemmTile {
+  const uint8_t* a;
+  const int8_t* w;
+  int64_t rows, n, k, col0;
+};
+
+class IntegerGemm {
+ public:
+  static constexpr int64_t kTileRows = 4096;  // output rows (batch x out_h x out_w) per tile
+  using TileObserver = std::function<void(const GemmTile&)>;
+
+  // channel_order: input channel placed at each lane position within a group (a permutation the
+  // caller has validated), or empty for identity.
+  IntegerGemm(std::string layer_name, sysmt::SysmtConfig config, std::vector<int64_t> channel_order);
+
+  // input float NCHW (conv) or [..., in_features] (linear), a_max the calibrated unsigned range
+  // (> 0). InputError for negative inputs, a channel count that does not match the weight, or a
+  // channel order of the wrong length.
+  at::Tensor conv2d(const at::Tensor& input, double a_max, const at::Tensor& weight,
+                    const at::Tensor& bias, const ConvGeometry& geometry,
+                    const TileObserver& observe = {});
+  at::Tensor linear(const at::Tensor& input, double a_max, const at::Tensor& weight,
+                    const at::Tensor& bias, const TileObserver& observe = {});
+
+ private:
+  struct Packed {
+    const void* impl = nullptr;  // weight TensorImpl
+    const void* data = nullptr;
+    int64_t version = -1;
+    std::vector<double> scales;                     // s_w[o], float32 values as double
+    std::vector<at::Tensor> w;                      // per group: int8 [O/groups, K], lane order
+    std::vector<sysmt::SysmtPackedWeights> packed;  // per group
+  };
+  const Packed& packed_for(const at::Tensor& weight, int64_t groups);
+  // x float [images, channels, hw] contiguous -> uint8 codes [images * hw, channels] (NHWC),
+  // channels permuted into lane order within each of `groups` groups.
+  at::Tensor quantize(const at::Tensor& x, int64_t images, int64_t channels, int64_t hw,
+                      int64_t groups, float scale) const;
+  void check_channel_order_fits(int64_t channels_per_group) const;
+  // Y rows of one group: codes a [rows, K] -> rescaled into out (float NCHW, `channels` planes).
+  void gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_t group, const Packed& p,
+                 float x_scale, const float* bias, int64_t hw, int64_t channels, float* out,
+                 const TileObserver& observe);
+
+  std::string layer_name_;
+  sysmt::SysmtConfig config_;
+  std::vector<int64_t> channel_order_;
+  Packed packed_;
+  // Scratch kept across forwards: the im2col tile and the int32 accumulators of one GEMM tile.
+  std::vector<uint8_t> rows_;
+  std::vector<int32_t> acc_;
+};
+
+}  // namespace bnrecal

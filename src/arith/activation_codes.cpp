@@ -1,0 +1,89 @@
+// Fused quantize-and-transpose and rescale-and-transpose (bnrecal/arith/activation_codes.h).
+// Both work on blocks of kBlockPixels pixels so the transposed side of a block (at most
+// kBlockPixels x channels values) stays in the L1 cache while the other side streams.
+#include "bnrecal/arith/activation_codes.h"
+
+#include <algorithm>
+
+namespace bnrecal::arith {
+namespace {
+
+constexpr int64_t kBlockPixels = 64;
+constexpr int64_t kBlockChannels = 64;
+
+// clamp(nearbyint(v), 0, 255) as uint8, v = x * inv_scale. Clamping first is the same for integer
+// bounds, and keeps v in [0, 255] where adding and subtracting 2^23 rounds to the nearest integer,
+// ties to even (the default rounding mode): a branch-free form the compiler vectorizes without
+// SSE4.1's round instruction. `v > 0 ? v : 0` also maps NaN to 0.
+inline uint8_t code_of(float x, float inv_scale) {
+  float v = x * inv_scale;
+  v = v > 0.0f ? v : 0.0f;
+  v = v < 255.0f ? v : 255.0f;
+  const float rounded = (v + 0x1p23f) - 0x1p23f;
+  return static_cast<uint8_t>(static_cast<int32_t>(rounded));
+}
+
+}  // namespace
+
+bool quantize_to_nhwc_u8(const float* x, int64_t n, int64_t c, int64_t hw, float inv_scale,
+                         const int64_t* channel_source, uint8_t* out) {
+  const int64_t blocks_per_image = (hw + kBlockPixels - 1) / kBlockPixels;
+  int negative = 0;
+#pragma omp parallel for schedule(static) reduction(| : negative) if (n * c * hw >= (1 << 15))
+  for (int64_t block = 0; block < n * blocks_per_image; ++block) {
+    const int64_t image = block / blocks_per_image;
+    const int64_t p0 = (block % blocks_per_image) * kBlockPixels;
+    const int64_t pixels = std::min(kBlockPixels, hw - p0);
+    uint8_t* dst = out + (image * hw + p0) * c;
+    // Quantize kBlockChannels channel runs into a small tile (contiguous reads and writes, which
+    // vectorize), then transpose the tile into the block's pixel-major rows.
+    alignas(64) uint8_t tile[kBlockChannels][kBlockPixels];
+    for (int64_t j0 = 0; j0 < c; j0 += kBlockChannels) {
+      const int64_t channels = std::min(kBlockChannels, c - j0);
+      for (int64_t j = 0; j < channels; ++j) {
+        const int64_t source = channel_source ? channel_source[j0 + j] : j0 + j;
+        const float* src = x + (image * c + source) * hw + p0;
+        int run_negative = 0;
+        for (int64_t p = 0; p < pixels; ++p) {
+          run_negative |= src[p] < 0.0f;
+          tile[j][p] = code_of(src[p], inv_scale);
+        }
+        negative |= run_negative;
+      }
+      for (int64_t p = 0; p < pixels; ++p) {
+        uint8_t* row = dst + p * c + j0;
+        for (int64_t j = 0; j < channels; ++j) row[j] = tile[j][p];
+      }
+    }
+  }
+  return negative != 0;
+}
+
+void rescale_rows_to_nchw(const int32_t* acc, int64_t rows, int64_t cols, int64_t row0, int64_t hw,
+                          int64_t channels, int64_t col0, const double* scale, const float* bias,
+                          float* out) {
+  const int64_t blocks = (rows + kBlockPixels - 1) / kBlockPixels;
+#pragma omp parallel for schedule(static) if (rows * cols >= (1 << 14))
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t r0 = block * kBlockPixels, r1 = std::min(rows, r0 + kBlockPixels);
+    // Runs of rows within one image are contiguous pixels of every output channel.
+    for (int64_t r = r0; r < r1;) {
+      const int64_t m = row0 + r, image = m / hw, pixel = m % hw;
+      const int64_t run = std::min(r1 - r, hw - pixel);
+      for (int64_t o = 0; o < cols; ++o) {
+        const double s = scale[o];
+        const float b = bias ? bias[o] : 0.0f;
+        float* dst = out + (image * channels + col0 + o) * hw + pixel;
+        const int32_t* src = acc + r * cols + o;
+        if (bias) {
+          for (int64_t i = 0; i < run; ++i) dst[i] = static_cast<float>(src[i * cols] * s) + b;
+        } else {
+          for (int64_t i = 0; i < run; ++i) dst[i] = static_cast<float>(src[i * cols] * s);
+        }
+      }
+      r += run;
+    }
+  }
+}
+
+}  // namespace bnrecal::arith

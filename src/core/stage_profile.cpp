@@ -1,0 +1,44 @@
+#include "bnrecal/core/stage_profile.h"
+
+#include <atomic>
+#include <chrono>
+
+namespace bnrecal {
+namespace {
+
+std::atomic<bool> g_on{false};
+std::array<std::atomic<int64_t>, kStageCount> g_ns{};
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+const char* stage_name(Stage stage) {
+  static const char* const names[kStageCount] = {"quantize", "im2col", "kernel", "rescale", "batchnorm"};
+  return names[static_cast<int>(stage)];
+}
+
+void set_stage_profiling(bool on) { g_on.store(on, std::memory_order_relaxed); }
+bool stage_profiling() { return g_on.load(std::memory_order_relaxed); }
+
+std::array<double, kStageCount> stage_seconds() {
+  std::array<double, kStageCount> s{};
+  for (int i = 0; i < kStageCount; ++i) s[i] = static_cast<double>(g_ns[i].load()) * 1e-9;
+  return s;
+}
+
+void reset_stage_profile() {
+  for (auto& ns : g_ns) ns.store(0);
+}
+
+StageTimer::StageTimer(Stage stage) : stage_(stage), start_ns_(stage_profiling() ? now_ns() : -1) {}
+
+StageTimer::~StageTimer() {
+  if (start_ns_ >= 0) g_ns[static_cast<int>(stage_)].fetch_add(now_ns() - start_ns_);
+}
+
+}  // namespace bnrecal

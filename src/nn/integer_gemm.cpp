@@ -1,0 +1,185 @@
+#include "bnrecal/nn/integer_gemm.h"
+
+#include <algorithm>
+
+#include "bnrecal/arith/activation_codes.h"
+#include "bnrecal/arith/im2col.h"
+#include "bnrecal/core/error.h"
+#include "bnrecal/core/stage_profile.h"
+#include "bnrecal/nn/quantizer.h"
+
+namespace bnrecal {
+
+IntegerGemm::IntegerGemm(std::string layer_name, sysmt::SysmtConfig config,
+                         std::vector<int64_t> channel_order)
+    : layer_name_(std::move(layer_name)), config_(config), channel_order_(std::move(channel_order)) {
+  sysmt::validate(config_);
+}
+
+void IntegerGemm::check_channel_order_fits(int64_t channels_per_group) const {
+  if (!channel_order_.empty() && static_cast<int64_t>(channel_order_.size()) != channels_per_group) {
+    throw InputError("sysmt layer '" + layer_name_ + "': channel_order has " +
+                     std::to_string(channel_order_.size()) + " entries but the input has " +
+                     std::to_string(channels_per_group) + " channels per group");
+  }
+}
+
+at::Tensor IntegerGemm::quantize(const at::Tensor& x, int64_t images, int64_t channels, int64_t hw,
+                                 int64_t groups, float scale) const {
+  std::vector<int64_t> source;
+  if (!channel_order_.empty()) {  // the same order within every group
+    const int64_t per_group = static_cast<int64_t>(channel_order_.size());
+    source.resize(static_cast<size_t>(channels));
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t j = 0; j < per_group; ++j) source[g * per_group + j] = g * per_group + channel_order_[j];
+  }
+  const StageTimer timer(Stage::kQuantize);
+  at::Tensor codes = at::empty({images * hw, channels}, x.options().dtype(at::kByte));
+  const bool negative =
+      arith::quantize_to_nhwc_u8(x.data_ptr<float>(), images, channels, hw, 1.0f / scale,
+                                 source.empty() ? nullptr : source.data(), codes.data_ptr<uint8_t>());
+  if (negative) throw_negative_unsigned_input(layer_name_, x.min().item<double>());
+  return codes;
+}
+
+const IntegerGemm::Packed& IntegerGemm::packed_for(const at::Tensor& weight, int64_t groups) {
+  const void* impl = weight.unsafeGetTensorImpl();
+  const void* data = weight.data_ptr();
+  const int64_t version = weight._version();
+  if (packed_.impl == impl && packed_.data == data && packed_.version == version &&
+      static_cast<int64_t>(packed_.packed.size()) == groups) {
+    return packed_;
+  }
+  WeightCodes wc = quantize_weights(weight.detach());
+  at::Tensor codes = wc.codes;
+  // Dim 1 is the input channel within a group (conv) or the in_feature (linear). Per-output-
+  // channel scales do not depend on the channel order, so permuting the codes is exact.
+  if (!channel_order_.empty()) codes = codes.index_select(1, at::tensor(channel_order_, at::kLong));
+  if (codes.dim() == 4) codes = codes.permute({0, 2, 3, 1});  // OIHW -> O,kh,kw,Cg: k order
+  const int64_t O = codes.size(0);
+  codes = codes.reshape({O, -1}).contiguous();
+  const int64_t K = codes.size(1);
+  require(O % groups == 0, "integer gemm: out channels not divisible by groups");
+  const int64_t og = O / groups;
+  Packed p;
+  p.impl = impl;
+  p.data = data;
+  p.version = version;
+  const at::Tensor scales = wc.scales.contiguous();
+  p.scales.assign(scales.data_ptr<float>(), scales.data_ptr<float>() + O);
+  for (int64_t g = 0; g < groups; ++g) {
+    at::Tensor wg = codes.narrow(0, g * og, og).contiguous();
+    p.packed.emplace_back(wg.data_ptr<int8_t>(), og, K, config_);
+    p.w.push_back(wg);
+  }
+  packed_ = std::move(p);
+  return packed_;
+}
+
+void IntegerGemm::gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_t group,
+                            const Packed& p, float x_scale, const float* bias, int64_t hw,
+                            int64_t channels, float* out, const TileObserver& observe) {
+  const sysmt::SysmtPackedWeights& pw = p.packed[group];
+  const int64_t n = pw.n(), col0 = group * n;
+  if (acc_.size() < static_cast<size_t>(rows * n)) acc_.resize(static_cast<size_t>(rows * n));
+  {
+    const StageTimer timer(Stage::kKernel);
+    sysmt::sysmt_gemm_packed(a, rows, pw, acc_.data());
+  }
+  {
+    const StageTimer timer(Stage::kRescale);
+    std::vector<double> scale(static_cast<size_t>(n));
+    for (int64_t o = 0; o < n; ++o) scale[o] = p.scales[col0 + o] * static_cast<double>(x_scale);
+    arith::rescale_rows_to_nchw(acc_.data(), rows, n, row0, hw, channels, col0, scale.data(),
+                                bias ? bias + col0 : nullptr, out);
+  }
+  if (observe) observe(GemmTile{a, p.w[group].data_ptr<int8_t>(), rows, n, pw.k(), col0});
+}
+
+at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::Tensor& weight,
+                               const at::Tensor& bias_in, const ConvGeometry& g,
+                               const TileObserver& observe) {
+  require(input.dim() == 4 && weight.dim() == 4, "integer conv2d: expected NCHW input, OIHW weight");
+  arith::Im2colShape shape;
+  shape.n = input.size(0);
+  shape.c = input.size(1);
+  shape.h = input.size(2);
+  shape.w = input.size(3);
+  shape.kh = weight.size(2);
+  shape.kw = weight.size(3);
+  shape.stride_h = g.stride[0];
+  shape.stride_w = g.stride[1];
+  shape.pad_h = g.padding[0];
+  shape.pad_w = g.padding[1];
+  shape.dilation_h = g.dilation[0];
+  shape.dilation_w = g.dilation[1];
+  shape.groups = g.groups;
+  const int64_t O = weight.size(0), cg = weight.size(1);
+  if (cg * g.groups != shape.c) {
+    throw InputError("conv2d '" + layer_name_ + "': input has " + std::to_string(shape.c) +
+                     " channels, weight expects " + std::to_string(cg * g.groups));
+  }
+  shape.validate();
+  check_channel_order_fits(cg);
+
+  const float scale = activation_scale(a_max, ActivationMode::kUnsigned);
+  const at::Tensor x = input.detach().to(at::kFloat).contiguous();
+  const at::Tensor codes = quantize(x, shape.n, shape.c, shape.h * shape.w, g.groups, scale);  // NHWC
+  const Packed& p = packed_for(weight, g.groups);
+  const at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  const int64_t M = shape.rows(), K = shape.k(), hw = shape.out_h() * shape.out_w();
+  at::Tensor out = at::empty({shape.n, O, shape.out_h(), shape.out_w()}, x.options());
+  float* od = out.data_ptr<float>();
+  const uint8_t* xs = codes.data_ptr<uint8_t>();
+  // A 1x1 stride-1 unpadded conv reads each input pixel once, in order: no im2col needed.
+  const bool rows_are_pixels = shape.kh == 1 && shape.kw == 1 && shape.stride_h == 1 &&
+                               shape.stride_w == 1 && shape.pad_h == 0 && shape.pad_w == 0 &&
+                               g.groups == 1;
+  const int64_t tile = std::min<int64_t>(M, kTileRows);
+  if (!rows_are_pixels && rows_.size() < static_cast<size_t>(tile * K)) rows_.resize(static_cast<size_t>(tile * K));
+  for (int64_t m0 = 0; m0 < M; m0 += tile) {
+    const int64_t rows = std::min(tile, M - m0);
+    for (int64_t gi = 0; gi < g.groups; ++gi) {
+      if (rows_are_pixels) {
+        gemm_tile(xs + m0 * K, rows, m0, gi, p, scale, b, hw, O, od, observe);
+      } else {
+        {
+          const StageTimer timer(Stage::kIm2col);
+          arith::im2col_u8(xs, shape, gi, m0, rows, rows_.data());
+        }
+        gemm_tile(rows_.data(), rows, m0, gi, p, scale, b, hw, O, od, observe);
+      }
+    }
+  }
+  return out;
+}
+
+at::Tensor IntegerGemm::linear(const at::Tensor& input, double a_max, const at::Tensor& weight,
+                               const at::Tensor& bias_in, const TileObserver& observe) {
+  const int64_t K = weight.size(1), O = weight.size(0);
+  if (input.dim() < 1 || input.size(-1) != K) {
+    throw InputError("linear '" + layer_name_ + "': input has " +
+                     (input.dim() ? std::to_string(input.size(-1)) : std::string("no")) +
+                     " features, weight expects " + std::to_string(K));
+  }
+  check_channel_order_fits(K);
+  const float scale = activation_scale(a_max, ActivationMode::kUnsigned);
+  const at::Tensor x = input.detach().to(at::kFloat).contiguous().reshape({-1, K});
+  const int64_t M = x.size(0);
+  const at::Tensor codes = quantize(x, M, K, /*hw=*/1, /*groups=*/1, scale);
+  const Packed& p = packed_for(weight, 1);
+  const at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  at::Tensor out = at::empty({M, O}, x.options());
+  const uint8_t* ad = codes.data_ptr<uint8_t>();
+  for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+    const int64_t rows = std::min<int64_t>(kTileRows, M - m0);
+    gemm_tile(ad + m0 * K, rows, m0, 0, p, scale, b, /*hw=*/1, O, out.data_ptr<float>(), observe);
+  }
+  std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end());
+  shape.back() = O;
+  return out.reshape(shape);
+}
+
+}  // namespace bnrecal
