@@ -5,6 +5,10 @@
 
 #include <algorithm>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace bnrecal::arith {
 namespace {
 
@@ -23,12 +27,50 @@ inline uint8_t code_of(float x, float inv_scale) {
   return static_cast<uint8_t>(static_cast<int32_t>(rounded));
 }
 
+// Codes of one channel's run of `count` pixels into dst; returns whether any input is negative.
+// The SSE2 path (every x86-64 CPU) computes the same values: cvtps2dq rounds to nearest, ties to
+// even, in the default MXCSR mode, maxps(v, 0) returns 0 for NaN, and the packs cannot saturate
+// once v is clamped to [0, 255].
+bool quantize_run(const float* src, int64_t count, float inv_scale, uint8_t* dst) {
+  int64_t p = 0;
+  bool negative = false;
+#ifdef __SSE2__
+  const __m128 inv = _mm_set1_ps(inv_scale), zero = _mm_setzero_ps(), top = _mm_set1_ps(255.0f);
+  __m128 any_negative = zero;
+  for (; p + 16 <= count; p += 16) {
+    __m128i words[4];
+    for (int i = 0; i < 4; ++i) {
+      const __m128 x = _mm_loadu_ps(src + p + 4 * i);
+      any_negative = _mm_or_ps(any_negative, _mm_cmplt_ps(x, zero));
+      const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(x, inv), zero), top);
+      words[i] = _mm_cvtps_epi32(v);
+    }
+    const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(words[0], words[1]),
+                                           _mm_packs_epi32(words[2], words[3]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + p), bytes);
+  }
+  negative = _mm_movemask_ps(any_negative) != 0;
+#endif
+  for (; p < count; ++p) {
+    negative |= src[p] < 0.0f;
+    dst[p] = code_of(src[p], inv_scale);
+  }
+  return negative;
+}
+
 }  // namespace
 
 bool quantize_to_nhwc_u8(const float* x, int64_t n, int64_t c, int64_t hw, float inv_scale,
                          const int64_t* channel_source, uint8_t* out) {
-  const int64_t blocks_per_image = (hw + kBlockPixels - 1) / kBlockPixels;
   int negative = 0;
+  if (hw == 1 && channel_source == nullptr) {  // [n, c] in, [n, c] out: no transpose
+    const int64_t total = n * c, chunk = 4096;
+#pragma omp parallel for schedule(static) reduction(| : negative) if (total >= (1 << 15))
+    for (int64_t i = 0; i < total; i += chunk)
+      negative |= quantize_run(x + i, std::min(chunk, total - i), inv_scale, out + i) ? 1 : 0;
+    return negative != 0;
+  }
+  const int64_t blocks_per_image = (hw + kBlockPixels - 1) / kBlockPixels;
 #pragma omp parallel for schedule(static) reduction(| : negative) if (n * c * hw >= (1 << 15))
   for (int64_t block = 0; block < n * blocks_per_image; ++block) {
     const int64_t image = block / blocks_per_image;
@@ -43,12 +85,7 @@ bool quantize_to_nhwc_u8(const float* x, int64_t n, int64_t c, int64_t hw, float
       for (int64_t j = 0; j < channels; ++j) {
         const int64_t source = channel_source ? channel_source[j0 + j] : j0 + j;
         const float* src = x + (image * c + source) * hw + p0;
-        int run_negative = 0;
-        for (int64_t p = 0; p < pixels; ++p) {
-          run_negative |= src[p] < 0.0f;
-          tile[j][p] = code_of(src[p], inv_scale);
-        }
-        negative |= run_negative;
+        negative |= quantize_run(src, pixels, inv_scale, tile[j]) ? 1 : 0;
       }
       for (int64_t p = 0; p < pixels; ++p) {
         uint8_t* row = dst + p * c + j0;

@@ -1,0 +1,102 @@
+// Whole-model evaluation throughput under each arithmetic, relative to FP32 (issue targets: a8w8
+// >= 1.5x, sysmt 2T >= 0.7x, 4T >= 0.3x), with the per-stage split of the wall time.
+//
+//   BM_Forward/<arch>/<arithmetic>/threads:T   no-grad forwards of one fixed batch
+//
+// Models: resnet20 (28x28, one channel, batch 256) and resnet18 / resnet50 (224x224, RGB, batch
+// 32), seed-0 random weights with activation ranges calibrated on the benchmark batch itself
+// (timing does not depend on the weights' values: the integer paths do the same work for any
+// codes). The input is a ReLU'd normal batch, so about half the codes are zero, like the inputs
+// of post-ReLU layers. Counters: images/s (items_per_second) and, per stage (bnrecal/core/
+// stage_profile.h), its share of the wall time ("other" is every fp32 layer, ReLU, pooling, adds).
+// Compare ratios within one run (the machine's load varies between runs):
+//
+//   build/bench/bench_model_throughput --benchmark_filter=resnet20
+//   bash scripts/run_model_throughput_bench.sh     # the ratio table of docs/results.md
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "bnrecal/core/allocator.h"
+#include "bnrecal/core/stage_profile.h"
+#include "bnrecal/nn/calibration.h"
+#include "bnrecal/nn/model_calibration.h"
+#include "bnrecal/nn/policy_resolution.h"
+#include "bench_support.h"
+
+namespace {
+
+struct ModelCase {
+  std::string arch;
+  int64_t channels, size, batch;
+};
+
+const ModelCase kModels[] = {{"resnet20", 1, 28, 256}, {"resnet18", 3, 224, 32}, {"resnet50", 3, 224, 32}};
+const char* const kArithmetics[] = {"fp32", "a8w8", "sysmt smt=2", "sysmt smt=4"};
+
+// One calibrated model and batch per architecture, built on first use.
+struct Prepared {
+  std::shared_ptr<bnrecal::Network> net;
+  at::Tensor batch;
+  bnrecal::ModelCalibration calibration;
+};
+
+Prepared& prepared(const ModelCase& m) {
+  static std::map<std::string, Prepared> cache;
+  auto it = cache.find(m.arch);
+  if (it != cache.end()) return it->second;
+  Prepared p;
+  p.net = bnrecal::bench::random_model(m.arch, 10, m.channels);
+  torch::manual_seed(1);
+  p.batch = torch::randn({m.batch, m.channels, m.size, m.size});
+  bnrecal::TensorBatchStream stream({p.batch});
+  p.calibration.activations = bnrecal::calibrate_activations(*p.net, stream, "mean_max");
+  return cache.emplace(m.arch, std::move(p)).first->second;
+}
+
+void BM_Forward(benchmark::State& state, ModelCase m, std::string arithmetic) {
+  bnrecal::tune_allocator();
+  at::set_num_threads(static_cast<int>(state.range(0)));
+  Prepared& p = prepared(m);
+  bnrecal::apply_policy(*p.net, bnrecal::PolicySpec::parse(arithmetic), 0, p.calibration);
+  torch::NoGradGuard no_grad;
+  p.net->forward(p.batch);  // packs the weights once, as the first batch of an evaluation does
+  bnrecal::reset_stage_profile();
+  bnrecal::set_stage_profiling(true);
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) benchmark::DoNotOptimize(p.net->forward(p.batch));
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+  bnrecal::set_stage_profiling(false);
+  state.SetItemsProcessed(state.iterations() * m.batch);
+  const auto seconds = bnrecal::stage_seconds();
+  double staged = 0;
+  for (int i = 0; i < bnrecal::kStageCount; ++i) {
+    staged += seconds[i];
+    state.counters[bnrecal::stage_name(static_cast<bnrecal::Stage>(i))] = seconds[i] / wall.count();
+  }
+  state.counters["other"] = 1.0 - staged / wall.count();
+}
+
+const bool registered = [] {
+  for (const ModelCase& m : kModels)
+    for (const char* arithmetic : kArithmetics) {
+      const std::string name = "BM_Forward/" + m.arch + "/" + std::string(arithmetic);
+      benchmark::RegisterBenchmark(name.c_str(), BM_Forward, m, std::string(arithmetic))
+          ->ArgName("threads")
+          ->Arg(1)
+          ->Arg(2)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(m.batch >= 256 ? 2.0 : 4.0);
+    }
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();
