@@ -103,19 +103,28 @@ void rescale_rows_to_nchw(const int32_t* acc, int64_t rows, int64_t cols, int64_
 #pragma omp parallel for schedule(static) if (rows * cols >= (1 << 14))
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t r0 = block * kBlockPixels, r1 = std::min(rows, r0 + kBlockPixels);
-    // Runs of rows within one image are contiguous pixels of every output channel.
+    // Rescale a tile of rows x kBlockChannels columns (contiguous, so it vectorizes), then write
+    // each column's run of pixels into its output plane. Runs stop at image boundaries.
+    alignas(64) float tile[kBlockPixels][kBlockChannels];
     for (int64_t r = r0; r < r1;) {
       const int64_t m = row0 + r, image = m / hw, pixel = m % hw;
       const int64_t run = std::min(r1 - r, hw - pixel);
-      for (int64_t o = 0; o < cols; ++o) {
-        const double s = scale[o];
-        const float b = bias ? bias[o] : 0.0f;
-        float* dst = out + (image * channels + col0 + o) * hw + pixel;
-        const int32_t* src = acc + r * cols + o;
-        if (bias) {
-          for (int64_t i = 0; i < run; ++i) dst[i] = static_cast<float>(src[i * cols] * s) + b;
-        } else {
-          for (int64_t i = 0; i < run; ++i) dst[i] = static_cast<float>(src[i * cols] * s);
+      for (int64_t o0 = 0; o0 < cols; o0 += kBlockChannels) {
+        const int64_t width = std::min(kBlockChannels, cols - o0);
+        const double* s = scale + o0;
+        for (int64_t i = 0; i < run; ++i) {
+          const int32_t* src = acc + (r + i) * cols + o0;
+          float* t = tile[i];
+          if (bias) {
+            const float* b = bias + o0;
+            for (int64_t o = 0; o < width; ++o) t[o] = static_cast<float>(src[o] * s[o]) + b[o];
+          } else {
+            for (int64_t o = 0; o < width; ++o) t[o] = static_cast<float>(src[o] * s[o]);
+          }
+        }
+        for (int64_t o = 0; o < width; ++o) {
+          float* dst = out + (image * channels + col0 + o0 + o) * hw + pixel;
+          for (int64_t i = 0; i < run; ++i) dst[i] = tile[i][o];
         }
       }
       r += run;

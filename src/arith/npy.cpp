@@ -11,6 +11,10 @@
 #include <limits>
 #include <stdexcept>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/input_limits.h"
@@ -133,12 +137,39 @@ std::string shape_literal(const std::vector<int64_t>& shape) {
   return s + ")";
 }
 
+// The nbytes at offset of the file (which holds at least that many, checked by the caller):
+// mapped when the offset keeps every dtype aligned, else (or when the file cannot be mapped,
+// e.g. a pipe) read into memory.
+std::shared_ptr<const uint8_t> map_or_read(const std::string& path, int64_t offset, int64_t nbytes) {
+  if (nbytes == 0) return std::shared_ptr<const uint8_t>(new uint8_t[1], std::default_delete<uint8_t[]>());
+  if (offset % 8 == 0) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      const size_t length = static_cast<size_t>(offset + nbytes);
+      void* base = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      ::close(fd);  // the mapping keeps the file open
+      if (base != MAP_FAILED) {
+        const uint8_t* data = static_cast<const uint8_t*>(base) + offset;
+        return std::shared_ptr<const uint8_t>(data, [base, length](const uint8_t*) { ::munmap(base, length); });
+      }
+    }
+  }
+  std::shared_ptr<uint8_t> copy(new uint8_t[static_cast<size_t>(nbytes)], std::default_delete<uint8_t[]>());
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(offset);
+  in.read(reinterpret_cast<char*>(copy.get()), nbytes);
+  if (in.gcount() != nbytes)
+    fail(path, "truncated data: expected " + std::to_string(nbytes) + " bytes after the " +
+                   std::to_string(offset) + "-byte header, found " + std::to_string(in.gcount()));
+  return copy;
+}
+
 }  // namespace
 
 template <typename T>
 const T* NpyArray::data_as() const {
   if (dtype != dtype_of<T>()) throw std::logic_error("NpyArray::data_as: dtype mismatch");
-  return reinterpret_cast<const T*>(bytes.data());
+  return reinterpret_cast<const T*>(storage.get());
 }
 template const uint8_t* NpyArray::data_as<uint8_t>() const;
 template const int8_t* NpyArray::data_as<int8_t>() const;
@@ -193,12 +224,7 @@ NpyArray read_npy(const std::string& path) {
     fail(path, "truncated data: the shape needs " + std::to_string(nbytes) + " bytes after the " +
                    std::to_string(preamble_len + header_len) + "-byte header, the file has " +
                    std::to_string(available));
-  a.bytes.resize(static_cast<size_t>(nbytes));
-  in.read(reinterpret_cast<char*>(a.bytes.data()), nbytes);
-  if (in.gcount() != nbytes)
-    fail(path, "truncated data: expected " + std::to_string(nbytes) + " bytes after the " +
-                   std::to_string(preamble_len + header_len) + "-byte header, found " +
-                   std::to_string(in.gcount()));
+  a.storage = map_or_read(path, static_cast<int64_t>(preamble_len + header_len), nbytes);
   return a;
 }
 

@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "bnrecal/arith/activation_codes.h"
@@ -67,33 +68,37 @@ TEST(QuantizeToNhwc, FlagsNegativesAndMapsNanToZero) {
 TEST(RescaleRowsToNchw, EqualsTheDefinitionForTilesAcrossImages) {
   std::mt19937 rng(4);
   std::uniform_int_distribution<int32_t> acc_value(-2000000, 2000000);
-  const int64_t images = 3, hw = 50, channels = 12, cols = 5, col0 = 4;
-  std::vector<double> scale(cols);
-  std::vector<float> bias(cols);
-  for (int64_t o = 0; o < cols; ++o) {
-    scale[o] = double(0.013f * float(o + 1)) * double(0.021f);
-    bias[o] = 0.1f * float(o) - 0.2f;
-  }
-  for (const bool with_bias : {false, true}) {
-    for (const int64_t row0 : {int64_t{0}, int64_t{37}}) {
-      const int64_t rows = images * hw - row0 - 3;  // starts mid-image, ends before the last pixel
-      std::vector<int32_t> acc(static_cast<size_t>(rows * cols));
-      for (int32_t& a : acc) a = acc_value(rng);
-      std::vector<float> out(static_cast<size_t>(images * channels * hw), -7.0f);
-      rescale_rows_to_nchw(acc.data(), rows, cols, row0, hw, channels, col0, scale.data(),
-                           with_bias ? bias.data() : nullptr, out.data());
-      for (int64_t m = 0; m < images * hw; ++m)
-        for (int64_t c = 0; c < channels; ++c) {
-          const float got = out[((m / hw) * channels + c) * hw + m % hw];
-          const int64_t r = m - row0, o = c - col0;
-          if (r < 0 || r >= rows || o < 0 || o >= cols) {
-            ASSERT_EQ(got, -7.0f) << "wrote outside its tile";
-            continue;
+  const int64_t images = 3, hw = 50;
+  // A few columns, and more than one tile of columns.
+  for (const auto& [cols, col0] : {std::pair<int64_t, int64_t>{5, 4}, {70, 3}}) {
+    const int64_t channels = col0 + cols + 3;
+    std::vector<double> scale(cols);
+    std::vector<float> bias(cols);
+    for (int64_t o = 0; o < cols; ++o) {
+      scale[o] = double(0.013f * float(o + 1)) * double(0.021f);
+      bias[o] = 0.1f * float(o) - 0.2f;
+    }
+    for (const bool with_bias : {false, true}) {
+      for (const int64_t row0 : {int64_t{0}, int64_t{37}}) {
+        const int64_t rows = images * hw - row0 - 3;  // starts mid-image, ends before the last pixel
+        std::vector<int32_t> acc(static_cast<size_t>(rows * cols));
+        for (int32_t& a : acc) a = acc_value(rng);
+        std::vector<float> out(static_cast<size_t>(images * channels * hw), -7.0f);
+        rescale_rows_to_nchw(acc.data(), rows, cols, row0, hw, channels, col0, scale.data(),
+                             with_bias ? bias.data() : nullptr, out.data());
+        for (int64_t m = 0; m < images * hw; ++m)
+          for (int64_t c = 0; c < channels; ++c) {
+            const float got = out[((m / hw) * channels + c) * hw + m % hw];
+            const int64_t r = m - row0, o = c - col0;
+            if (r < 0 || r >= rows || o < 0 || o >= cols) {
+              ASSERT_EQ(got, -7.0f) << "wrote outside its tile";
+              continue;
+            }
+            float want = static_cast<float>(static_cast<double>(acc[r * cols + o]) * scale[o]);
+            if (with_bias) want += bias[o];
+            ASSERT_EQ(got, want) << m << " " << c;
           }
-          float want = static_cast<float>(static_cast<double>(acc[r * cols + o]) * scale[o]);
-          if (with_bias) want += bias[o];
-          ASSERT_EQ(got, want) << m << " " << c;
-        }
+      }
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -30,8 +31,13 @@ struct GemmOptions {
   std::string out_dtype = "int32";
   bool use_ref = false;
   bool stats = false;
+  bool timing = false;
   int threads = 0;  // 0: OpenMP default
 };
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -44,6 +50,7 @@ const cli::SysmtFlagsSetup kGemmFlags{"1", false, /*smt_required=*/true, /*round
 void run_gemm(const GemmOptions& o) {
   const sysmt::SysmtConfig config = cli::sysmt_config(o.sysmt, kGemmFlags);
 
+  auto start = std::chrono::steady_clock::now();
   const NpyArray a = read_npy(o.a_path);
   const NpyArray w = read_npy(o.w_path);
   require(a.dtype == NpyDtype::kUint8, "activations '" + o.a_path + "' must be uint8 (|u1), got " +
@@ -63,14 +70,20 @@ void run_gemm(const GemmOptions& o) {
   declared_elements({M, N}, "output [M,N] of '" + o.a_path + "' x '" + o.w_path + "'");
   if (o.threads > 0) omp_set_num_threads(o.threads);
 
+  const double read_seconds = seconds_since(start);
+  start = std::chrono::steady_clock::now();
   std::vector<int32_t> y(static_cast<size_t>(M * N));
+  double output_seconds = seconds_since(start);
+  start = std::chrono::steady_clock::now();
   const uint8_t* A = a.data_as<uint8_t>();
   const int8_t* W = w.data_as<int8_t>();
   if (o.use_ref)
     sysmt::sysmt_gemm_ref(A, W, y.data(), M, N, K, config);
   else
     sysmt::sysmt_gemm(A, W, y.data(), M, N, K, config);
+  const double kernel_seconds = seconds_since(start);
 
+  start = std::chrono::steady_clock::now();
   if (o.out_dtype == "int64") {
     // int32 accumulators are exact for K <= kMaxK; int64 is offered for tools
     // that want headroom for further sums.
@@ -78,6 +91,11 @@ void run_gemm(const GemmOptions& o) {
     write_npy(o.out_path, NpyDtype::kInt64, {M, N}, wide.data());
   } else {
     write_npy(o.out_path, NpyDtype::kInt32, {M, N}, y.data());
+  }
+  output_seconds += seconds_since(start);
+  if (o.timing) {
+    std::printf("time   read %.3f s, kernel %.3f s, output %.3f s (allocate, write, fsync)\n",
+                read_seconds, kernel_seconds, output_seconds);
   }
 
   if (o.stats) {
@@ -103,6 +121,9 @@ void add_gemm_command(CLI::App& app) {
   cmd->add_flag("--ref", options->use_ref, "use the scalar reference kernel");
   cmd->add_flag("--stats", options->stats,
                 "print the active-lane histogram, collision rate, changed fractions and MSE");
+  cmd->add_flag("--timing", options->timing,
+                "print the wall time of reading the inputs, of the kernel alone, and of the output "
+                "(allocating, writing and syncing it)");
   cmd->add_option("--threads", options->threads, "OpenMP threads (0: default)")->check(cli::kNonNegative);
   cmd->callback([options] { run_gemm(*options); });
 }

@@ -5,8 +5,13 @@
 //   if (a.dtype != bnrecal::NpyDtype::kUint8 || a.shape.size() != 2) ...
 //   const uint8_t* x = a.data_as<uint8_t>();
 //   bnrecal::write_npy("Y.npy", bnrecal::NpyDtype::kInt32, {M, N}, y.data());
+//
+// read_npy maps the file instead of copying it (a 29 MB operand: 15 ms instead of 180 ms on a
+// machine where fresh memory is expensive), so the file must not be truncated while the array is
+// in use (the same contract as numpy.load(mmap_mode='r')).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,7 +26,9 @@ std::string npy_descr(NpyDtype dtype);
 struct NpyArray {
   NpyDtype dtype = NpyDtype::kUint8;
   std::vector<int64_t> shape;  // empty: a scalar (one element)
-  std::vector<uint8_t> bytes;  // numel() * npy_dtype_size(dtype), C order, little-endian
+  // numel() * npy_dtype_size(dtype) bytes, C order, little-endian: a read-only mapping of the
+  // file when its data is 8-byte aligned (NumPy aligns it to 64), else a copy.
+  std::shared_ptr<const uint8_t> storage;
 
   int64_t numel() const;
   // Typed view; T must match dtype (checked, std::logic_error otherwise).
@@ -39,7 +46,7 @@ NpyArray read_npy(const std::string& path);
 void write_npy(const std::string& path, NpyDtype dtype, const std::vector<int64_t>& shape,
                const void* data);
 inline void write_npy(const std::string& path, const NpyArray& array) {
-  write_npy(path, array.dtype, array.shape, array.bytes.data());
+  write_npy(path, array.dtype, array.shape, array.storage.get());
 }
 
 }  // namespace bnrecal
