@@ -21,15 +21,8 @@ nlohmann::json A8W8Policy::describe() const {
   return j;
 }
 
-void A8W8Policy::require_calibrated() const {
-  if (!(params_.a_max > 0)) {
-    throw InputError("layer '" + layer_.name + "' has no calibrated activation range for a8w8; " +
-                     "run `bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` first");
-  }
-}
-
 ActivationCodes A8W8Policy::quantize_input(const at::Tensor& input) const {
-  require_calibrated();
+  require_calibrated_range(layer_, params_.a_max, "a8w8");
   return quantize_activations(input, params_.a_max, layer_.name, params_.activation_mode);
 }
 
@@ -54,7 +47,7 @@ bool A8W8Policy::integer_path(int64_t groups, int64_t k) const {
 at::Tensor A8W8Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias, const ConvGeometry& g) {
   if (integer_path(g.groups, weight.numel() / std::max<int64_t>(1, weight.size(0)))) {
-    require_calibrated();
+    require_calibrated_range(layer_, params_.a_max, "a8w8");
     return gemm_.conv2d(input, params_.a_max, weight, bias, g);
   }
   ActivationCodes x = quantize_input(input);
@@ -71,7 +64,7 @@ at::Tensor A8W8Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
 at::Tensor A8W8Policy::linear(const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias) {
   if (integer_path(1, weight.size(1))) {
-    require_calibrated();
+    require_calibrated_range(layer_, params_.a_max, "a8w8");
     return gemm_.linear(input, params_.a_max, weight, bias);
   }
   ActivationCodes x = quantize_input(input);
@@ -81,6 +74,13 @@ at::Tensor A8W8Policy::linear(const at::Tensor& input, const at::Tensor& weight,
   if (!exact_in_float) ++float64_forwards_;
   at::Tensor acc = at::linear(x.codes.to(dtype), w.codes.to(dtype));
   return rescale(acc, x, w, bias, acc.dim() - 1);
+}
+
+void require_calibrated_range(const LayerInfo& layer, double a_max, const std::string& policy) {
+  if (!(a_max > 0)) {
+    throw InputError("layer '" + layer.name + "' has no calibrated activation range for " + policy +
+                     "; run `bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` first");
+  }
 }
 
 void require_activation_calibration(const ModelCalibration& calibration, const std::string& policy) {

@@ -6,6 +6,7 @@
 #include "bnrecal/arith/im2col.h"
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/stage_profile.h"
+#include "bnrecal/nn/channel_order.h"
 #include "bnrecal/nn/quantizer.h"
 
 namespace bnrecal {
@@ -18,7 +19,7 @@ IntegerGemm::IntegerGemm(std::string layer_name, sysmt::SysmtConfig config,
 
 void IntegerGemm::check_channel_order_fits(int64_t channels_per_group) const {
   if (!channel_order_.empty() && static_cast<int64_t>(channel_order_.size()) != channels_per_group) {
-    throw InputError("sysmt layer '" + layer_name_ + "': channel_order has " +
+    throw InputError("sysmt layer '" + layer_name_ + "': " + kChannelOrderKey + " has " +
                      std::to_string(channel_order_.size()) + " entries but the input has " +
                      std::to_string(channels_per_group) + " channels per group");
   }

@@ -84,13 +84,6 @@ void SysmtPolicy::reset_statistics() {
   cost_.threads = params_.config.threads;
 }
 
-void SysmtPolicy::require_calibrated() const {
-  if (!(params_.a8w8.a_max > 0)) {
-    throw InputError("layer '" + layer_.name + "' has no calibrated activation range for sysmt; " +
-                     "run `bnrecal calibrate --model MODEL -o MODEL_cal.safetensors` first");
-  }
-}
-
 void SysmtPolicy::record(const GemmTile& t) {
   if (params_.collect_diagnostics) {
     sysmt::SysmtDiagnostics d = sysmt::sysmt_diagnostics(t.a, t.w, t.rows, t.n, t.k, params_.config);
@@ -107,14 +100,14 @@ void SysmtPolicy::record(const GemmTile& t) {
 
 at::Tensor SysmtPolicy::conv2d(const at::Tensor& input, const at::Tensor& weight,
                                const at::Tensor& bias, const ConvGeometry& g) {
-  require_calibrated();
+  require_calibrated_range(layer_, params_.a8w8.a_max, "sysmt");
   return gemm_.conv2d(input, params_.a8w8.a_max, weight, bias, g,
                       [this](const GemmTile& t) { record(t); });
 }
 
 at::Tensor SysmtPolicy::linear(const at::Tensor& input, const at::Tensor& weight,
                                const at::Tensor& bias) {
-  require_calibrated();
+  require_calibrated_range(layer_, params_.a8w8.a_max, "sysmt");
   return gemm_.linear(input, params_.a8w8.a_max, weight, bias,
                       [this](const GemmTile& t) { record(t); });
 }

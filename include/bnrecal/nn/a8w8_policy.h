@@ -42,7 +42,6 @@ class A8W8Policy : public ArithPolicy {
  private:
   // Unsigned codes, groups == 1 and K within the int32 accumulators' exact range.
   bool integer_path(int64_t groups, int64_t k) const;
-  void require_calibrated() const;          // InputError naming the command when a_max is missing
   ActivationCodes quantize_input(const at::Tensor& input) const;
   at::Tensor rescale(const at::Tensor& acc, const ActivationCodes& x, const WeightCodes& w,
                      const at::Tensor& bias, int64_t channel_dim) const;
@@ -60,5 +59,8 @@ A8W8Params a8w8_params(const LayerInfo& layer, const ModelCalibration& calibrati
 // The model-level check of the policies that quantize activations: InputError naming the command
 // that calibrates when the model has no activation ranges.
 void require_activation_calibration(const ModelCalibration& calibration, const std::string& policy);
+// The layer-level check before a forward: InputError naming the layer, the policy and the command
+// that calibrates, unless a_max > 0.
+void require_calibrated_range(const LayerInfo& layer, double a_max, const std::string& policy);
 
 }  // namespace bnrecal

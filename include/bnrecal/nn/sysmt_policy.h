@@ -74,7 +74,6 @@ class SysmtPolicy : public ArithPolicy {
  private:
   // The factory's params with the channel order validated (InputError) and identity cleared.
   static SysmtParams validated(const LayerInfo& layer, SysmtParams params);
-  void require_calibrated() const;  // InputError naming the command when a_max is missing
   // Counts one computed tile into the cost and, when collected, the diagnostics.
   void record(const GemmTile& tile);
 
