@@ -1,13 +1,18 @@
 #include "bnrecal/study/study_set.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/json_config.h"
+#include "bnrecal/models/checkpoint.h"
+#include "bnrecal/models/zoo.h"
 #include "bnrecal/nn/policy_spec.h"
 
 namespace bnrecal {
@@ -116,11 +121,12 @@ nlohmann::json merged(const nlohmann::json& defaults, const nlohmann::json& job)
   return m;
 }
 
-// How much slower than fp32 an arithmetic runs (measured on ResNet-20, docs/results.md).
-double sysmt_cost(int threads) { return threads >= 4 ? 17 : threads == 2 ? 4.5 : 10; }
+// How much slower than fp32 an arithmetic runs on ResNet-20 (docs/results.md, "Whole-model
+// throughput": a8w8 and sysmt 1T 0.87x, 2T 0.57x, 4T 0.14x).
+double sysmt_cost(int threads) { return threads >= 4 ? 7 : threads == 2 ? 1.75 : 1.15; }
 double arithmetic_cost(const std::string& spec_text) {
   const PolicySpec spec = PolicySpec::parse(spec_text);
-  if (spec.policy == "a8w8") return 10;
+  if (spec.policy == "a8w8") return 1.15;
   return spec.policy == "sysmt" ? sysmt_cost(spec.param("smt").get<int>()) : 1;
 }
 
@@ -215,9 +221,58 @@ StudySet parse_study_set(const nlohmann::json& config, const std::string& base_d
   return set;
 }
 
+namespace {
+
+// Wall seconds of a no-grad fp32 forward of a batch of 32 (the fastest of three, after a warm-up).
+double forward_seconds(Network& net, const std::vector<int64_t>& input_shape) {
+  std::vector<int64_t> shape = {32};
+  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+  const at::Tensor batch = at::zeros(shape);
+  torch::NoGradGuard no_grad;
+  net.eval();
+  net.forward(batch);
+  double best = 0;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    net.forward(batch);
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = i == 0 ? t : std::min(best, t);
+  }
+  return best;
+}
+
+// Step costs are written for ResNet-20; a model's fp32 forward time relative to ResNet-20's on the
+// same input scales them. Time, not multiply-accumulates: DenseNet's concatenations and MobileNet's
+// depthwise layers cost far more than their MACs say (a DenseNet step took 8x a ResNet-20 step
+// with 1.3x its MACs). A model that cannot be read keeps factor 1: the run itself reports it.
+void weigh_costs_by_model(StudySet& set) {
+  std::map<std::string, double> factor;
+  for (const StudyJob& job : set.jobs) {
+    if (factor.count(job.model)) continue;
+    factor[job.model] = 1.0;
+    if (!file_exists(job.model)) continue;
+    try {
+      LoadedModel model = load_model(job.model);
+      ModelOptions options;
+      options.num_classes = model.card.num_classes;
+      options.in_channels = model.card.input_shape.at(0);
+      const std::shared_ptr<Network> reference = build_model("resnet20", options);
+      const double ours = forward_seconds(*model.network, model.card.input_shape);
+      const double theirs = forward_seconds(*reference, model.card.input_shape);
+      if (ours > 0 && theirs > 0) factor[job.model] = ours / theirs;
+    } catch (const std::exception&) {  // keeps factor 1; the run names the problem when it loads the model
+    }
+  }
+  for (StudyStep& step : set.steps) step.cost *= factor[set.jobs[step.job].model];
+}
+
+}  // namespace
+
 StudySet load_study_set(const std::string& path) {
   const nlohmann::json j = parse_json(read_file(path), "'" + path + "'");
-  return parse_study_set(j, std::filesystem::path(path).parent_path().string());
+  StudySet set = parse_study_set(j, std::filesystem::path(path).parent_path().string());
+  weigh_costs_by_model(set);
+  return set;
 }
 
 }  // namespace bnrecal

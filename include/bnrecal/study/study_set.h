@@ -72,6 +72,9 @@ struct StudySet {
 
 // base_dir: the config file's folder (relative model paths are resolved against it).
 StudySet parse_study_set(const nlohmann::json& config, const std::string& base_dir);
+// Reads and parses the file; step costs are then scaled by each model's fp32 forward time relative
+// to ResNet-20's, measured here (about a second per model; models that cannot be read keep the
+// ResNet-20 costs).
 StudySet load_study_set(const std::string& path);
 
 }  // namespace bnrecal
