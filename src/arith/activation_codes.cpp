@@ -4,6 +4,7 @@
 #include "bnrecal/arith/activation_codes.h"
 
 #include <algorithm>
+#include <cmath>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -15,16 +16,14 @@ namespace {
 constexpr int64_t kBlockPixels = 64;
 constexpr int64_t kBlockChannels = 64;
 
-// clamp(nearbyint(v), 0, 255) as uint8, v = x * inv_scale. Clamping first is the same for integer
-// bounds, and keeps v in [0, 255] where adding and subtracting 2^23 rounds to the nearest integer,
-// ties to even (the default rounding mode): a branch-free form the compiler vectorizes without
-// SSE4.1's round instruction. `v > 0 ? v : 0` also maps NaN to 0.
+// clamp(nearbyint(v), 0, 255) as uint8, v = x * inv_scale (clamping first is the same for integer
+// bounds); `v > 0 ? v : 0` also maps NaN to 0. The tail of quantize_run's SSE2 loop, and all of it
+// on CPUs without SSE2.
 inline uint8_t code_of(float x, float inv_scale) {
   float v = x * inv_scale;
   v = v > 0.0f ? v : 0.0f;
   v = v < 255.0f ? v : 255.0f;
-  const float rounded = (v + 0x1p23f) - 0x1p23f;
-  return static_cast<uint8_t>(static_cast<int32_t>(rounded));
+  return static_cast<uint8_t>(std::nearbyint(v));
 }
 
 // Codes of one channel's run of `count` pixels into dst; returns whether any input is negative.

@@ -1,7 +1,5 @@
 #include "bnrecal/nn/a8w8_policy.h"
 
-#include <algorithm>
-
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/policy_registry.h"
 
@@ -19,11 +17,6 @@ nlohmann::json A8W8Policy::describe() const {
   j["policy"] = "a8w8";
   j["weights"] = "int8 symmetric per output channel, s_w = max|W|/127.5";
   return j;
-}
-
-ActivationCodes A8W8Policy::quantize_input(const at::Tensor& input) const {
-  require_calibrated_range(layer_, params_.a_max, "a8w8");
-  return quantize_activations(input, params_.a_max, layer_.name, params_.activation_mode);
 }
 
 at::Tensor A8W8Policy::rescale(const at::Tensor& acc, const ActivationCodes& x, const WeightCodes& w,
@@ -46,13 +39,11 @@ bool A8W8Policy::integer_path(int64_t groups, int64_t k) const {
 
 at::Tensor A8W8Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias, const ConvGeometry& g) {
-  if (integer_path(g.groups, weight.numel() / std::max<int64_t>(1, weight.size(0)))) {
-    require_calibrated_range(layer_, params_.a_max, "a8w8");
-    return gemm_.conv2d(input, params_.a_max, weight, bias, g);
-  }
-  ActivationCodes x = quantize_input(input);
-  WeightCodes w = quantize_weights(weight);
+  require_calibrated_range(layer_, params_.a_max, "a8w8");
   const int64_t k = weight.size(1) * weight.size(2) * weight.size(3);
+  if (integer_path(g.groups, k)) return gemm_.conv2d(input, params_.a_max, weight, bias, g);
+  ActivationCodes x = quantize_activations(input, params_.a_max, layer_.name, params_.activation_mode);
+  WeightCodes w = quantize_weights(weight);
   const bool exact_in_float = k <= exact_float32_reduction_limit(params_.activation_mode);
   const auto dtype = exact_in_float ? at::kFloat : at::kDouble;
   if (!exact_in_float) ++float64_forwards_;
@@ -63,11 +54,9 @@ at::Tensor A8W8Policy::conv2d(const at::Tensor& input, const at::Tensor& weight,
 
 at::Tensor A8W8Policy::linear(const at::Tensor& input, const at::Tensor& weight,
                               const at::Tensor& bias) {
-  if (integer_path(1, weight.size(1))) {
-    require_calibrated_range(layer_, params_.a_max, "a8w8");
-    return gemm_.linear(input, params_.a_max, weight, bias);
-  }
-  ActivationCodes x = quantize_input(input);
+  require_calibrated_range(layer_, params_.a_max, "a8w8");
+  if (integer_path(1, weight.size(1))) return gemm_.linear(input, params_.a_max, weight, bias);
+  ActivationCodes x = quantize_activations(input, params_.a_max, layer_.name, params_.activation_mode);
   WeightCodes w = quantize_weights(weight);
   const bool exact_in_float = weight.size(1) <= exact_float32_reduction_limit(params_.activation_mode);
   const auto dtype = exact_in_float ? at::kFloat : at::kDouble;

@@ -10,6 +10,14 @@
 #include "bnrecal/nn/quantizer.h"
 
 namespace bnrecal {
+namespace {
+
+// The bias as contiguous float32 (undefined stays undefined), kept alive while its data is read.
+at::Tensor float_bias(const at::Tensor& bias) {
+  return bias.defined() ? bias.detach().to(at::kFloat).contiguous() : bias;
+}
+
+}  // namespace
 
 IntegerGemm::IntegerGemm(std::string layer_name, sysmt::SysmtConfig config,
                          std::vector<int64_t> channel_order)
@@ -77,8 +85,14 @@ const IntegerGemm::Packed& IntegerGemm::packed_for(const at::Tensor& weight, int
   return packed_;
 }
 
+std::vector<double> IntegerGemm::Packed::output_scales(float x_scale) const {
+  std::vector<double> s(scales.size());
+  for (size_t o = 0; o < s.size(); ++o) s[o] = scales[o] * static_cast<double>(x_scale);
+  return s;
+}
+
 void IntegerGemm::gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_t group,
-                            const Packed& p, float x_scale, const float* bias, int64_t hw,
+                            const Packed& p, const double* scale, const float* bias, int64_t hw,
                             int64_t channels, float* out, const TileObserver& observe) {
   const sysmt::SysmtPackedWeights& pw = p.packed[group];
   const int64_t n = pw.n(), col0 = group * n;
@@ -89,9 +103,7 @@ void IntegerGemm::gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_
   }
   {
     const StageTimer timer(Stage::kRescale);
-    std::vector<double> scale(static_cast<size_t>(n));
-    for (int64_t o = 0; o < n; ++o) scale[o] = p.scales[col0 + o] * static_cast<double>(x_scale);
-    arith::rescale_rows_to_nchw(acc_.data(), rows, n, row0, hw, channels, col0, scale.data(),
+    arith::rescale_rows_to_nchw(acc_.data(), rows, n, row0, hw, channels, col0, scale + col0,
                                 bias ? bias + col0 : nullptr, out);
   }
   if (observe) observe(GemmTile{a, p.w[group].data_ptr<int8_t>(), rows, n, pw.k(), col0});
@@ -123,11 +135,12 @@ at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::
   shape.validate();
   check_channel_order_fits(cg);
 
-  const float scale = activation_scale(a_max, ActivationMode::kUnsigned);
+  const float x_scale = activation_scale(a_max, ActivationMode::kUnsigned);
   const at::Tensor x = input.detach().to(at::kFloat).contiguous();
-  const at::Tensor codes = quantize(x, shape.n, shape.c, shape.h * shape.w, g.groups, scale);  // NHWC
+  const at::Tensor codes = quantize(x, shape.n, shape.c, shape.h * shape.w, g.groups, x_scale);  // NHWC
   const Packed& p = packed_for(weight, g.groups);
-  const at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
+  const std::vector<double> out_scales = p.output_scales(x_scale);
+  const at::Tensor bias = float_bias(bias_in);
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
   const int64_t M = shape.rows(), K = shape.k(), hw = shape.out_h() * shape.out_w();
   at::Tensor out = at::empty({shape.n, O, shape.out_h(), shape.out_w()}, x.options());
@@ -143,13 +156,13 @@ at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::
     const int64_t rows = std::min(tile, M - m0);
     for (int64_t gi = 0; gi < g.groups; ++gi) {
       if (rows_are_pixels) {
-        gemm_tile(xs + m0 * K, rows, m0, gi, p, scale, b, hw, O, od, observe);
+        gemm_tile(xs + m0 * K, rows, m0, gi, p, out_scales.data(), b, hw, O, od, observe);
       } else {
         {
           const StageTimer timer(Stage::kIm2col);
           arith::im2col_u8(xs, shape, gi, m0, rows, rows_.data());
         }
-        gemm_tile(rows_.data(), rows, m0, gi, p, scale, b, hw, O, od, observe);
+        gemm_tile(rows_.data(), rows, m0, gi, p, out_scales.data(), b, hw, O, od, observe);
       }
     }
   }
@@ -165,18 +178,20 @@ at::Tensor IntegerGemm::linear(const at::Tensor& input, double a_max, const at::
                      " features, weight expects " + std::to_string(K));
   }
   check_channel_order_fits(K);
-  const float scale = activation_scale(a_max, ActivationMode::kUnsigned);
+  const float x_scale = activation_scale(a_max, ActivationMode::kUnsigned);
   const at::Tensor x = input.detach().to(at::kFloat).contiguous().reshape({-1, K});
   const int64_t M = x.size(0);
-  const at::Tensor codes = quantize(x, M, K, /*hw=*/1, /*groups=*/1, scale);
+  const at::Tensor codes = quantize(x, M, K, /*hw=*/1, /*groups=*/1, x_scale);
   const Packed& p = packed_for(weight, 1);
-  const at::Tensor bias = bias_in.defined() ? bias_in.detach().to(at::kFloat).contiguous() : bias_in;
+  const std::vector<double> out_scales = p.output_scales(x_scale);
+  const at::Tensor bias = float_bias(bias_in);
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
   at::Tensor out = at::empty({M, O}, x.options());
   const uint8_t* ad = codes.data_ptr<uint8_t>();
   for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
     const int64_t rows = std::min<int64_t>(kTileRows, M - m0);
-    gemm_tile(ad + m0 * K, rows, m0, 0, p, scale, b, /*hw=*/1, O, out.data_ptr<float>(), observe);
+    gemm_tile(ad + m0 * K, rows, m0, 0, p, out_scales.data(), b, /*hw=*/1, O, out.data_ptr<float>(),
+              observe);
   }
   std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end());
   shape.back() = O;

@@ -247,18 +247,22 @@ double forward_seconds(Network& net, const std::vector<int64_t>& input_shape) {
 // with 1.3x its MACs). A model that cannot be read keeps factor 1: the run itself reports it.
 void weigh_costs_by_model(StudySet& set) {
   std::map<std::string, double> factor;
+  std::map<std::vector<int64_t>, double> resnet20_seconds;  // per input shape: timed once
   for (const StudyJob& job : set.jobs) {
     if (factor.count(job.model)) continue;
     factor[job.model] = 1.0;
     if (!file_exists(job.model)) continue;
     try {
       LoadedModel model = load_model(job.model);
-      ModelOptions options;
-      options.num_classes = model.card.num_classes;
-      options.in_channels = model.card.input_shape.at(0);
-      const std::shared_ptr<Network> reference = build_model("resnet20", options);
-      const double ours = forward_seconds(*model.network, model.card.input_shape);
-      const double theirs = forward_seconds(*reference, model.card.input_shape);
+      const std::vector<int64_t>& shape = model.card.input_shape;
+      if (!resnet20_seconds.count(shape)) {
+        ModelOptions options;
+        options.num_classes = model.card.num_classes;  // only the fc differs: negligible time
+        options.in_channels = shape.at(0);
+        resnet20_seconds[shape] = forward_seconds(*build_model("resnet20", options), shape);
+      }
+      const double ours = forward_seconds(*model.network, shape);
+      const double theirs = resnet20_seconds[shape];
       if (ours > 0 && theirs > 0) factor[job.model] = ours / theirs;
     } catch (const std::exception&) {  // keeps factor 1; the run names the problem when it loads the model
     }

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/data/image_decode.h"

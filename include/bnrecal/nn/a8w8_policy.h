@@ -42,7 +42,6 @@ class A8W8Policy : public ArithPolicy {
  private:
   // Unsigned codes, groups == 1 and K within the int32 accumulators' exact range.
   bool integer_path(int64_t groups, int64_t k) const;
-  ActivationCodes quantize_input(const at::Tensor& input) const;
   at::Tensor rescale(const at::Tensor& acc, const ActivationCodes& x, const WeightCodes& w,
                      const at::Tensor& bias, int64_t channel_dim) const;
 

@@ -58,6 +58,8 @@ class IntegerGemm {
     std::vector<double> scales;                     // s_w[o], float32 values as double
     std::vector<at::Tensor> w;                      // per group: int8 [O/groups, K], lane order
     std::vector<sysmt::SysmtPackedWeights> packed;  // per group
+    // double(s_w[o]) * double(s_x) for every output channel: the rescale factors of one forward.
+    std::vector<double> output_scales(float x_scale) const;
   };
   const Packed& packed_for(const at::Tensor& weight, int64_t groups);
   // x float [images, channels, hw] contiguous -> uint8 codes [images * hw, channels] (NHWC),
@@ -65,9 +67,10 @@ class IntegerGemm {
   at::Tensor quantize(const at::Tensor& x, int64_t images, int64_t channels, int64_t hw,
                       int64_t groups, float scale) const;
   void check_channel_order_fits(int64_t channels_per_group) const;
-  // Y rows of one group: codes a [rows, K] -> rescaled into out (float NCHW, `channels` planes).
+  // Y rows of one group: codes a [rows, K] -> rescaled into out (float NCHW, `channels` planes)
+  // with scale[o] (all output channels, from Packed::output_scales).
   void gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_t group, const Packed& p,
-                 float x_scale, const float* bias, int64_t hw, int64_t channels, float* out,
+                 const double* scale, const float* bias, int64_t hw, int64_t channels, float* out,
                  const TileObserver& observe);
 
   std::string layer_name_;
