@@ -2,11 +2,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 namespace bnrecal {
 namespace {
 
 std::atomic<bool> g_on{false};
+// Set once per switch-on, before timers read it (set_stage_profiling's contract below).
+std::thread::id g_timed_thread;
 std::array<std::atomic<int64_t>, kStageCount> g_ns{};
 
 int64_t now_ns() {
@@ -22,7 +25,10 @@ const char* stage_name(Stage stage) {
   return names[static_cast<int>(stage)];
 }
 
-void set_stage_profiling(bool on) { g_on.store(on, std::memory_order_relaxed); }
+void set_stage_profiling(bool on) {
+  if (on) g_timed_thread = std::this_thread::get_id();
+  g_on.store(on, std::memory_order_release);
+}
 bool stage_profiling() { return g_on.load(std::memory_order_relaxed); }
 
 std::array<double, kStageCount> stage_seconds() {
@@ -35,7 +41,11 @@ void reset_stage_profile() {
   for (auto& ns : g_ns) ns.store(0);
 }
 
-StageTimer::StageTimer(Stage stage) : stage_(stage), start_ns_(stage_profiling() ? now_ns() : -1) {}
+StageTimer::StageTimer(Stage stage)
+    : stage_(stage),
+      start_ns_(g_on.load(std::memory_order_acquire) && std::this_thread::get_id() == g_timed_thread
+                    ? now_ns()
+                    : -1) {}
 
 StageTimer::~StageTimer() {
   if (start_ns_ >= 0) g_ns[static_cast<int>(stage_)].fetch_add(now_ns() - start_ns_);

@@ -4,6 +4,7 @@
 
 #include "bnrecal/arith/activation_codes.h"
 #include "bnrecal/arith/im2col.h"
+#include "bnrecal/arith/parallel_tiles.h"
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/stage_profile.h"
 #include "bnrecal/nn/channel_order.h"
@@ -15,6 +16,24 @@ namespace {
 // The bias as contiguous float32 (undefined stays undefined), kept alive while its data is read.
 at::Tensor float_bias(const at::Tensor& bias) {
   return bias.defined() ? bias.detach().to(at::kFloat).contiguous() : bias;
+}
+
+// Per-thread scratch kept across forwards (fresh megabytes on every call cost page faults).
+struct TileScratch {
+  std::vector<uint8_t> rows;  // the im2col tile
+  std::vector<int32_t> acc;   // its int32 accumulators
+};
+thread_local TileScratch t_scratch;
+
+template <typename T>
+T* scratch(std::vector<T>& v, int64_t size) {
+  if (v.size() < static_cast<size_t>(size)) v.resize(static_cast<size_t>(size));
+  return v.data();
+}
+
+// Output rows per tile: about 1 MB of im2col codes (a core's cache), within [256, 4096].
+int64_t tile_rows(int64_t k) {
+  return std::clamp<int64_t>((int64_t{1} << 20) / std::max<int64_t>(k, 1), 256, 4096);
 }
 
 }  // namespace
@@ -96,14 +115,14 @@ void IntegerGemm::gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_
                             int64_t channels, float* out, const TileObserver& observe) {
   const sysmt::SysmtPackedWeights& pw = p.packed[group];
   const int64_t n = pw.n(), col0 = group * n;
-  if (acc_.size() < static_cast<size_t>(rows * n)) acc_.resize(static_cast<size_t>(rows * n));
+  int32_t* acc = scratch(t_scratch.acc, rows * n);
   {
     const StageTimer timer(Stage::kKernel);
-    sysmt::sysmt_gemm_packed(a, rows, pw, acc_.data());
+    sysmt::sysmt_gemm_packed(a, rows, pw, acc);
   }
   {
     const StageTimer timer(Stage::kRescale);
-    arith::rescale_rows_to_nchw(acc_.data(), rows, n, row0, hw, channels, col0, scale + col0,
+    arith::rescale_rows_to_nchw(acc, rows, n, row0, hw, channels, col0, scale + col0,
                                 bias ? bias + col0 : nullptr, out);
   }
   if (observe) observe(GemmTile{a, p.w[group].data_ptr<int8_t>(), rows, n, pw.k(), col0});
@@ -150,22 +169,20 @@ at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::
   const bool rows_are_pixels = shape.kh == 1 && shape.kw == 1 && shape.stride_h == 1 &&
                                shape.stride_w == 1 && shape.pad_h == 0 && shape.pad_w == 0 &&
                                g.groups == 1;
-  const int64_t tile = std::min<int64_t>(M, kTileRows);
-  if (!rows_are_pixels && rows_.size() < static_cast<size_t>(tile * K)) rows_.resize(static_cast<size_t>(tile * K));
-  for (int64_t m0 = 0; m0 < M; m0 += tile) {
-    const int64_t rows = std::min(tile, M - m0);
+  arith::for_each_tile(M, tile_rows(K), [&](int64_t m0, int64_t rows) {
     for (int64_t gi = 0; gi < g.groups; ++gi) {
       if (rows_are_pixels) {
         gemm_tile(xs + m0 * K, rows, m0, gi, p, out_scales.data(), b, hw, O, od, observe);
-      } else {
-        {
-          const StageTimer timer(Stage::kIm2col);
-          arith::im2col_u8(xs, shape, gi, m0, rows, rows_.data());
-        }
-        gemm_tile(rows_.data(), rows, m0, gi, p, out_scales.data(), b, hw, O, od, observe);
+        continue;
       }
+      uint8_t* tile = scratch(t_scratch.rows, rows * K);
+      {
+        const StageTimer timer(Stage::kIm2col);
+        arith::im2col_u8(xs, shape, gi, m0, rows, tile);
+      }
+      gemm_tile(tile, rows, m0, gi, p, out_scales.data(), b, hw, O, od, observe);
     }
-  }
+  });
   return out;
 }
 
@@ -188,11 +205,10 @@ at::Tensor IntegerGemm::linear(const at::Tensor& input, double a_max, const at::
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
   at::Tensor out = at::empty({M, O}, x.options());
   const uint8_t* ad = codes.data_ptr<uint8_t>();
-  for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
-    const int64_t rows = std::min<int64_t>(kTileRows, M - m0);
-    gemm_tile(ad + m0 * K, rows, m0, 0, p, out_scales.data(), b, /*hw=*/1, O, out.data_ptr<float>(),
-              observe);
-  }
+  float* od = out.data_ptr<float>();
+  arith::for_each_tile(M, tile_rows(K), [&](int64_t m0, int64_t rows) {
+    gemm_tile(ad + m0 * K, rows, m0, 0, p, out_scales.data(), b, /*hw=*/1, O, od, observe);
+  });
   std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end());
   shape.back() = O;
   return out.reshape(shape);

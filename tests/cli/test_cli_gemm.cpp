@@ -37,7 +37,9 @@ TEST(GemmCli, MatchesTheReferenceKernel) {
   std::vector<uint8_t> a;
   std::vector<int8_t> w;
   write_operands(dir + "/A.npy", dir + "/W.npy", M, N, K, a, w);
-  for (const char* flags : {"--smt 1", "--smt 2", "--smt 4 --idle act --round trunc", "--smt 4 --round half_up"}) {
+  // The last one in the policy-spec form, which the flags accept too.
+  for (const char* flags : {"--smt 1", "--smt 2", "--smt 4 --idle act --round trunc", "--smt 4 --round half_up",
+                            "--smt smt=4 --idle idle=act --round round=trunc"}) {
     const std::string out = dir + "/Y.npy";
     const auto r = gemm("--a " + dir + "/A.npy --w " + dir + "/W.npy -o " + out + " " + flags);
     ASSERT_EQ(r.exit_code, 0) << flags << "\n" << r.output;
@@ -46,7 +48,7 @@ TEST(GemmCli, MatchesTheReferenceKernel) {
     ASSERT_EQ(y.shape, (std::vector<int64_t>{M, N}));
     sysmt::SysmtConfig config;
     const std::string f = flags;
-    config.threads = f.find("--smt 4") != std::string::npos ? 4 : f.find("--smt 2") != std::string::npos ? 2 : 1;
+    config.threads = f.find('4') != std::string::npos ? 4 : f.find('2') != std::string::npos ? 2 : 1;
     if (f.find("act") != std::string::npos) config.idle = sysmt::parse_idle_rule("act");
     if (f.find("trunc") != std::string::npos) config.rounding = sysmt::parse_rounding("trunc");
     if (f.find("half_up") != std::string::npos) config.rounding = sysmt::parse_rounding("half_up");
@@ -55,6 +57,11 @@ TEST(GemmCli, MatchesTheReferenceKernel) {
     const int32_t* got = y.data_as<int32_t>();
     for (size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(got[i], expected[i]) << flags << " at " << i;
   }
+  // The flags' help gives the values alone (the flag takes "4", not only "smt=4").
+  const auto help = testing::run_command(testing::cli_path() + " gemm --help 2>&1");
+  EXPECT_NE(help.output.find("1|2|4"), std::string::npos) << help.output;
+  EXPECT_EQ(help.output.find("smt=1|2|4"), std::string::npos) << help.output;
+  EXPECT_EQ(help.output.find("idle=either"), std::string::npos) << help.output;
 }
 
 TEST(GemmCli, BadFlagsAreUsageErrorsAndBadFilesDataErrors) {

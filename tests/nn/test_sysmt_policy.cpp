@@ -43,24 +43,35 @@ TEST(SysmtPolicy, ConvEqualsExplicitIm2colAndReferenceGemm) {
 }
 
 TEST(SysmtPolicy, ConvTilesOverManyRowsAndDiagnosticsMerge) {
+  // M = 36,300 rows, K = 27: 9 tiles of 4,096 rows, shared out among 4 threads (the parallel
+  // tile path of arith::for_each_tile) whatever the machine's core count.
+  const int previous_threads = at::get_num_threads();
+  at::set_num_threads(4);
   torch::manual_seed(12);
-  at::Tensor x = torch::relu(torch::randn({3, 3, 40, 40}));  // M = 4800 > one tile
+  at::Tensor x = torch::relu(torch::randn({3, 3, 110, 110}));
   at::Tensor w = torch::randn({4, 3, 3, 3});
   ConvGeometry g;
   g.padding = {1, 1};
-  SysmtPolicy policy = make_sysmt_policy(2.0, sysmt_config(2), /*diag=*/true);
-  at::Tensor acc_ref;
-  at::Tensor y = policy.conv2d(x, w, {}, g);
-  EXPECT_TRUE(y.equal(reference_sysmt_conv(x, w, {}, 2.0, g, sysmt_config(2), &acc_ref)));
-  sysmt::SysmtDiagnostics d = policy.diagnostics();
-  EXPECT_EQ(d.threads, 2);
-  EXPECT_EQ(d.outputs, 3 * 40 * 40 * 4);
-  EXPECT_GT(d.collision_rate(), 0.0);
-  EXPECT_GT(d.mse_vs_exact(), 0.0);
-  EXPECT_TRUE(policy.describe().contains("diagnostics"));
-  policy.reset_statistics();
-  EXPECT_EQ(policy.diagnostics().threads, 0);
-  EXPECT_EQ(policy.cost().outputs, 0);
+  for (int t : {1, 2, 4}) {
+    SCOPED_TRACE("T = " + std::to_string(t));
+    SysmtPolicy policy = make_sysmt_policy(2.0, sysmt_config(t), /*diag=*/true);
+    at::Tensor y = policy.conv2d(x, w, {}, g);
+    EXPECT_TRUE(y.equal(reference_sysmt_conv(x, w, {}, 2.0, g, sysmt_config(t))));
+    sysmt::SysmtDiagnostics d = policy.diagnostics();
+    EXPECT_EQ(d.threads, t);
+    EXPECT_EQ(d.outputs, 3 * 110 * 110 * 4);
+    EXPECT_EQ(policy.cost().outputs, 3 * 110 * 110 * 4);
+    EXPECT_EQ(policy.cost().macs, 3 * 110 * 110 * 4 * 27);
+    if (t > 1) {
+      EXPECT_GT(d.collision_rate(), 0.0);
+      EXPECT_GT(d.mse_vs_exact(), 0.0);
+    }
+    EXPECT_TRUE(policy.describe().contains("diagnostics"));
+    policy.reset_statistics();
+    EXPECT_EQ(policy.diagnostics().threads, 0);
+    EXPECT_EQ(policy.cost().outputs, 0);
+  }
+  at::set_num_threads(previous_threads);
 }
 
 TEST(SysmtPolicy, OneThreadEqualsA8W8AndMoreThreadsDiffer) {

@@ -12,9 +12,19 @@ namespace bnrecal::cli {
 
 namespace {
 
+// A parameter's values and meaning for a flag's help: "either|act (default either): ...", without
+// the "idle=" of the policy-spec grammar (the flag takes the value alone).
 std::string choices(const char* key) {
   const ParamDef* d = find_param(key);
-  return d ? d->describe() : key;
+  if (!d) return key;
+  const std::string text = d->describe(), prefix = std::string(key) + "=";
+  return text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : text;
+}
+
+// A flag's value, also accepted in the policy-spec form ("--idle idle=act" as "--idle act").
+std::string flag_value(const char* key, const std::string& text) {
+  const std::string prefix = std::string(key) + "=";
+  return text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : text;
 }
 
 // Runs f; an InputError about a flag's value becomes a UsageError (exit 2).
@@ -30,9 +40,13 @@ auto as_usage(F&& f) -> decltype(f()) {
 }  // namespace
 
 void add_sysmt_flags(CLI::App& sub, SysmtFlags& flags, const SysmtFlagsSetup& setup) {
+  // The policy's default T is not this command's: name the command's own (none when required).
+  std::string values = choices("smt");
+  const size_t open = values.find(" (default "), close = values.find(')', open);
+  if (open != std::string::npos && close != std::string::npos)
+    values.replace(open, close - open + 1, setup.smt_required ? "" : " (default " + setup.smt_default + ")");
   const std::string smt_help = std::string(setup.smt_list ? "Comma-separated sysmt thread counts T, one row pair each: "
-                                                          : "sysmt threads T: ") +
-                               choices("smt") + "; default here " + setup.smt_default;
+                                                          : "sysmt threads T: ") + values;
   CLI::Option* smt = sub.add_option("--smt", flags.smt, smt_help);
   if (setup.smt_required) smt->required();
   sub.add_option("--idle", flags.idle, "sysmt idle-lane rule: " + choices("idle"));
@@ -43,7 +57,8 @@ std::vector<int> smt_values(const SysmtFlags& flags, const SysmtFlagsSetup& setu
   const std::vector<std::string> items = split_list(flags.smt.empty() ? setup.smt_default : flags.smt, "--smt");
   if (items.size() > 1 && !setup.smt_list) throw UsageError("--smt takes one thread count here, got '" + flags.smt + "'");
   std::vector<int> out;
-  for (const auto& item : items) out.push_back(as_usage([&] { return find_param("smt")->parse(item).get<int>(); }));
+  for (const auto& item : items)
+    out.push_back(as_usage([&] { return find_param("smt")->parse(flag_value("smt", item)).get<int>(); }));
   return out;
 }
 
@@ -51,8 +66,8 @@ sysmt::SysmtConfig sysmt_config(const SysmtFlags& flags, const SysmtFlagsSetup& 
   return as_usage([&] {
     sysmt::SysmtConfig c;
     c.threads = smt_values(flags, setup).front();
-    c.idle = sysmt::parse_idle_rule(flags.idle.empty() ? "either" : flags.idle);
-    c.rounding = sysmt::parse_rounding(flags.round.empty() ? "rne" : flags.round);
+    c.idle = sysmt::parse_idle_rule(flags.idle.empty() ? "either" : flag_value("idle", flags.idle));
+    c.rounding = sysmt::parse_rounding(flags.round.empty() ? "rne" : flag_value("round", flags.round));
     sysmt::validate(c);
     return c;
   });
@@ -126,10 +141,10 @@ double nonnegative(const char* flag, double value) {
 }
 
 void apply_flags(PolicySpec& spec, const PerturbationOptions& o) {
-  if (!o.activations.empty()) spec.set_param("activations", o.activations);
+  if (!o.activations.empty()) spec.set_param("activations", flag_value("activations", o.activations));
   if (!o.sysmt.smt.empty()) spec.params.set("smt", smt_values(o.sysmt, o.sysmt_setup).front());
-  if (!o.sysmt.idle.empty()) spec.set_param("idle", o.sysmt.idle);
-  if (!o.sysmt.round.empty()) spec.set_param("round", o.sysmt.round);
+  if (!o.sysmt.idle.empty()) spec.set_param("idle", flag_value("idle", o.sysmt.idle));
+  if (!o.sysmt.round.empty()) spec.set_param("round", flag_value("round", o.sysmt.round));
   if (!o.noise.empty()) spec.noise.preset = o.noise;
   if (o.given("--eta")) {
     if (!spec.noise.enabled()) throw UsageError("--eta needs --noise PRESET (e.g. --noise seed-003)");

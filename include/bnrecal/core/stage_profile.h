@@ -5,8 +5,10 @@
 //   { bnrecal::StageTimer t(bnrecal::Stage::kIm2col); im2col_u8(...); }
 //   std::array<double, bnrecal::kStageCount> s = bnrecal::stage_seconds();
 //
-// Timers measure the calling thread's wall time (the stages run their own parallel regions
-// inside), so they must not nest and are meant for a single forward thread at a time.
+// Timers measure wall time on the thread that switched profiling on and do nothing on any other
+// thread: a stage that runs its own parallel region is timed whole, and where the tiles of a
+// layer are shared out among threads (bnrecal/arith/parallel_tiles.h) the calling thread's
+// tiles stand for the team's. Timers must not nest. Switch profiling on before a forward starts.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -3,7 +3,7 @@
 //   1. quantize: float NCHW input -> uint8 codes in NHWC, channels in the layer's lane order,
 //      one fused pass (bnrecal/arith/activation_codes.h);
 //   2. im2col in the spec's k order (skipped for 1x1 stride-1 unpadded convs: the NHWC codes
-//      already are the GEMM rows), tiled over kTileRows output rows;
+//      already are the GEMM rows), one tile of output rows at a time;
 //   3. sysmt_gemm_packed with the int8 per-channel weight codes, packed once per weight version;
 //   4. rescale: y = float(double(acc) * (double(s_w[o]) * double(s_x))) + bias[o], written
 //      straight into the NCHW output (the docs/sysmt-arithmetic.md section 7 rescale).
@@ -11,7 +11,12 @@
 //   IntegerGemm gemm("layer1.0.conv1", config, {});            // identity channel order
 //   at::Tensor y = gemm.conv2d(x, /*a_max=*/3.7, w, b, geometry, [&](const GemmTile& t) {...});
 //
-// The observer sees every GEMM tile (codes, weights, sizes), for diagnostics and cost counting.
+// Passes 2-4 run per tile, and with enough tiles the tiles are shared out among the OpenMP
+// threads (each running im2col, GEMM and rescale of its own tile, with its own scratch): one
+// parallel region per layer instead of one per stage per tile, whose barriers left a thread
+// waiting for a fifth of a 4T forward, and each tile stays in that core's cache through the passes.
+// The observer sees every GEMM tile (codes, weights, sizes), for diagnostics and cost counting,
+// possibly from several threads at once and in any order.
 #pragma once
 #include <ATen/ATen.h>
 
@@ -34,7 +39,6 @@ struct GemmTile {
 
 class IntegerGemm {
  public:
-  static constexpr int64_t kTileRows = 4096;  // output rows (batch x out_h x out_w) per tile
   using TileObserver = std::function<void(const GemmTile&)>;
 
   // channel_order: input channel placed at each lane position within a group (a permutation the
@@ -69,17 +73,13 @@ class IntegerGemm {
   void check_channel_order_fits(int64_t channels_per_group) const;
   // Y rows of one group: codes a [rows, K] -> rescaled into out (float NCHW, `channels` planes)
   // with scale[o] (all output channels, from Packed::output_scales).
-  void gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_t group, const Packed& p,
-                 const double* scale, const float* bias, int64_t hw, int64_t channels, float* out,
-                 const TileObserver& observe);
+  static void gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_t group,
+                        const Packed& p, const double* scale, const float* bias, int64_t hw,
+                        int64_t channels, float* out, const TileObserver& observe);
 
   std::string layer_name_;
   sysmt::SysmtConfig config_;
   std::vector<int64_t> channel_order_;
-  Packed packed_;
-  // Scratch kept across forwards: the im2col tile and the int32 accumulators of one GEMM tile.
-  std::vector<uint8_t> rows_;
-  std::vector<int32_t> acc_;
-};
+  Packed packed_;};
 
 }  // namespace bnrecal
