@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/run_info.h"
 #include "bnrecal/core/step_journal.h"
+#include "bnrecal/study/study_eta.h"
 #include "bnrecal/study/study_set.h"
 #include "bnrecal/study/study_set_report.h"
 #include "bnrecal/study/study_step.h"
@@ -94,34 +97,37 @@ void run_study(const StudyFlags& flags, const CommonOptions& common) {
   if (journal.dropped_lines() && !common.quiet) std::cerr << "[study] dropped the torn last line of the journal\n";
   check_records(set, journal, common.quiet);
 
-  double cost_left = 0;
-  int finished = 0;
-  for (const auto& s : set.steps) {
-    if (journal.done(s.id)) {
-      ++finished;
-      continue;
-    }
-    cost_left += s.cost;
+  StudyEta eta(set);
+  std::map<std::string, const StudyStep*> by_id;
+  for (const auto& s : set.steps) by_id[s.id] = &s;
+  for (const auto& record : journal.records()) {  // earlier runs' timings seed the ETA
+    const auto it = record.contains("step") ? by_id.find(record["step"].get<std::string>()) : by_id.end();
+    if (it != by_id.end() && record.contains("seconds")) eta.add(*it->second, record["seconds"].get<double>());
   }
+  std::vector<const StudyStep*> pending;
+  for (const auto& s : set.steps) {
+    if (!journal.done(s.id)) pending.push_back(&s);
+  }
+  int finished = static_cast<int>(set.steps.size() - pending.size());
   const int total = static_cast<int>(set.steps.size());
   if (!common.quiet) {
     std::cerr << "[study] " << set.name << ": " << total << " steps, " << finished << " already finished; journal "
               << journal_path.string() << "\n";
   }
   const auto start = std::chrono::steady_clock::now();
-  double cost_done = 0;
-  for (const auto& step : set.steps) {
-    if (journal.done(step.id)) continue;
-    const std::string eta = cost_done > 0 ? ", ETA " + duration_text(seconds_since(start) / cost_done * cost_left) : "";
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const StudyStep& step = *pending[i];
+    const double left = eta.seconds({pending.begin() + static_cast<std::ptrdiff_t>(i), pending.end()});
+    const std::string eta_text = left >= 0 ? ", ETA " + duration_text(left) : "";
     const std::string tag = "[study " + std::to_string(finished + 1) + "/" + std::to_string(total) + "] ";
-    if (!common.quiet) std::cerr << tag << "step " << finished + 1 << " of " << total << ": " << step.id << eta << "\n";
+    if (!common.quiet) std::cerr << tag << "step " << finished + 1 << " of " << total << ": " << step.id << eta_text << "\n";
     const auto step_start = std::chrono::steady_clock::now();
     nlohmann::json result = run_study_step(set.jobs[step.job], step, [&](const std::string& line) {
       if (!common.quiet) std::cerr << tag << line << "\n";
     });
-    journal.append(step.id, {{"spec", step.spec}, {"seconds", seconds_since(step_start)}, {"result", result}});
-    cost_done += step.cost;
-    cost_left -= step.cost;
+    const double seconds = seconds_since(step_start);
+    journal.append(step.id, {{"spec", step.spec}, {"seconds", seconds}, {"result", result}});
+    eta.add(step, seconds);
     ++finished;
     write_reports(set, journal, out);
   }
