@@ -12,6 +12,11 @@
                             the greedy path's evaluated points (chosen on validation) and the MSE
                             sweep's point nearest in speedup to each, with recalibration, the chosen
                             point starred.
+  OUT.models.{png,svg}      the models side by side (with at least two noise or nbsmt jobs): top-1 lost
+                            to the noise against the clean model vs eta0, without (solid) and with
+                            (dashed) recalibration; and top-1 against A8W8 at 2T and 4T, without and
+                            with recalibration (error bars: the paired standard error, and the std
+                            over recalibration draws).
   OUT.divergence.{png,svg}  per-BN-layer divergence bars for every divergence step
                             (plot_divergence.py's figure), and its summary table on stdout.
 
@@ -125,6 +130,51 @@ def plot_assign(jobs, out):
     save(fig, out)
 
 
+def short_names(jobs):
+    """Job names without the experiment and the prefix they all share ("fashion-mnist-")."""
+    names = [j["name"].split(":")[-1] for j in jobs]
+    prefix = os.path.commonprefix(names)
+    prefix = prefix[: prefix.rfind("-") + 1]
+    return [n[len(prefix):] for n in names]
+
+
+def plot_models(noise, nbsmt, out):
+    fig, axes = panels(int(len(noise) >= 2) + int(len(nbsmt) >= 2))
+    axes = list(axes)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if len(noise) >= 2:
+        ax = axes.pop(0)
+        for color, job, name in zip(colors * 3, noise, short_names(noise)):
+            clean = job.get("quantization", {}).get("fp32", {}).get("top1")
+            if clean is None:
+                continue
+            cells = job["noise"]
+            etas = [c["eta"] for c in cells]
+            ax.plot(etas, [clean - c["plain_top1"]["mean"] for c in cells], "o-", ms=3, color=color, label=name)
+            ax.plot(etas, [clean - c["recalibrated_top1"]["mean"] for c in cells], "o--", ms=3, color=color,
+                    alpha=0.7)
+        ax.set_yscale("symlog", linthresh=1)
+        label_panel(ax, "noise: top-1 lost (solid: plain, dashed: recalibrated)", "eta0", "points below no noise")
+    if len(nbsmt) >= 2:
+        ax = axes.pop(0)
+        width = 0.8 / 4
+        names = short_names(nbsmt)
+        for i, job in enumerate(nbsmt):
+            bars = []
+            for s in job["settings"]:
+                recal = s["recalibrated"]["top1"]
+                bars.append((f"{s['label']} plain", s["vs_a8w8"]["difference"], s["vs_a8w8"]["standard_error"]))
+                bars.append((f"{s['label']} recalibrated", recal["mean"] - job["a8w8"]["top1"], recal["std"]))
+            for k, (label, value, error) in enumerate(bars):
+                ax.bar(i + (k - 1.5) * width, value, width, yerr=error, capsize=2, color=colors[k % len(colors)],
+                       label=label if i == 0 else None)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=20, ha="right", fontsize=7)
+        label_panel(ax, "NB-SMT: top-1 against A8W8", "", "points")
+    save(fig, out)
+
+
 def as_study_set(result):
     """A single study command's JSON as a study set of one job."""
     if "jobs" in result:
@@ -167,6 +217,8 @@ def main():
         plot_nbsmt(nbsmt, out + ".nbsmt")
     if assign:
         plot_assign(assign, out + ".assign")
+    if len(noise) >= 2 or len(nbsmt) >= 2:
+        plot_models(noise, nbsmt, out + ".models")
     if divergence:
         plot_divergence.plot(out + ".divergence", divergence)
         print(f"wrote {out}.divergence.png and {out}.divergence.svg")
