@@ -12,19 +12,17 @@ namespace bnrecal::cli {
 
 namespace {
 
-// A parameter's values and meaning for a flag's help: "either|act (default either): ...", without
-// the "idle=" of the policy-spec grammar (the flag takes the value alone).
-std::string choices(const char* key) {
-  const ParamDef* d = find_param(key);
-  if (!d) return key;
-  const std::string text = d->describe(), prefix = std::string(key) + "=";
-  return text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : text;
-}
-
 // A flag's value, also accepted in the policy-spec form ("--idle idle=act" as "--idle act").
 std::string flag_value(const char* key, const std::string& text) {
   const std::string prefix = std::string(key) + "=";
   return text.rfind(prefix, 0) == 0 ? text.substr(prefix.size()) : text;
+}
+
+// A parameter's values and meaning for a flag's help: "either|act (default either): ...", without
+// the "idle=" of the policy-spec grammar (the flag takes the value alone).
+std::string choices(const char* key) {
+  const ParamDef* d = find_param(key);
+  return d ? flag_value(key, d->describe()) : key;
 }
 
 // Runs f; an InputError about a flag's value becomes a UsageError (exit 2).
