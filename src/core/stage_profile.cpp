@@ -8,7 +8,8 @@ namespace bnrecal {
 namespace {
 
 std::atomic<bool> g_on{false};
-// Set once per switch-on, before timers read it (set_stage_profiling's contract below).
+// Written by set_stage_profiling(true) before it publishes g_on (release); timers read it only
+// after seeing g_on (acquire). The header asks for profiling to be switched on before a forward.
 std::thread::id g_timed_thread;
 std::array<std::atomic<int64_t>, kStageCount> g_ns{};
 

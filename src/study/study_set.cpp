@@ -121,8 +121,9 @@ nlohmann::json merged(const nlohmann::json& defaults, const nlohmann::json& job)
   return m;
 }
 
-// How much slower than fp32 an arithmetic runs on ResNet-20 (docs/results.md, "Whole-model
-// throughput": a8w8 and sysmt 1T 0.87x, 2T 0.57x, 4T 0.14x).
+// How much slower than fp32 an arithmetic runs on ResNet-20, rounded from docs/results.md's
+// "Whole-model throughput" when they were set (a8w8 and sysmt 1T 0.87x, 2T 0.57x, 4T 0.14x of
+// fp32; faster since). Rough by design: the ETA rescales costs by the rates its finished steps show.
 double sysmt_cost(int threads) { return threads >= 4 ? 7 : threads == 2 ? 1.75 : 1.15; }
 double arithmetic_cost(const std::string& spec_text) {
   const PolicySpec spec = PolicySpec::parse(spec_text);

@@ -80,6 +80,7 @@ class IntegerGemm {
   std::string layer_name_;
   sysmt::SysmtConfig config_;
   std::vector<int64_t> channel_order_;
-  Packed packed_;};
+  Packed packed_;
+};
 
 }  // namespace bnrecal
