@@ -18,9 +18,14 @@ namespace bnrecal::fuzz {
 
 // A file in $TMPDIR (or /tmp) holding the input, rewritten on every call; `name` keeps the
 // extension or file name a reader may look at.
-inline std::string as_file(const uint8_t* data, size_t size, const std::string& name = "input") {
+// The per-process temporary path for `name` (a file or a folder).
+inline std::string temp_path(const std::string& name) {
   const char* tmp = std::getenv("TMPDIR");
-  const std::string path = std::string(tmp ? tmp : "/tmp") + "/bnrecal-fuzz-" + std::to_string(::getpid()) + "-" + name;
+  return std::string(tmp ? tmp : "/tmp") + "/bnrecal-fuzz-" + std::to_string(::getpid()) + "-" + name;
+}
+
+inline std::string as_file(const uint8_t* data, size_t size, const std::string& name = "input") {
+  const std::string path = temp_path(name);
   std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), size);
   return path;
 }
