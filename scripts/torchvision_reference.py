@@ -8,6 +8,9 @@ For each NAME:N,C,H,W this writes
   OUT_DIR/NAME.pt      the model's state_dict (torch.save, zip format), as a user would export it
   OUT_DIR/NAME_io.pt   {"input": x, "logits": model(x)} for a fixed seeded input x of that shape
 With --script the model is also written as a TorchScript archive OUT_DIR/NAME_script.pt.
+With --onnx[=OPSET] (default opset 13) it is also exported by torch.onnx.export, batch size symbolic,
+as OUT_DIR/NAME.onnx with its BatchNorm layers kept and OUT_DIR/NAME_folded.onnx with them folded
+into the convolutions (torch.onnx's own eval-mode export).
 
 Weights are torchvision's random initialisation (weights=None: no download). BatchNorm is made
 non-trivial on purpose: the running statistics are the batch statistics of a random calibration
@@ -44,17 +47,29 @@ def make_bn_nontrivial(model, shape):
     model.eval()
 
 
+def export_onnx(model, x, opset, stem):
+    names = {"input_names": ["images"], "output_names": ["logits"],
+             "dynamic_axes": {"images": {0: "N"}, "logits": {0: "N"}}}
+    torch.onnx.export(model, x, stem + ".onnx", opset_version=opset, training=torch.onnx.TrainingMode.PRESERVE,
+                      do_constant_folding=False, **names)
+    torch.onnx.export(model, x, stem + "_folded.onnx", opset_version=opset, training=torch.onnx.TrainingMode.EVAL,
+                      **names)
+
+
 def main(argv):
-    out_dir, specs, script = argv[0], [], False
+    out_dir, specs, script, onnx_opset = argv[0], [], False, None
     for arg in argv[1:]:
         if arg == "--script":
             script = True
             continue
+        if arg.startswith("--onnx"):
+            onnx_opset = int(arg.split("=")[1]) if "=" in arg else 13
+            continue
         name, shape = arg.split(":")
-        specs.append((name, [int(s) for s in shape.split(",")], script))
-        script = False
+        specs.append((name, [int(s) for s in shape.split(",")], script, onnx_opset))
+        script, onnx_opset = False, None
     torch.set_num_threads(1)  # the test machine's cores are shared
-    for name, shape, as_script in specs:
+    for name, shape, as_script, onnx_opset in specs:
         torch.manual_seed(0)
         model = build(name)
         make_bn_nontrivial(model, shape)
@@ -66,6 +81,8 @@ def main(argv):
         torch.save({"input": x, "logits": logits}, f"{out_dir}/{name}_io.pt")
         if as_script:
             torch.jit.script(model).save(f"{out_dir}/{name}_script.pt")
+        if onnx_opset:
+            export_onnx(model, x, onnx_opset, f"{out_dir}/{name}")
         print(name, tuple(logits.shape), float(logits.abs().max()), flush=True)
 
 

@@ -5,6 +5,7 @@
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/input_limits.h"
+#include "bnrecal/models/onnx_model.h"
 #include "bnrecal/models/zoo.h"
 
 namespace bnrecal {
@@ -67,6 +68,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& module, const M
 }
 
 LoadedModel load_model(const std::string& path) {
+  if (is_onnx_path(path)) return import_onnx_model(path);
   Checkpoint checkpoint = read_safetensors(path);
   ModelCard card = with_input_errors<std::exception>("'" + path + "' bnrecal metadata: ",
                                                      [&] { return ModelCard::from_json(checkpoint.metadata); });
@@ -83,7 +85,9 @@ LoadedModel load_model(const std::string& path) {
   ModelOptions options;
   options.num_classes = card.num_classes;
   options.in_channels = card.input_shape.at(0);
-  LoadedModel loaded{build_model(card.arch, options), std::move(card)};
+  std::shared_ptr<Network> network =
+      card.arch == kGraphArch ? build_graph_model(card) : build_model(card.arch, options);
+  LoadedModel loaded{std::move(network), std::move(card)};
   load_state_dict(*loaded.network, checkpoint.tensors, path);
   loaded.network->eval();
   return loaded;

@@ -31,13 +31,13 @@ NamedTensors read_torchscript(const std::string& path) {
   return tensors;
 }
 
+}  // namespace
+
 Normalization named_normalization(const std::string& name) {
   if (name == "imagenet") return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};
   if (name == "inception") return {{0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}};
   throw InputError("unknown normalization '" + name + "'; known: imagenet, inception");
 }
-
-}  // namespace
 
 PyTorchFileKind detect_pytorch_file(const std::string& path) {
   require(std::filesystem::is_regular_file(path), "weights file '" + path + "' does not exist");
@@ -93,6 +93,7 @@ ImportedModel import_pytorch_model(const ImportOptions& options) {
   imported.card.num_classes = options.num_classes;
   imported.card.input_shape = input_shape;
   imported.card.normalization = named_normalization(normalization);
+  imported.card.dataset = options.dataset;
   imported.card.source = std::filesystem::absolute(options.weights_path).string();
   return imported;
 }

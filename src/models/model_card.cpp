@@ -12,7 +12,7 @@ constexpr const char* kChannelReorderKey = "channel_reorder";
 
 // Section names this version reads; everything else is kept in `other`.
 const char* const kKnownKeys[] = {"arch", "dataset", "num_classes", "input_shape", "classes",
-                                  "normalization", "source", kCalibrationKey, kChannelOrderKey, "training_arithmetic",
+                                  "normalization", "source", "graph", kCalibrationKey, kChannelOrderKey, "training_arithmetic",
                                   kChannelReorderKey, kRecalibrationKey, "accuracy", "training",
                                   "pruning"};
 
@@ -98,6 +98,7 @@ nlohmann::json ModelCard::to_json() const {
   if (!classes.empty()) j["classes"] = classes;
   if (!normalization.mean.empty()) j["normalization"] = {{"mean", normalization.mean}, {"std", normalization.std}};
   if (!source.empty()) j["source"] = source;
+  if (!graph.is_null()) j["graph"] = graph;
   calibration.to_metadata(j);
   if (!channel_reorder.is_null()) j[kChannelReorderKey] = channel_reorder;
   if (!recalibrations.empty()) {
@@ -124,6 +125,7 @@ ModelCard card_from_json(const nlohmann::json& j) {
     c.normalization.std = j.at("normalization").at("std").get<std::vector<double>>();
   }
   c.source = get_or<std::string>(j, "source", "");
+  c.graph = j.value("graph", nlohmann::json());
   c.calibration = ModelCalibration::from_metadata(j);
   c.channel_reorder = j.value(kChannelReorderKey, nlohmann::json());
   for (const auto& r : j.value(kRecalibrationKey, nlohmann::json::array())) {

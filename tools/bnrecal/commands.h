@@ -20,6 +20,7 @@ void add_experiment_divergence_command(CLI::App& experiment);  // cmd_experiment
 void add_experiment_assign_command(CLI::App& experiment);  // cmd_experiment_assign.cpp
 void add_experiment_bn_final_command(CLI::App& experiment);  // cmd_experiment_bn_final.cpp
 void add_import_command(CLI::App& app);
+void add_export_command(CLI::App& app);  // cmd_export.cpp
 void add_reorder_command(CLI::App& app);
 void add_prune_command(CLI::App& app);
 void add_study_command(CLI::App& app);  // cmd_study.cpp
@@ -32,6 +33,7 @@ inline void add_all_commands(CLI::App& app) {
   add_recalibrate_command(app);
   add_experiment_command(app);
   add_import_command(app);
+  add_export_command(app);
   add_reorder_command(app);
   add_prune_command(app);
   add_study_command(app);

@@ -46,8 +46,9 @@ struct LoadedModel {
   std::shared_ptr<Network> network;
   ModelCard card;
 };
-// Builds card.arch from the zoo with card.num_classes and card.input_shape, then loads the
-// weights; the network is left in eval mode.
+// Builds card.arch from the zoo with card.num_classes and card.input_shape (or the card's graph,
+// for an imported ONNX model), then loads the weights; the network is left in eval mode. A path
+// ending in .onnx is imported on the fly (onnx_model.h).
 LoadedModel load_model(const std::string& path);
 
 }  // namespace bnrecal

@@ -36,12 +36,16 @@ struct ImportOptions {
   // pretrained GoogLeNet expects once its transform_input step is folded away); empty: the
   // architecture's default (inception for googlenet, imagenet otherwise).
   std::string normalization;
+  std::string dataset;              // recorded in the card when given (the --data it belongs to)
 };
 
 struct ImportedModel {
   std::shared_ptr<Network> network;  // in eval mode
-  ModelCard card;  // arch, num_classes, input_shape, normalization, source; no dataset (give --data)
+  ModelCard card;  // arch, num_classes, input_shape, normalization, source, dataset if given
 };
+
+// "imagenet" (torchvision's mean/std) or "inception" (mean = std = 0.5); InputError otherwise.
+Normalization named_normalization(const std::string& name);
 
 // Builds options.arch from the zoo and loads the file into it; throws InputError listing every
 // missing / unexpected / mis-shaped tensor when the file is another architecture.

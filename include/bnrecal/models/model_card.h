@@ -24,6 +24,9 @@
 
 namespace bnrecal {
 
+// The arch of a model that is an imported operator graph (onnx/graph.h), not a zoo architecture.
+constexpr const char* kGraphArch = "onnx-graph";
+
 struct AccuracyRecord {
   double top1 = 0, top1_stderr = 0;  // percent
   int64_t n = 0;
@@ -56,13 +59,14 @@ struct TrainingRecord {
 };
 
 struct ModelCard {
-  std::string arch;                  // zoo architecture
+  std::string arch;                  // zoo architecture, or kGraphArch for an imported ONNX graph
   std::string dataset;               // the --data it was trained on ("" when unknown)
   int64_t num_classes = 0;
   std::vector<int64_t> input_shape;  // {C, H, W}
   std::vector<std::string> classes;  // class names in label order (image folders); may be empty
   Normalization normalization;       // empty: the dataset's default
   std::string source;                // the file weights were imported from ("" when trained here)
+  nlohmann::json graph;              // the operator graph when arch is kGraphArch (Graph::to_json); else null
 
   ModelCalibration calibration;      // activation ranges, channel orders, training arithmetic
   nlohmann::json channel_reorder;    // `bnrecal reorder`'s plan record (null when none)
