@@ -28,7 +28,7 @@ if(BNRECAL_FUZZ)
                -DBNRECAL_MAIN_BUILD=${CMAKE_BINARY_DIR}
     BUILD_ALWAYS ON
     INSTALL_COMMAND ""
-    DEPENDS bnrecal_core bnrecal_arith bnrecal_data bnrecal_nn bnrecal_models bnrecal_recal bnrecal_eval
+    DEPENDS bnrecal_core bnrecal_arith bnrecal_data bnrecal_nn bnrecal_onnx bnrecal_models bnrecal_recal bnrecal_eval
             bnrecal_train bnrecal_study)
   if(BNRECAL_BUILD_TESTS)
     file(GLOB fuzz_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/fuzz/fuzz_*.cpp)

@@ -103,3 +103,17 @@ with tempfile.TemporaryDirectory() as work:
     subprocess.run([bnrecal, "calibrate", "-m", model, "--images", "64", "-o", calibrated, "--quiet"], check=True)
     put("fuzz_model", "vgg_small.calibrated.safetensors", open(calibrated, "rb").read())
 print("seed corpora written to", root)
+
+# fuzz_onnx: a small classifier exported by torch.onnx with BatchNorm kept and folded, at the
+# opsets bnrecal's range starts and ends with.
+onnx_net = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 4, 3, padding=1, bias=False), torch.nn.BatchNorm2d(4), torch.nn.ReLU6(),
+    torch.nn.MaxPool2d(2), torch.nn.Conv2d(4, 4, 3, stride=2, padding=(0, 1)), torch.nn.Sigmoid(),
+    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Dropout(), torch.nn.Linear(4, 3),
+    torch.nn.Softmax(dim=1)).eval()
+for opset, mode, name in [(9, torch.onnx.TrainingMode.PRESERVE, "kept_opset9.onnx"),
+                          (17, torch.onnx.TrainingMode.EVAL, "folded_opset17.onnx")]:
+    buffer = io.BytesIO()
+    torch.onnx.export(onnx_net, torch.zeros(1, 1, 8, 8), buffer, opset_version=opset, training=mode,
+                      do_constant_folding=mode == torch.onnx.TrainingMode.EVAL)
+    put("fuzz_onnx", name, buffer.getvalue())

@@ -1,11 +1,13 @@
 #include "graph_ops.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <numeric>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/core/input_limits.h"
 
 namespace bnrecal::onnx_ops {
 
@@ -29,7 +31,10 @@ std::array<int64_t, 2> pair_attribute(const GraphNode& node, const std::string& 
   std::vector<int64_t> v = node.ints_attribute(key, {fallback, fallback});
   require(v.size() == 2, node.where() + ": attribute '" + key + "' must have 2 values (2-D only), got " +
                              std::to_string(v.size()));
-  for (int64_t x : v) require(x >= 1, node.where() + ": attribute '" + key + "' must be positive");
+  for (int64_t x : v) {
+    require(x >= 1, node.where() + ": attribute '" + key + "' must be positive");
+    check_input_limit(node.where(), key, x, "model_width");
+  }
   return {v[0], v[1]};
 }
 
@@ -37,7 +42,10 @@ std::array<int64_t, 4> pads_attribute(const GraphNode& node) {
   std::vector<int64_t> v = node.ints_attribute("pads", {0, 0, 0, 0});
   require(v.size() == 4, node.where() + ": attribute 'pads' must have 4 values (2-D only), got " +
                              std::to_string(v.size()));
-  for (int64_t x : v) require(x >= 0, node.where() + ": negative pads are not supported");
+  for (int64_t x : v) {
+    require(x >= 0, node.where() + ": negative pads are not supported");
+    check_input_limit(node.where(), "pads", x, "model_width");
+  }
   return {v[0], v[1], v[2], v[3]};
 }
 
@@ -296,6 +304,12 @@ Kernel pad_kernel(const GraphNode& node, int64_t opset, const ConstantLookup& co
     const int64_t rank = x.dim();
     require(static_cast<int64_t>(pads.size()) == 2 * rank,
             node.where() + ": pads has " + std::to_string(pads.size()) + " values for a rank-" + std::to_string(rank) + " input");
+    std::vector<int64_t> padded = x.sizes().vec();
+    for (int64_t d = 0; d < rank; ++d) {
+      for (int64_t p : {pads[d], pads[d + rank]}) check_input_limit(node.where(), "pads", std::abs(p), "model_width");
+      padded[d] += pads[d] + pads[d + rank];
+    }
+    declared_elements(padded, node.where() + " output");
     // torch lists (begin, end) pairs from the last dimension backwards and, outside constant mode,
     // pads only trailing dimensions: leading dimensions without pads are left out.
     int64_t first_padded = 0;

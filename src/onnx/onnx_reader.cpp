@@ -123,32 +123,30 @@ OnnxModel parse_onnx_model(const std::string& bytes, const std::string& source, 
     add_constant(init.name(), onnx_tensors::from_proto(init, "'" + source + "' initializer '" + init.name() + "'"));
   for (const auto& [name, value] : options.constant_inputs) add_constant(name, value);
 
-  std::vector<std::string> runtime_inputs;
-  for (const auto& input : g.input()) {
-    if (available.count(input.name())) continue;  // an initializer listed as an input (IR < 4 style)
-    runtime_inputs.push_back(input.name());
-    const std::string where = "'" + source + "' input '" + input.name() + "'";
-    require(input.type().has_tensor_type(), where + ": is not a tensor");
-    const auto& tensor_type = input.type().tensor_type();
-    require(tensor_type.elem_type() == onnx::TensorProto::FLOAT, where + ": bnrecal models take float32 input");
-    require(tensor_type.has_shape(), where + ": has no declared shape");
-    graph.input = input.name();
-    graph.input_shape.clear();
-    for (const auto& dim : tensor_type.shape().dim()) {
-      const int64_t side = dim.has_dim_value() ? dim.dim_value() : -1;
-      require(side != 0 && side >= -1, where + ": dimension " + std::to_string(side));
-      graph.input_shape.push_back(side);
-    }
-    std::vector<int64_t> known;
-    for (int64_t side : graph.input_shape) known.push_back(std::max<int64_t>(side, 1));
-    declared_elements(known, where);
-  }
+  std::vector<const onnx::ValueInfoProto*> runtime_inputs;
+  for (const auto& input : g.input())
+    if (!available.count(input.name())) runtime_inputs.push_back(&input);  // else an initializer listed as an input
   if (runtime_inputs.size() != 1) {
     std::string names;
-    for (const auto& n : runtime_inputs) names += (names.empty() ? "" : ", ") + n;
+    for (const auto* input : runtime_inputs) names += (names.empty() ? "" : ", ") + input->name();
     throw InputError("'" + source + "' has " + std::to_string(runtime_inputs.size()) + " runtime inputs" +
                      (names.empty() ? "" : " (" + names + ")") + "; a bnrecal model takes exactly one, the images");
   }
+  const onnx::ValueInfoProto& input = *runtime_inputs.front();
+  const std::string where = "'" + source + "' input '" + input.name() + "'";
+  require(input.type().has_tensor_type(), where + ": is not a tensor");
+  const auto& tensor_type = input.type().tensor_type();
+  require(tensor_type.elem_type() == onnx::TensorProto::FLOAT, where + ": bnrecal models take float32 input");
+  require(tensor_type.has_shape(), where + ": has no declared shape");
+  graph.input = input.name();
+  for (const auto& dim : tensor_type.shape().dim()) {
+    const int64_t side = dim.has_dim_value() ? dim.dim_value() : -1;
+    require(side != 0 && side >= -1, where + ": dimension " + std::to_string(side));
+    graph.input_shape.push_back(side);
+  }
+  std::vector<int64_t> known;
+  for (int64_t side : graph.input_shape) known.push_back(std::max<int64_t>(side, 1));
+  declared_elements(known, where);
   available.insert(graph.input);
   for (const auto& output : g.output()) graph.outputs.push_back(output.name());
 

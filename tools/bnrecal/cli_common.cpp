@@ -12,6 +12,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/run_info.h"
+#include "bnrecal/data/dataset_registry.h"
 #include "bnrecal/eval/evaluate.h"
 
 namespace bnrecal::cli {
@@ -63,8 +64,8 @@ void add_model_and_data_options(CLI::App& sub, std::string& model, std::string& 
 std::string resolve_dataset(const std::string& requested, const ModelCard& card) {
   if (!requested.empty()) return requested;
   if (!card.dataset.empty()) return card.dataset;
-  throw UsageError("the model names no dataset (imported weights): give --data, e.g. imagenet-val:DIR[:GT] or "
-                   "imagefolder:PATH (see `bnrecal models`)");
+  throw UsageError("the model names no dataset (imported weights or an ONNX file): give --data, one of " +
+                   builtin_datasets().help() + " (see `bnrecal models`)");
 }
 
 std::string format_percent(double value, double stderr_value) {

@@ -23,7 +23,9 @@ void add_export_command(CLI::App& app) {
   sub->add_option("--model,-m", spec->model, "Checkpoint (.safetensors) or ONNX model to export")->required();
   sub->add_option("--format", spec->format, "Output format")->check(CLI::IsMember({"onnx"}))->capture_default_str();
   sub->add_option("--output,-o", spec->output, "File to write (.onnx)")->required();
-  sub->callback([spec] {
+  auto common = add_common_options(*sub);
+  sub->callback([spec, common] {
+    apply_common_options(*common);
     LoadedModel model = load_model(spec->model);
     export_onnx_model(spec->output, *model.network);
     std::printf("exported %s\nwrote    %s\n", spec->model.c_str(), spec->output.c_str());

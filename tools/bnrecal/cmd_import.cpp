@@ -55,7 +55,9 @@ void add_import_command(CLI::App& app) {
                   "The dataset the model belongs to, recorded so that eval and recalibrate need no --data "
                   "(e.g. fashion-mnist; see `bnrecal models`)");
   sub->add_option("--output,-o", spec->output, "Checkpoint to write (.safetensors)")->required();
-  sub->callback([spec] {
+  auto common = add_common_options(*sub);
+  sub->callback([spec, common] {
+    apply_common_options(*common);
     if (spec->file.empty()) spec->file = spec->pytorch.weights_path;
     if (spec->file.empty()) throw UsageError("import: give the model file (an .onnx file, or PyTorch weights with --arch)");
     if (is_onnx_path(spec->file)) {
