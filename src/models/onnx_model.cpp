@@ -6,6 +6,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/input_limits.h"
 #include "bnrecal/onnx/graph_network.h"
+#include "bnrecal/onnx/network_trace.h"
 #include "bnrecal/onnx/onnx_file.h"
 
 namespace bnrecal {
@@ -51,13 +52,17 @@ std::shared_ptr<Network> build_graph_model(const ModelCard& card) {
   return std::make_shared<GraphNetwork>(Graph::from_json(card.graph));
 }
 
-void export_onnx_model(const std::string& path, Network& network) {
-  auto* graph_network = dynamic_cast<GraphNetwork*>(&network);
-  require(graph_network != nullptr,
-          "ONNX export covers models imported from ONNX; export a zoo architecture with torch.onnx.export "
-          "from PyTorch (its weights are torchvision's names)");
-  write_onnx_model(path, graph_network->graph(),
-                   [graph_network](const std::string& value) { return graph_network->constant_value(value); });
+OnnxModel onnx_graph_of(LoadedModel& model) {
+  auto* graph_network = dynamic_cast<GraphNetwork*>(model.network.get());
+  if (!graph_network) return trace_network(*model.network, model.card.input_shape);
+  OnnxModel out{graph_network->graph(), {}, "bnrecal"};
+  for (const auto& c : out.graph.constants) out.values.emplace(c.value, graph_network->constant_value(c.value));
+  return out;
+}
+
+void export_onnx_model(const std::string& path, LoadedModel& model) {
+  OnnxModel graph = onnx_graph_of(model);
+  write_onnx_model(path, graph.graph, [&graph](const std::string& value) { return graph.values.at(value); });
 }
 
 }  // namespace bnrecal

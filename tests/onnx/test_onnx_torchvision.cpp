@@ -77,7 +77,7 @@ class OnnxTorchvision : public ::testing::Test {
 
     save_checkpoint(stem + ".safetensors", *kept.network, kept.card);
     EXPECT_TRUE(at::equal(logits(*load_model(stem + ".safetensors").network, input_), kept_logits));
-    export_onnx_model(stem + "_exported.onnx", *kept.network);
+    export_onnx_model(stem + "_exported.onnx", kept);
     EXPECT_TRUE(at::equal(logits(*load_model(stem + "_exported.onnx").network, input_), kept_logits));
   }
 

@@ -27,7 +27,7 @@ void add_export_command(CLI::App& app) {
   sub->callback([spec, common] {
     apply_common_options(*common);
     LoadedModel model = load_model(spec->model);
-    export_onnx_model(spec->output, *model.network);
+    export_onnx_model(spec->output, model);
     std::printf("exported %s\nwrote    %s\n", spec->model.c_str(), spec->output.c_str());
   });
 }

@@ -1,15 +1,16 @@
 // ONNX models as bnrecal models. An .onnx file is opened directly (load_model does so for a path
 // ending in .onnx) or imported into a checkpoint whose card holds the operator graph (arch
-// kGraphArch), and any graph model is exported again as ONNX.
+// kGraphArch), and any model, imported or from the zoo, is exported as ONNX.
 //
 //   bnrecal::LoadedModel m = bnrecal::load_model("resnet.onnx");   // or import_onnx_model
 //   bnrecal::save_checkpoint("resnet.safetensors", *m.network, m.card);
-//   bnrecal::export_onnx_model("recalibrated.onnx", *m.network);
+//   bnrecal::export_onnx_model("recalibrated.onnx", m);
 #pragma once
 #include <memory>
 #include <string>
 
 #include "bnrecal/models/checkpoint.h"
+#include "bnrecal/onnx/onnx_file.h"
 
 namespace bnrecal {
 
@@ -25,8 +26,10 @@ LoadedModel import_onnx_model(const std::string& path);
 // The network of a kGraphArch card, its tensors zeros until load_state_dict fills them.
 std::shared_ptr<Network> build_graph_model(const ModelCard& card);
 
-// Writes a graph model (imported from ONNX) as ONNX with its current weights and statistics,
-// atomically. InputError for a zoo model: export it through torch.onnx from PyTorch instead.
-void export_onnx_model(const std::string& path, Network& network);
+// The model as an ONNX graph with its current weights and statistics: an imported graph as it is,
+// a zoo architecture traced (onnx/network_trace.h) at the card's input shape.
+OnnxModel onnx_graph_of(LoadedModel& model);
+// onnx_graph_of written atomically.
+void export_onnx_model(const std::string& path, LoadedModel& model);
 
 }  // namespace bnrecal
