@@ -6,6 +6,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/input_limits.h"
 #include "bnrecal/onnx/graph_network.h"
+#include "bnrecal/onnx/batch_norm_folding.h"
 #include "bnrecal/onnx/network_trace.h"
 #include "bnrecal/onnx/onnx_file.h"
 
@@ -60,8 +61,20 @@ OnnxModel onnx_graph_of(LoadedModel& model) {
   return out;
 }
 
-void export_onnx_model(const std::string& path, LoadedModel& model) {
+std::vector<std::string> add_renormalization_layers(LoadedModel& model) {
   OnnxModel graph = onnx_graph_of(model);
+  std::vector<std::string> layers = add_renormalization(graph);
+  auto network = std::make_shared<GraphNetwork>(graph.graph, graph.values);
+  network->eval();
+  model.network = network;
+  model.card.arch = kGraphArch;
+  model.card.graph = network->graph().to_json();
+  return layers;
+}
+
+void export_onnx_model(const std::string& path, LoadedModel& model, bool fold_batch_norm) {
+  OnnxModel graph = onnx_graph_of(model);
+  if (fold_batch_norm) fold_batch_norms(graph);
   write_onnx_model(path, graph.graph, [&graph](const std::string& value) { return graph.values.at(value); });
 }
 

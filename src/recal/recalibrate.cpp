@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "bnrecal/core/error.h"
@@ -228,6 +229,73 @@ RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptio
   }
   for (size_t i = 0; i < all.size(); ++i) all[i].bn->options.momentum(momenta[i]);
   model.train(was_training);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+void make_identity_at_running_statistics(torch::nn::Module& model, const std::vector<std::string>& layers) {
+  const std::vector<BnLayerRef> all = bn_layers(model);
+  for (const auto& name : layers) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const BnLayerRef& l) { return l.name == name; });
+    require(it != all.end(), "no BatchNorm layer '" + name + "' in the model");
+    at::NoGradGuard no_grad;
+    BatchNorm2dImpl& bn = *it->bn;
+    bn.weight.copy_((bn.running_var.to(at::kDouble) + bn.options.eps()).sqrt());
+    bn.bias.copy_(bn.running_mean);
+  }
+}
+
+RecalReport estimate_renormalization(Network& model, BatchStream& stream, const std::vector<std::string>& layers) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<BatchNorm2dImpl*> selected;
+  const std::vector<BnLayerRef> all = bn_layers(model);
+  for (const auto& name : layers) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const BnLayerRef& l) { return l.name == name; });
+    require(it != all.end(), "no BatchNorm layer '" + name + "' in the model");
+    selected.push_back(it->bn);
+  }
+  std::vector<PooledChannelStats> stats;
+  at::NoGradGuard no_grad;
+  for (BatchNorm2dImpl* bn : selected) {
+    bn->running_mean.zero_();
+    bn->running_var.fill_(1.0 - bn->options.eps());
+    bn->weight.fill_(1.0);
+    bn->bias.zero_();
+    stats.emplace_back(bn->options.num_features());
+  }
+  for (size_t i = 0; i < selected.size(); ++i) {
+    selected[i]->probe_activations([&stats, i](const at::Tensor& input, const at::Tensor&) {
+      const BatchMoments m = batch_moments(input);
+      stats[i].merge(m.count, m.mean, m.m2);
+    });
+  }
+  const bool was_training = model.is_training();
+  model.eval();
+  RecalReport report;
+  report.passes = 1;
+  try {
+    stream.rewind();
+    at::Tensor images;
+    while (stream.next(images)) {
+      model.forward(images);
+      report.images += images.size(0);
+      ++report.batches;
+    }
+  } catch (...) {
+    for (BatchNorm2dImpl* bn : selected) bn->probe_activations({});
+    model.train(was_training);
+    throw;
+  }
+  for (BatchNorm2dImpl* bn : selected) bn->probe_activations({});
+  model.train(was_training);
+  require(report.images > 1, "re-normalization needs at least two images");
+  for (size_t i = 0; i < selected.size(); ++i) {
+    selected[i]->running_mean.copy_(stats[i].mean());
+    selected[i]->running_var.copy_(stats[i].unbiased_variance());
+  }
+  make_identity_at_running_statistics(model, layers);
+  report.layers = layers;
+  report.options.estimator = Estimator::kPooled;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -8,6 +8,7 @@
 #include "bnrecal/core/files.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/nn/arith_layers.h"
+#include "bnrecal/recal/recalibrate.h"
 #include "bnrecal/onnx/graph_network.h"
 #include "bnrecal/onnx/onnx_file.h"
 #include "test_support.h"
@@ -132,4 +133,38 @@ TEST(OnnxCli, ExportsAZooModelThatReimportsWithItsLayerNamesAndLogits) {
   at::NoGradGuard no_grad;
   const at::Tensor x = at::randn({5, 1, 28, 28});
   EXPECT_TRUE(at::equal(a.network->forward(x), b.network->forward(x)));
+}
+
+// A BN-folded export has nothing to recalibrate until re-normalization layers are added; they are
+// the identity on the clean model, recalibration moves them, and `export --fold-bn` folds them back.
+TEST(OnnxCli, AFoldedModelIsRecalibratedThroughReNormalizationLayers) {
+  const std::string dir = temp_dir();
+  const std::string zoo = source_dir() + "/models/fashion-mnist-resnet20.calibrated.safetensors";
+  CommandResult r = bnrecal_cli("export -m " + zoo + " --fold-bn -o " + dir + "/folded.onnx");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  LoadedModel folded = load_model(dir + "/folded.onnx");
+  EXPECT_TRUE(bn_layers(*folded.network).empty());
+  ASSERT_EQ(bnrecal_cli("import " + dir + "/folded.onnx --data fashion-mnist -o " + dir + "/folded.safetensors").exit_code, 0);
+
+  r = bnrecal_cli("recalibrate -m " + dir + "/folded.safetensors --renormalize off --images 64 --noise seed-003 --eta 0.1 -o " +
+                  dir + "/x.safetensors");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--renormalize on"), std::string::npos) << r.output;
+
+  const std::string recal = dir + "/recal.safetensors";
+  r = bnrecal_cli("recalibrate -m " + dir + "/folded.safetensors --images 256 --noise seed-003 --eta 0.1 -o " + recal);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  LoadedModel renormed = load_model(recal);
+  EXPECT_EQ(bn_layers(*renormed.network).size(), 21u);
+  EXPECT_EQ(renormed.card.last_recalibration()->details.at("renormalized_layers"), 21);
+
+  ASSERT_EQ(bnrecal_cli("export -m " + recal + " --fold-bn -o " + dir + "/refolded.onnx").exit_code, 0);
+  LoadedModel refolded = load_model(dir + "/refolded.onnx");
+  EXPECT_TRUE(bn_layers(*refolded.network).empty());
+  at::NoGradGuard no_grad;
+  const at::Tensor x = at::randn({4, 1, 28, 28});
+  const at::Tensor want = renormed.network->forward(x), got = refolded.network->forward(x);
+  EXPECT_TRUE(at::allclose(got, want, 1e-4, 1e-4)) << (got - want).abs().max().item<float>();
+  // The recalibrated statistics differ from the clean ones: the refolded weights are not the folded ones.
+  EXPECT_FALSE(at::allclose(folded.network->forward(x), got, 1e-4, 1e-4));
 }

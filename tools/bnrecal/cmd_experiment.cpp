@@ -11,6 +11,7 @@ void add_experiment_command(CLI::App& app) {
   add_experiment_divergence_command(*experiment);
   add_experiment_assign_command(*experiment);
   add_experiment_bn_final_command(*experiment);
+  add_experiment_folded_bn_command(*experiment);
 }
 
 }  // namespace bnrecal::cli

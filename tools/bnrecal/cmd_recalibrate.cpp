@@ -5,6 +5,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
+#include "bnrecal/models/onnx_model.h"
 #include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/recal/recalibrate.h"
 #include "cli_common.h"
@@ -18,6 +19,7 @@ namespace {
 struct RecalibrateSpec {
   std::string model, data, output;
   uint64_t seed = 0;
+  std::string renormalize = "auto";
 };
 }  // namespace
 
@@ -28,6 +30,12 @@ void add_recalibrate_command(CLI::App& app) {
   add_model_and_data_options(*sub, spec->model, spec->data);
   auto recal = add_recal_options(*sub, RecalFlagNames::kCommand);
   sub->add_option("--seed", spec->seed, "Seed for noise draws and image order")->capture_default_str();
+  sub->add_option("--renormalize", spec->renormalize,
+                  "For a model whose BatchNorm was folded into its convs: insert a re-normalization layer after "
+                  "each conv without a BatchNorm, learn the clean model's statistics there (the identity on it), "
+                  "then recalibrate it like a BatchNorm; `export --fold-bn` folds it back. auto: when the model has "
+                  "no BatchNorm at all")
+      ->check(CLI::IsMember({"auto", "on", "off"}))->capture_default_str();
   sub->add_option("--output,-o", spec->output, "Recalibrated checkpoint to write")->required();
   auto perturbation = add_perturbation_options(*sub);
   auto common = add_common_options(*sub);
@@ -36,11 +44,23 @@ void add_recalibrate_command(CLI::App& app) {
     RecalProtocol protocol = recal_protocol(*recal);
     LoadedModel model = load_model(spec->model);
     const PolicySpec policy = policy_spec(*perturbation, model.card.native_arithmetic());
-    require(!bn_layers(*model.network).empty(),
-            "model '" + spec->model + "' has no BatchNorm layers to recalibrate");
-    apply_policy(*model.network, policy, spec->seed, model.card.calibration);
     const std::string data = resolve_dataset(spec->data, model.card);
     auto train = open_training_sample(data, model.card, protocol.images);
+    const bool renormalize = spec->renormalize == "on" || (spec->renormalize == "auto" && bn_layers(*model.network).empty());
+    size_t renormalized = 0;
+    if (renormalize) {
+      // Before the perturbation: the layers learn the clean model's statistics.
+      const std::vector<std::string> layers = add_renormalization_layers(model);
+      require(!layers.empty(), "model '" + spec->model + "' has no conv without a BatchNorm to re-normalize");
+      LoaderBatchStream clean(*train, LoaderOptions::sample(protocol.images, protocol.batch_for(*model.network, train->image_shape()),
+                                                            spec->seed, protocol.augment, model.card.normalization));
+      estimate_renormalization(*model.network, clean, layers);
+      renormalized = layers.size();
+      if (!common->quiet) std::printf("re-normalization layers after %zu convs, set to the clean statistics\n", layers.size());
+    }
+    require(!bn_layers(*model.network).empty(),
+            "model '" + spec->model + "' has no BatchNorm layers to recalibrate (--renormalize on adds them after its convs)");
+    apply_policy(*model.network, policy, spec->seed, model.card.calibration);
     const int64_t batch = protocol.batch_for(*model.network, train->image_shape());
     LoaderBatchStream stream(*train, LoaderOptions::sample(protocol.images, batch, spec->seed,
                                                            protocol.augment, model.card.normalization));
@@ -58,6 +78,7 @@ void add_recalibrate_command(CLI::App& app) {
     record.perturbation = policy;
     record.seed = spec->seed;
     record.details = report.to_json();
+    if (renormalized) record.details["renormalized_layers"] = renormalized;
     record.details.update({{"data", data}, {"split", "train"}, {"augment", protocol.augment},
                            {"batch_size", batch}});
     model.card.recalibrations.push_back(record);

@@ -19,6 +19,7 @@ void add_experiment_nbsmt_command(CLI::App& experiment);  // cmd_experiment_nbsm
 void add_experiment_divergence_command(CLI::App& experiment);  // cmd_experiment_divergence.cpp
 void add_experiment_assign_command(CLI::App& experiment);  // cmd_experiment_assign.cpp
 void add_experiment_bn_final_command(CLI::App& experiment);  // cmd_experiment_bn_final.cpp
+void add_experiment_folded_bn_command(CLI::App& experiment);  // cmd_experiment_folded_bn.cpp
 void add_import_command(CLI::App& app);
 void add_export_command(CLI::App& app);  // cmd_export.cpp
 void add_reorder_command(CLI::App& app);

@@ -8,6 +8,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/onnx/onnx_file.h"
@@ -29,7 +30,14 @@ std::shared_ptr<Network> build_graph_model(const ModelCard& card);
 // The model as an ONNX graph with its current weights and statistics: an imported graph as it is,
 // a zoo architecture traced (onnx/network_trace.h) at the card's input shape.
 OnnxModel onnx_graph_of(LoadedModel& model);
-// onnx_graph_of written atomically.
-void export_onnx_model(const std::string& path, LoadedModel& model);
+// Turns the model into its graph with a re-normalization layer after every conv that is not
+// followed by a BatchNorm (onnx/batch_norm_folding.h): how a BN-folded model is recalibrated. The
+// card becomes the graph's (calibration and the rest kept: the layers keep their names). Returns
+// the new BN layers' names, still to be estimated (recal/recalibrate.h estimate_renormalization).
+std::vector<std::string> add_renormalization_layers(LoadedModel& model);
+
+// onnx_graph_of written atomically; fold_batch_norm folds every BatchNorm that follows a conv into
+// it (onnx/batch_norm_folding.h), as deployment toolchains expect.
+void export_onnx_model(const std::string& path, LoadedModel& model, bool fold_batch_norm = false);
 
 }  // namespace bnrecal

@@ -91,6 +91,18 @@ class BnSnapshot {
   std::vector<Entry> entries_;
 };
 
+// Sets gamma = sqrt(running_var + eps) and beta = running_mean in the named BN layers, making
+// each the identity on inputs with its running statistics. InputError for an unknown name.
+void make_identity_at_running_statistics(torch::nn::Module& model, const std::vector<std::string>& layers);
+
+// Re-normalization layers (onnx/batch_norm_folding.h) learn the statistics of their inputs under
+// the model's current arithmetic, then become the identity at them. The named layers are first
+// reset to the identity (mean 0, var 1 - eps, gamma 1, beta 0) and the pass runs in eval mode, the
+// inputs' exact per-channel moments pooled over the stream (as the pooled estimator): so every
+// layer sees the model's own activations, which a training-mode pass, normalizing each layer's
+// output to zero mean and unit variance, would not give the layers after it.
+RecalReport estimate_renormalization(Network& model, BatchStream& stream, const std::vector<std::string>& layers);
+
 // Throws InputError (model unchanged) when the model has no BN layers, the patterns select none,
 // the momentum is outside [0, 1], or the stream is empty.
 RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptions& options);

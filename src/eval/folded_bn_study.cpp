@@ -1,0 +1,82 @@
+#include "bnrecal/eval/folded_bn_study.h"
+
+#include "bnrecal/core/error.h"
+
+#include "bnrecal/models/onnx_model.h"
+#include "bnrecal/nn/policy_resolution.h"
+#include "bnrecal/onnx/batch_norm_folding.h"
+#include "bnrecal/onnx/graph_network.h"
+
+namespace bnrecal {
+
+nlohmann::json FoldedBnDraw::to_json() const {
+  return {{"seed", seed},
+          {"unfolded", unfolded.to_json()},
+          {"folded", folded.to_json()},
+          {"folded_vs_unfolded_plain", folded_vs_unfolded_plain.to_json()},
+          {"folded_vs_unfolded_recalibrated", folded_vs_unfolded_recalibrated.to_json()}};
+}
+
+nlohmann::json FoldedBnStudy::to_json() const {
+  nlohmann::json d = nlohmann::json::array();
+  for (const auto& x : draws) d.push_back(x.to_json());
+  return {{"folded_layers", folded_layers},
+          {"renormalized_layers", renormalized_layers},
+          {"clean_unfolded", clean_unfolded.to_json()},
+          {"clean_folded", clean_folded.to_json()},
+          {"clean_folded_vs_unfolded", clean_folded_vs_unfolded.to_json()},
+          {"draws", d}};
+}
+
+FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, const StudyProtocol& protocol,
+                                  const PolicySpec& perturbation, int64_t perturbation_draws, uint64_t seed) {
+  require(perturbation_draws >= 1, "the folded-BN study needs at least one perturbation draw");
+  FoldedBnStudy study;
+  OnnxModel unfolded_graph = onnx_graph_of(model);
+  OnnxModel folded_graph = unfolded_graph;
+  study.folded_layers = fold_batch_norms(folded_graph);
+  require(study.folded_layers > 0, "the model has no BatchNorm directly after a conv to fold");
+  const std::vector<std::string> renorm = add_renormalization(folded_graph);
+  study.renormalized_layers = static_cast<int>(renorm.size());
+  GraphNetwork unfolded(unfolded_graph.graph, unfolded_graph.values), folded(folded_graph.graph, folded_graph.values);
+  unfolded.eval();
+  folded.eval();
+  check_study_inputs(unfolded, data, protocol);
+
+  // The re-normalization layers learn the clean model's statistics first: the identity on it.
+  protocol.say("folded: " + std::to_string(study.folded_layers) + " BatchNorms folded, " +
+               std::to_string(study.renormalized_layers) + " re-normalization layers estimated on clean images");
+  const RecalProtocol& r = protocol.recal;
+  LoaderBatchStream clean_images(data.train, LoaderOptions::sample(r.images, r.batch_for(folded, data.train.image_shape()),
+                                                                  seed, r.augment, protocol.eval.normalization));
+  estimate_renormalization(folded, clean_images, renorm);
+  const int64_t limit = protocol.eval.limit;
+  study.clean_unfolded = evaluate_test(unfolded, data.test, protocol.eval, limit);
+  study.clean_folded = evaluate_test(folded, data.test, protocol.eval, limit);
+  study.clean_folded_vs_unfolded = compare_paired(study.clean_unfolded.correct, study.clean_folded.correct);
+  protocol.say("clean: unfolded " + fixed(study.clean_unfolded.top1) + " %, folded " + fixed(study.clean_folded.top1) +
+               " % (" + paired_text(study.clean_folded_vs_unfolded) + ")");
+
+  const BnSnapshot clean_unfolded(unfolded), clean_folded(folded);
+  for (int64_t k = 0; k < perturbation_draws; ++k) {
+    FoldedBnDraw draw;
+    draw.seed = seed + static_cast<uint64_t>(k);
+    apply_policy(unfolded, perturbation, draw.seed, model.card.calibration);
+    apply_policy(folded, perturbation, draw.seed, model.card.calibration);
+    draw.unfolded = measure_plain_and_recalibrated(unfolded, data, protocol, draw.seed, clean_unfolded);
+    draw.folded = measure_plain_and_recalibrated(folded, data, protocol, draw.seed, clean_folded);
+    draw.folded_vs_unfolded_plain = compare_paired(draw.unfolded.plain.correct, draw.folded.plain.correct);
+    std::vector<PairedAccuracy> recal;
+    for (size_t r = 0; r < draw.folded.recalibrated.draws.size(); ++r)
+      recal.push_back(compare_paired(draw.unfolded.recalibrated.draws[r].correct, draw.folded.recalibrated.draws[r].correct));
+    draw.folded_vs_unfolded_recalibrated = repeated_gain(std::move(recal));
+    protocol.say("seed " + std::to_string(draw.seed) + ": plain unfolded " + fixed(draw.unfolded.plain.top1) +
+                 " %, folded " + fixed(draw.folded.plain.top1) + " %; recalibrated unfolded " +
+                 fixed(draw.unfolded.recalibrated.top1.mean) + " %, folded " + fixed(draw.folded.recalibrated.top1.mean) +
+                 " % (folded - unfolded " + paired_text(draw.folded_vs_unfolded_recalibrated) + ")");
+    study.draws.push_back(std::move(draw));
+  }
+  return study;
+}
+
+}  // namespace bnrecal

@@ -1,0 +1,146 @@
+#include "bnrecal/onnx/batch_norm_folding.h"
+
+#include <map>
+#include <set>
+
+#include "bnrecal/core/error.h"
+#include "bnrecal/onnx/graph_network.h"
+
+namespace bnrecal {
+
+namespace {
+
+constexpr double kRenormEpsilon = 1e-5;
+
+std::map<std::string, int> reader_counts(const Graph& g) {
+  std::map<std::string, int> readers;
+  for (const auto& n : g.nodes)
+    for (const auto& in : n.inputs) ++readers[in];
+  for (const auto& out : g.outputs) ++readers[out];
+  return readers;
+}
+
+void drop_unused_constants(OnnxModel& m) {
+  const auto readers = reader_counts(m.graph);
+  std::vector<GraphConstant> kept;
+  for (auto& c : m.graph.constants) {
+    if (readers.count(c.value)) kept.push_back(c);
+    else m.values.erase(c.value);
+  }
+  m.graph.constants = std::move(kept);
+}
+
+std::string fresh_name(const OnnxModel& m, const std::string& base) {
+  std::string name = base;
+  for (int k = 2; m.values.count(name); ++k) name = base + "_" + std::to_string(k);
+  return name;
+}
+
+void add_constant(OnnxModel& m, const std::string& name, const at::Tensor& value) {
+  m.graph.constants.push_back({name, "", value.sizes().vec(), "float32"});
+  m.values[name] = value;
+}
+
+}  // namespace
+
+int fold_batch_norms(OnnxModel& m) {
+  std::map<std::string, size_t> producer;
+  for (size_t i = 0; i < m.graph.nodes.size(); ++i)
+    for (const auto& out : m.graph.nodes[i].outputs) producer[out] = i;
+  const auto readers = reader_counts(m.graph);
+  std::set<size_t> folded;
+  for (size_t i = 0; i < m.graph.nodes.size(); ++i) {
+    const GraphNode& bn = m.graph.nodes[i];
+    if (bn.op != "BatchNormalization") continue;
+    auto p = producer.find(bn.input(0));
+    if (p == producer.end() || m.graph.nodes[p->second].op != "Conv" || readers.at(bn.input(0)) != 1) continue;
+    GraphNode& conv = m.graph.nodes[p->second];
+    bool constant = m.values.count(conv.input(1)) > 0;
+    for (size_t k = 1; k <= 4; ++k) constant = constant && m.values.count(bn.input(k));
+    if (!constant) continue;
+    // In float64, so the folded model differs from the original by one rounding per weight.
+    const at::Tensor gamma = m.values.at(bn.input(1)).to(at::kDouble), beta = m.values.at(bn.input(2)).to(at::kDouble);
+    const at::Tensor mean = m.values.at(bn.input(3)).to(at::kDouble), var = m.values.at(bn.input(4)).to(at::kDouble);
+    const at::Tensor scale = gamma / (var + bn.float_attribute("epsilon", 1e-5)).sqrt();
+    const at::Tensor w = m.values.at(conv.input(1)).to(at::kDouble);
+    at::Tensor b = conv.input(2).empty() ? at::zeros_like(mean) : m.values.at(conv.input(2)).to(at::kDouble);
+    const std::string weight = fresh_name(m, conv.input(1) + ".folded");
+    add_constant(m, weight, (w * scale.view({-1, 1, 1, 1})).to(at::kFloat));
+    std::string bias_base = conv.input(1);
+    const std::string suffix = ".weight";
+    if (bias_base.size() > suffix.size() && bias_base.compare(bias_base.size() - suffix.size(), suffix.size(), suffix) == 0)
+      bias_base = bias_base.substr(0, bias_base.size() - suffix.size()) + ".bias";
+    else
+      bias_base += "_bias";
+    const std::string bias = fresh_name(m, bias_base + ".folded");
+    add_constant(m, bias, ((b - mean) * scale + beta).to(at::kFloat));
+    conv.inputs.resize(3);
+    conv.inputs[1] = weight;
+    conv.inputs[2] = bias;
+    conv.outputs[0] = bn.outputs[0];
+    folded.insert(i);
+  }
+  std::vector<GraphNode> nodes;
+  for (size_t i = 0; i < m.graph.nodes.size(); ++i)
+    if (!folded.count(i)) nodes.push_back(std::move(m.graph.nodes[i]));
+  m.graph.nodes = std::move(nodes);
+  drop_unused_constants(m);
+  // The folded weights take back their original names, so the convs keep their module names.
+  for (auto& c : m.graph.constants) {
+    const std::string tail = ".folded";
+    if (c.value.size() <= tail.size() || c.value.compare(c.value.size() - tail.size(), tail.size(), tail) != 0) continue;
+    const std::string original = c.value.substr(0, c.value.size() - tail.size());
+    if (m.values.count(original)) continue;
+    m.values[original] = m.values.at(c.value);
+    m.values.erase(c.value);
+    for (auto& n : m.graph.nodes)
+      for (auto& in : n.inputs)
+        if (in == c.value) in = original;
+    c.value = original;
+  }
+  name_graph_modules(m.graph);
+  return static_cast<int>(folded.size());
+}
+
+std::vector<std::string> add_renormalization(OnnxModel& m) {
+  const auto readers = reader_counts(m.graph);
+  std::map<std::string, const GraphNode*> only_reader;
+  for (const auto& n : m.graph.nodes)
+    for (const auto& in : n.inputs)
+      if (readers.at(in) == 1) only_reader[in] = &n;
+  std::vector<GraphNode> nodes;
+  std::vector<std::string> names;
+  for (auto& n : m.graph.nodes) {
+    nodes.push_back(n);
+    if (n.op != "Conv") continue;
+    auto r = only_reader.find(n.outputs[0]);
+    if (r != only_reader.end() && r->second->op == "BatchNormalization") continue;
+    const int64_t channels = m.values.at(n.input(1)).size(0);
+    const std::string stem = (n.module.empty() ? n.name : n.module) + "_renorm";
+    const std::string raw = fresh_name(m, n.outputs[0] + "_before_renorm");
+    GraphNode bn;
+    bn.op = "BatchNormalization";
+    bn.name = stem;
+    bn.inputs = {raw};
+    for (const char* param : {"weight", "bias", "running_mean", "running_var"}) {
+      const std::string value = fresh_name(m, stem + "." + param);
+      const std::string p(param);
+      add_constant(m, value, p == "weight"   ? at::ones({channels})
+                             : p == "running_var" ? at::full({channels}, 1.0 - kRenormEpsilon)
+                                                  : at::zeros({channels}));
+      bn.inputs.push_back(value);
+    }
+    bn.outputs = {n.outputs[0]};
+    bn.attributes = {{"epsilon", kRenormEpsilon}, {"momentum", 0.9}};
+    nodes.back().outputs[0] = raw;
+    nodes.push_back(std::move(bn));
+  }
+  m.graph.nodes = std::move(nodes);
+  name_graph_modules(m.graph);
+  for (const auto& n : m.graph.nodes)
+    if (n.op == "BatchNormalization" && n.name.size() > 7 && n.name.compare(n.name.size() - 7, 7, "_renorm") == 0)
+      names.push_back(n.module);
+  return names;
+}
+
+}  // namespace bnrecal
