@@ -19,6 +19,7 @@ packages=(
   dataset-fashion-mnist   # the default dataset, /usr/share/datasets/fashion-mnist
   python3-torch python3-torchvision python3-pil python3-numpy  # reference checks against torchvision
   python3-matplotlib      # the plots in docs/ (scripts/plot_*.py)
+  python3-onnx            # onnx.checker on bnrecal's ONNX exports (tests)
 )
 
 if [[ "${BNRECAL_SKIP_APT:-0}" != 1 ]]; then

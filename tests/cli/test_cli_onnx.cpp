@@ -133,6 +133,17 @@ TEST(OnnxCli, ExportsAZooModelThatReimportsWithItsLayerNamesAndLogits) {
   at::NoGradGuard no_grad;
   const at::Tensor x = at::randn({5, 1, 28, 28});
   EXPECT_TRUE(at::equal(a.network->forward(x), b.network->forward(x)));
+
+  // ONNX's own checker (full check: types and shapes inferred) accepts the file, folded or not.
+  ASSERT_EQ(bnrecal_cli("export -m " + zoo + " --fold-bn -o " + dir + "/folded.onnx").exit_code, 0);
+  if (run_command("/usr/bin/python3 -c 'import onnx'").exit_code != 0) {
+    GTEST_SKIP() << "python3-onnx is not installed (scripts/setup.sh installs it): onnx.checker not run";
+  }
+  for (const std::string file : {"resnet20.onnx", "folded.onnx"}) {
+    r = run_command("/usr/bin/python3 -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), "
+                    "full_check=True)' " + dir + "/" + file);
+    EXPECT_EQ(r.exit_code, 0) << file << ": " << r.output;
+  }
 }
 
 // A BN-folded export has nothing to recalibrate until re-normalization layers are added; they are
