@@ -60,7 +60,7 @@ nlohmann::json Graph::to_json() const {
   for (const auto& c : constants)
     constants_json.push_back({{"value", c.value}, {"key", c.key}, {"shape", c.shape}, {"dtype", c.dtype}});
   return {{"opset", opset}, {"input", input}, {"input_shape", input_shape}, {"outputs", outputs},
-          {"nodes", nodes_json}, {"constants", constants_json}};
+          {"output_shapes", output_shapes}, {"nodes", nodes_json}, {"constants", constants_json}};
 }
 
 Graph Graph::from_json(const nlohmann::json& j) {
@@ -70,6 +70,7 @@ Graph Graph::from_json(const nlohmann::json& j) {
     g.input = j.at("input").get<std::string>();
     g.input_shape = j.at("input_shape").get<std::vector<int64_t>>();
     g.outputs = j.at("outputs").get<std::vector<std::string>>();
+    g.output_shapes = j.value("output_shapes", std::vector<std::vector<int64_t>>{});
     for (const auto& n : j.at("nodes")) {
       GraphNode node;
       node.op = n.at("op").get<std::string>();

@@ -29,7 +29,7 @@ class TraceConverter {
     model_.graph.input_shape = {-1, input_shape.at(0), input_shape.at(1), input_shape.at(2)};
   }
 
-  OnnxModel convert(const jit::Graph& graph) {
+  OnnxModel convert(const jit::Graph& graph, const std::vector<at::Tensor>& outputs) {
     value_names_[graph.inputs().at(0)] = model_.graph.input;
     for (const jit::Node* node : graph.nodes()) convert_node(*node);
     for (const jit::Value* output : graph.outputs()) {
@@ -38,6 +38,11 @@ class TraceConverter {
       } else {
         model_.graph.outputs.push_back(name(output));
       }
+    }
+    for (const at::Tensor& t : outputs) {  // the traced batch becomes symbolic
+      std::vector<int64_t> shape = t.sizes().vec();
+      if (!shape.empty() && shape[0] == kTracedBatch) shape[0] = -1;
+      model_.graph.output_shapes.push_back(shape);
     }
     name_graph_modules(model_.graph);
     return std::move(model_);
@@ -228,7 +233,12 @@ OnnxModel trace_network(Network& network, const std::vector<int64_t>& input_shap
       [&network](jit::Stack inputs) { return jit::Stack{network.forward(inputs.at(0).toTensor())}; },
       [](const at::Tensor&) { return std::string(); }, /*strict=*/false);
   network.train(was_training);
-  return TraceConverter(network, input_shape).convert(*traced.first->graph);
+  std::vector<at::Tensor> outputs;
+  for (const c10::IValue& v : traced.second) {
+    if (v.isTensor()) outputs.push_back(v.toTensor());
+    else for (const c10::IValue& item : v.toTupleRef().elements()) outputs.push_back(item.toTensor());
+  }
+  return TraceConverter(network, input_shape).convert(*traced.first->graph, outputs);
 }
 
 }  // namespace bnrecal

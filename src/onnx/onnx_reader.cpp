@@ -148,7 +148,13 @@ OnnxModel parse_onnx_model(const std::string& bytes, const std::string& source, 
   for (int64_t side : graph.input_shape) known.push_back(std::max<int64_t>(side, 1));
   declared_elements(known, where);
   available.insert(graph.input);
-  for (const auto& output : g.output()) graph.outputs.push_back(output.name());
+  for (const auto& output : g.output()) {
+    graph.outputs.push_back(output.name());
+    std::vector<int64_t> shape;
+    if (output.type().has_tensor_type() && output.type().tensor_type().has_shape())
+      for (const auto& dim : output.type().tensor_type().shape().dim()) shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+    graph.output_shapes.push_back(shape);
+  }
 
   std::vector<GraphNode> nodes;
   std::set<std::string> names;

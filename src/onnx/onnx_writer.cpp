@@ -54,10 +54,17 @@ void write_onnx_model(const std::string& path, const Graph& graph,
     if (side < 0) dim->set_dim_param("N");
     else dim->set_dim_value(side);
   }
-  for (const auto& name : graph.outputs) {
+  for (size_t i = 0; i < graph.outputs.size(); ++i) {
     auto* output = g.add_output();
-    output->set_name(name);
-    output->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    output->set_name(graph.outputs[i]);
+    auto* type = output->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    if (i >= graph.output_shapes.size() || graph.output_shapes[i].empty()) continue;
+    for (int64_t side : graph.output_shapes[i]) {
+      auto* dim = type->mutable_shape()->add_dim();
+      if (side < 0) dim->set_dim_param("N");
+      else dim->set_dim_value(side);
+    }
   }
   for (const auto& c : graph.constants) onnx_tensors::to_proto(value_of(c.value), c.value, *g.add_initializer());
   for (const auto& n : graph.nodes) {

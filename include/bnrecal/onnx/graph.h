@@ -51,6 +51,8 @@ struct Graph {
   std::string input;                      // the one runtime input (the images)
   std::vector<int64_t> input_shape;       // as declared; -1 for a symbolic dimension (the batch)
   std::vector<std::string> outputs;       // outputs[0] is what forward returns (the logits)
+  // Per output as declared, -1 for a symbolic dimension; empty when not declared.
+  std::vector<std::vector<int64_t>> output_shapes;
   std::vector<GraphNode> nodes;           // topologically sorted
   std::vector<GraphConstant> constants;
 
