@@ -66,12 +66,8 @@ int fold_batch_norms(OnnxModel& m) {
     at::Tensor b = conv.input(2).empty() ? at::zeros_like(mean) : m.values.at(conv.input(2)).to(at::kDouble);
     const std::string weight = fresh_name(m, conv.input(1) + ".folded");
     add_constant(m, weight, (w * scale.view({-1, 1, 1, 1})).to(at::kFloat));
-    std::string bias_base = conv.input(1);
-    const std::string suffix = ".weight";
-    if (bias_base.size() > suffix.size() && bias_base.compare(bias_base.size() - suffix.size(), suffix.size(), suffix) == 0)
-      bias_base = bias_base.substr(0, bias_base.size() - suffix.size()) + ".bias";
-    else
-      bias_base += "_bias";
+    const std::string module = module_of_weight(conv.input(1));
+    const std::string bias_base = module.empty() ? conv.input(1) + "_bias" : module + ".bias";
     const std::string bias = fresh_name(m, bias_base + ".folded");
     add_constant(m, bias, ((b - mean) * scale + beta).to(at::kFloat));
     conv.inputs.resize(3);

@@ -42,6 +42,14 @@ const std::string& GraphNode::input(size_t i) const { return i < inputs.size() ?
 
 std::string GraphNode::where() const { return "node '" + name + "' (" + op + ")"; }
 
+std::string module_of_weight(const std::string& weight_name) {
+  const std::string suffix = ".weight";
+  if (weight_name.size() <= suffix.size() ||
+      weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return "";
+  return weight_name.substr(0, weight_name.size() - suffix.size());
+}
+
 const GraphConstant* Graph::find_constant(const std::string& value) const {
   for (const auto& c : constants)
     if (c.value == value) return &c;

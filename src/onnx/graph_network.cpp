@@ -148,15 +148,8 @@ void name_graph_modules(Graph& graph) {
       require(uses[c->value] == 1, node.where() + ": the constant '" + c->value +
                                        "' is shared with another node; each layer needs weights of its own");
     }
-    const std::string& weight_name = node.input(1);
-    const std::string suffix = ".weight";
-    std::string path;
-    if (weight_name.size() > suffix.size() && weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-        paths.take(weight_name.substr(0, weight_name.size() - suffix.size()))) {
-      path = weight_name.substr(0, weight_name.size() - suffix.size());
-    } else {
-      path = paths.take_unique(identifier_from(node.name, "layer"));
-    }
+    std::string path = module_of_weight(node.input(1));
+    if (path.empty() || !paths.take(path)) path = paths.take_unique(identifier_from(node.name, "layer"));
     node.module = path;
     for (const auto& b : bound) keys[node.input(b.index)] = path + "." + b.param;
   }

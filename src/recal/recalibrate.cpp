@@ -233,13 +233,24 @@ RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptio
   return report;
 }
 
-void make_identity_at_running_statistics(torch::nn::Module& model, const std::vector<std::string>& layers) {
+namespace {
+// The BN layers of the given exact names, in that order; InputError naming an unknown one.
+std::vector<BatchNorm2dImpl*> bn_layers_named(torch::nn::Module& model, const std::vector<std::string>& names) {
   const std::vector<BnLayerRef> all = bn_layers(model);
-  for (const auto& name : layers) {
+  std::vector<BatchNorm2dImpl*> selected;
+  for (const auto& name : names) {
     auto it = std::find_if(all.begin(), all.end(), [&](const BnLayerRef& l) { return l.name == name; });
     require(it != all.end(), "no BatchNorm layer '" + name + "' in the model");
-    at::NoGradGuard no_grad;
-    BatchNorm2dImpl& bn = *it->bn;
+    selected.push_back(it->bn);
+  }
+  return selected;
+}
+}  // namespace
+
+void make_identity_at_running_statistics(torch::nn::Module& model, const std::vector<std::string>& layers) {
+  at::NoGradGuard no_grad;
+  for (BatchNorm2dImpl* layer : bn_layers_named(model, layers)) {
+    BatchNorm2dImpl& bn = *layer;
     bn.weight.copy_((bn.running_var.to(at::kDouble) + bn.options.eps()).sqrt());
     bn.bias.copy_(bn.running_mean);
   }
@@ -247,13 +258,7 @@ void make_identity_at_running_statistics(torch::nn::Module& model, const std::ve
 
 RecalReport estimate_renormalization(Network& model, BatchStream& stream, const std::vector<std::string>& layers) {
   const auto start = std::chrono::steady_clock::now();
-  std::vector<BatchNorm2dImpl*> selected;
-  const std::vector<BnLayerRef> all = bn_layers(model);
-  for (const auto& name : layers) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const BnLayerRef& l) { return l.name == name; });
-    require(it != all.end(), "no BatchNorm layer '" + name + "' in the model");
-    selected.push_back(it->bn);
-  }
+  const std::vector<BatchNorm2dImpl*> selected = bn_layers_named(model, layers);
   std::vector<PooledChannelStats> stats;
   at::NoGradGuard no_grad;
   for (BatchNorm2dImpl* bn : selected) {

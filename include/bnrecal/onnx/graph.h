@@ -63,6 +63,10 @@ struct Graph {
   static Graph from_json(const nlohmann::json& j);
 };
 
+// The module path a weight's name implies: "layer1.0.conv1.weight" -> "layer1.0.conv1"; "" when the
+// name does not end in ".weight" (torch.onnx and bnrecal's export name weights this way).
+std::string module_of_weight(const std::string& weight_name);
+
 // The ONNX opsets bnrecal reads and writes (default domain).
 constexpr int64_t kMinOnnxOpset = 9;
 constexpr int64_t kMaxOnnxOpset = 17;
