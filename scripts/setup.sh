@@ -15,6 +15,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev zlib1g-dev libjpeg-dev libpng-dev
   libgtest-dev libbenchmark-dev
   libonnx-dev libonnx-testdata  # ONNX models in and out (ModelProto), and ONNX's operator tests
+  libgloo-dev             # headers of Gloo, the backend of the distributed runs (c10d in libtorch)
   clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan for the fuzz targets (fuzz/)
   dataset-fashion-mnist   # the default dataset, /usr/share/datasets/fashion-mnist
   python3-torch python3-torchvision python3-pil python3-numpy  # reference checks against torchvision

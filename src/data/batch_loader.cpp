@@ -41,14 +41,29 @@ int64_t BatchLoader::num_batches() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
+size_t BatchLoader::next_batch_images() const {
+  const size_t take = std::min(order_.size() - position_, static_cast<size_t>(options_.batch_size));
+  return options_.drop_last && take < static_cast<size_t>(options_.batch_size) ? 0 : take;
+}
+
 bool BatchLoader::next(Batch& batch) {
-  const size_t remaining = order_.size() - position_;
-  const size_t take = std::min(remaining, static_cast<size_t>(options_.batch_size));
-  if (take == 0 || (options_.drop_last && take < static_cast<size_t>(options_.batch_size))) return false;
+  const size_t take = next_batch_images();
+  if (take == 0) return false;
   std::vector<int64_t> indices(order_.begin() + position_, order_.begin() + position_ + take);
   position_ += take;
   batch = source_.load(indices, options_.augment, rng_);
   batch.images = batch.images.sub_(mean_).div_(std_);
+  return true;
+}
+
+bool BatchLoader::skip() {
+  if (options_.augment) {
+    Batch discarded;
+    return next(discarded);
+  }
+  const size_t take = next_batch_images();
+  if (take == 0) return false;
+  position_ += take;
   return true;
 }
 

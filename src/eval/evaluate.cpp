@@ -1,6 +1,7 @@
 #include "bnrecal/eval/evaluate.h"
 
 #include <chrono>
+#include <map>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/eval/metrics.h"
@@ -12,6 +13,33 @@ nlohmann::json EvalResult::to_json() const {
           {"loss", loss},       {"n", n},       {"seconds", seconds},         {"images_per_second", images_per_second}};
 }
 
+namespace {
+// Every rank's batch outcomes, by batch index; InputError when a batch is missing (a rank saw
+// other data).
+std::map<int64_t, BatchOutcome> gather_outcomes(WorkGroup& group, const std::map<int64_t, BatchOutcome>& local) {
+  nlohmann::json mine = nlohmann::json::array();
+  for (const auto& [t, outcome] : local) mine.push_back({{"batch", t}, {"outcome", outcome.to_json()}});
+  std::map<int64_t, BatchOutcome> all;
+  for (const nlohmann::json& theirs : group.all_gather_json(mine)) {
+    for (const auto& entry : theirs) {
+      all[entry.at("batch").get<int64_t>()] = BatchOutcome::from_json(entry.at("outcome"));
+    }
+  }
+  require(all.empty() || all.rbegin()->first + 1 == static_cast<int64_t>(all.size()),
+          "distributed evaluation: the ranks' batches do not add up (do all ranks read the same data?)");
+  return all;
+}
+// The images of the batches this rank evaluates (all of them when it is alone).
+int64_t images_owned(int64_t images, int64_t batch_size, const WorkGroup* group) {
+  if (!group) return images;
+  int64_t owned = 0;
+  for (int64_t t = 0; t * batch_size < images; ++t) {
+    if (group->owns(t)) owned += std::min(batch_size, images - t * batch_size);
+  }
+  return owned;
+}
+}  // namespace
+
 EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions& options) {
   LoaderOptions loader_options;
   loader_options.batch_size = options.batch_size;
@@ -22,14 +50,26 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
   const bool was_training = model.is_training();
   model.eval();
   at::NoGradGuard no_grad;
-  AccuracyCounter counter;
+  std::map<int64_t, BatchOutcome> outcomes;  // by batch index
+  int64_t images_done = 0;
+  const int64_t images_total = images_owned(loader.num_images(), options.batch_size, options.group);
   const auto start = std::chrono::steady_clock::now();
-  for (Batch batch; loader.next(batch);) {
-    counter.add(model.forward(batch.images), batch.labels);
-    if (options.progress) options.progress(counter.count(), loader.num_images());
+  for (int64_t t = 0;; ++t) {
+    if (options.group && !options.group->owns(t)) {
+      if (!loader.skip()) break;
+      continue;
+    }
+    Batch batch;
+    if (!loader.next(batch)) break;
+    BatchOutcome& outcome = outcomes[t] = score_batch(model.forward(batch.images), batch.labels);
+    images_done += static_cast<int64_t>(outcome.hits.size());
+    if (options.progress) options.progress(images_done, images_total);
   }
+  if (options.group) outcomes = gather_outcomes(*options.group, outcomes);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   model.train(was_training);
+  AccuracyCounter counter;
+  for (const auto& [t, outcome] : outcomes) counter.add(outcome);
 
   EvalResult result;
   result.top1 = counter.top1();

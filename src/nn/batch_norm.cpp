@@ -112,6 +112,17 @@ at::Tensor BatchNorm2dImpl::normalize(const at::Tensor& input) {
                         options.eps(), at::globalContext().userEnabledCuDNN());
 }
 
+void BatchNorm2dImpl::blend_running_statistics(const BatchMoments& m, double factor) {
+  const double n = static_cast<double>(m.count);
+  running_mean.copy_(m.mean * factor + running_mean.to(at::kDouble) * (1.0 - factor));
+  running_var.copy_(m.m2 * (factor / (n - 1.0)) + running_var.to(at::kDouble) * (1.0 - factor));
+}
+
+void BatchNorm2dImpl::update_running_statistics(const BatchMoments& m, double factor) {
+  if (num_batches_tracked.defined()) num_batches_tracked += 1;
+  blend_running_statistics(m, factor);
+}
+
 at::Tensor BatchNorm2dImpl::normalize_with_batch_statistics(const at::Tensor& input,
                                                             double factor) {
   const BatchMoments m = batch_moments(input);
@@ -121,8 +132,7 @@ at::Tensor BatchNorm2dImpl::normalize_with_batch_statistics(const at::Tensor& in
   // As ATen: the running update in float64 from the unbiased batch variance, normalization with
   // the biased one (through ATen's inference kernel, which reads the input once).
   const double n = static_cast<double>(m.count);
-  running_mean.copy_(m.mean * factor + running_mean.to(at::kDouble) * (1.0 - factor));
-  running_var.copy_(m.m2 * (factor / (n - 1.0)) + running_var.to(at::kDouble) * (1.0 - factor));
+  blend_running_statistics(m, factor);
   return at::batch_norm(input, weight, bias, m.mean.to(input.options()),
                         (m.m2 / n).to(input.options()), /*training=*/false, 0.0, options.eps(),
                         at::globalContext().userEnabledCuDNN());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/name_match.h"
@@ -139,6 +140,17 @@ class PooledObservers {
   const std::vector<BnLayerRef>& group_;
 };
 
+// The pooled estimate becomes the layers' running statistics.
+void store_pooled(const std::vector<BnLayerRef>& group, const std::vector<PooledChannelStats>& pooled,
+                  int64_t batches) {
+  for (size_t i = 0; i < group.size(); ++i) {
+    require(pooled[i].count() > 0, "BN layer '" + group[i].name + "' was not reached by forward");
+    group[i].bn->running_mean.copy_(pooled[i].mean().to(at::kFloat));
+    group[i].bn->running_var.copy_(pooled[i].unbiased_variance().to(at::kFloat));
+    group[i].bn->num_batches_tracked.fill_(batches);
+  }
+}
+
 // One recalibration pass over the stream for a group of BN layers (all of them, or one in
 // sequential mode). The caller has put exactly these layers in training mode.
 int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerRef>& group,
@@ -169,15 +181,121 @@ int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerR
   }
   observers.reset();
   require(t > 0, "recalibration stream has no images");
-  if (e == Estimator::kPooled) {
-    for (size_t i = 0; i < group.size(); ++i) {
-      require(pooled[i].count() > 0, "BN layer '" + group[i].name + "' was not reached by forward");
-      group[i].bn->running_mean.copy_(pooled[i].mean().to(at::kFloat));
-      group[i].bn->running_var.copy_(pooled[i].unbiased_variance().to(at::kFloat));
-      group[i].bn->num_batches_tracked.fill_(t);
+  if (e == Estimator::kPooled) store_pooled(group, pooled, t);
+  return t;
+}
+
+// The BN calls of one batch, as a process that did not run it needs them to replay it.
+struct BatchRecord {
+  int64_t images = 0;
+  std::vector<std::vector<BatchMoments>> calls;  // [layer of the group][call within the forward]
+};
+
+nlohmann::json moments_to_json(const BatchMoments& m) {
+  const at::Tensor mean = m.mean.cpu().contiguous(), m2 = m.m2.cpu().contiguous();
+  return {{"count", m.count},
+          {"mean", std::vector<double>(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel())},
+          {"m2", std::vector<double>(m2.data_ptr<double>(), m2.data_ptr<double>() + m2.numel())}};
+}
+
+BatchMoments moments_from_json(const nlohmann::json& j) {
+  auto tensor = [](std::vector<double> v) {
+    return at::from_blob(v.data(), {static_cast<int64_t>(v.size())}, at::kDouble).clone();
+  };
+  return {j.at("count").get<int64_t>(), tensor(j.at("mean").get<std::vector<double>>()),
+          tensor(j.at("m2").get<std::vector<double>>())};
+}
+
+// Every rank's records, by batch index (all ranks receive all of them).
+std::map<int64_t, BatchRecord> gather_records(WorkGroup& workers, const std::map<int64_t, BatchRecord>& local) {
+  nlohmann::json mine = nlohmann::json::array();
+  for (const auto& [t, record] : local) {
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& layer_calls : record.calls) {
+      nlohmann::json l = nlohmann::json::array();
+      for (const auto& m : layer_calls) l.push_back(moments_to_json(m));
+      calls.push_back(l);
+    }
+    mine.push_back({{"batch", t}, {"images", record.images}, {"calls", calls}});
+  }
+  std::map<int64_t, BatchRecord> all;
+  for (const nlohmann::json& theirs : workers.all_gather_json(mine)) {
+    for (const auto& entry : theirs) {
+      BatchRecord& record = all[entry.at("batch").get<int64_t>()];
+      record.images = entry.at("images").get<int64_t>();
+      for (const auto& l : entry.at("calls")) {
+        record.calls.emplace_back();
+        for (const auto& m : l) record.calls.back().push_back(moments_from_json(m));
+      }
     }
   }
-  return t;
+  require(all.empty() || all.rbegin()->first + 1 == static_cast<int64_t>(all.size()),
+          "distributed recalibration: the ranks' batches do not add up (do all ranks read the same data?)");
+  return all;
+}
+
+// run_pass shared by the ranks of opt.group: each runs its own batches, recording their moments,
+// then all replay every batch in stream order, through the same update a forward makes.
+int64_t run_shared_pass(Network& model, BatchStream& stream, const std::vector<BnLayerRef>& group,
+                        const RecalOptions& opt, int64_t& images_done, int64_t images_total, int64_t& images) {
+  const Estimator e = opt.estimator;
+  if (e != Estimator::kEma) {
+    for (const auto& l : group) l.bn->reset_running_stats();
+  }
+  BnSnapshot pass_start(model);  // this rank's forwards move the statistics with its batches only
+  std::map<int64_t, BatchRecord> local;
+  BatchRecord* current = nullptr;
+  for (size_t i = 0; i < group.size(); ++i) {
+    group[i].bn->observe_batch_moments([&current, i](const BatchMoments& m) {
+      current->calls[i].push_back({m.count, m.mean.cpu(), m.m2.cpu()});
+    });
+  }
+  try {
+    stream.rewind();
+    for (int64_t t = 0;; ++t) {
+      if (!opt.group->owns(t)) {
+        if (!stream.skip()) break;
+        continue;
+      }
+      at::Tensor x;
+      if (!stream.next(x)) break;
+      current = &local[t];
+      current->images = x.size(0);
+      current->calls.resize(group.size());
+      model.forward(x);
+      images_done += x.size(0);
+      if (opt.progress) opt.progress(images_done, images_total);
+    }
+  } catch (...) {
+    for (const auto& l : group) l.bn->observe_batch_moments(nullptr);
+    throw;
+  }
+  for (const auto& l : group) l.bn->observe_batch_moments(nullptr);
+  const std::map<int64_t, BatchRecord> all = gather_records(*opt.group, local);
+  require(!all.empty(), "recalibration stream has no images");
+  pass_start.restore(model);
+
+  std::vector<PooledChannelStats> pooled;
+  for (const auto& l : group) pooled.emplace_back(l.bn->options.num_features());
+  images = 0;
+  for (const auto& [t, record] : all) {
+    images += record.images;
+    double m = 1.0;  // as run_pass chooses it
+    if (e == Estimator::kEma || e == Estimator::kEmaReset) m = opt.momentum;
+    if (e == Estimator::kCumulative) m = 1.0 / static_cast<double>(t + 1);
+    for (size_t i = 0; i < group.size(); ++i) {
+      for (const BatchMoments& call : record.calls[i]) {
+        if (e == Estimator::kPooled) {
+          pooled[i].merge(call.count, call.mean, call.m2);
+        } else {
+          group[i].bn->update_running_statistics(call, m);
+        }
+      }
+    }
+  }
+  const int64_t batches = static_cast<int64_t>(all.size());
+  if (e == Estimator::kPooled) store_pooled(group, pooled, batches);
+  return batches;
 }
 
 }  // namespace
@@ -213,14 +331,16 @@ RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptio
   const bool was_training = model.is_training();
   const auto start = std::chrono::steady_clock::now();
   int64_t images_done = 0;
-  const int64_t images_total = stream.num_images() * report.passes;
+  // A rank of a group runs about 1/size of the images (the batches are dealt round-robin).
+  const int64_t ranks = opt.group ? opt.group->size() : 1;
+  const int64_t images_total = (stream.num_images() * report.passes + ranks - 1) / ranks;
   try {
     torch::NoGradGuard no_grad;
     for (const auto& group : groups) {
       model.eval();  // dropout and every other BN layer: inference behaviour
       for (const auto& l : group) l.bn->train();
-      report.batches = run_pass(model, stream, group, opt, images_done, images_total,
-                                report.images);
+      report.batches = opt.group ? run_shared_pass(model, stream, group, opt, images_done, images_total, report.images)
+                                 : run_pass(model, stream, group, opt, images_done, images_total, report.images);
     }
   } catch (...) {
     snapshot.restore(model);

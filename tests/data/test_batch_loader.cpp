@@ -62,6 +62,32 @@ TEST(BatchLoader, DropLastAndLimit) {
   EXPECT_THROW(BatchLoader(*data, o), InputError);
 }
 
+TEST(BatchLoader, SkippedBatchesLeaveTheOthersAsTheyWere) {
+  // A distributed rank skips the batches of the others: batches 1 and 3 read after skipping 0 and 2
+  // must be the ones a full pass reads, with augmentation too (its generator advances in order).
+  auto data = traceable(40);
+  for (bool augment : {false, true}) {
+    SCOPED_TRACE(augment ? "augmented" : "plain");
+    const LoaderOptions o = LoaderOptions::sample(/*images=*/30, /*batch_size=*/8, /*seed=*/3, augment, {});
+    BatchLoader full(*data, o), skipping(*data, o);
+    std::vector<Batch> all;
+    for (Batch b; full.next(b);) all.push_back(b);
+    ASSERT_EQ(all.size(), 4u);
+    Batch b;
+    for (size_t t = 0; t < all.size(); ++t) {
+      if (t % 2 == 0) {
+        EXPECT_TRUE(skipping.skip());
+        continue;
+      }
+      ASSERT_TRUE(skipping.next(b));
+      EXPECT_TRUE(b.images.equal(all[t].images)) << "batch " << t;
+      EXPECT_TRUE(b.labels.equal(all[t].labels)) << "batch " << t;
+    }
+    EXPECT_FALSE(skipping.skip());
+    EXPECT_FALSE(skipping.next(b));
+  }
+}
+
 TEST(BatchLoader, NormalizesWithGivenStatistics) {
   auto data = traceable(2);
   LoaderOptions o;

@@ -1,4 +1,5 @@
 #include "cli_common.h"
+#include "distributed_job.h"
 
 #include <unistd.h>
 
@@ -101,8 +102,10 @@ CLI::Validator lower_bound_check(bool zero_allowed) {
 const CLI::Validator kNonNegative = lower_bound_check(true);
 const CLI::Validator kPositive = lower_bound_check(false);
 
-std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub) {
+std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub, bool distributed) {
   auto options = std::make_shared<CommonOptions>();
+  options->command = sub.get_name();
+  options->distributed = distributed;
   sub.add_option("--threads", options->threads, "CPU threads for libtorch and the kernels (default: all cores)")
       ->check(kNonNegative);
   sub.add_option("--json", options->json_path,
@@ -112,11 +115,15 @@ std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub) {
   return options;
 }
 
-int apply_common_options(const CommonOptions& options) { return configure_threads(options.threads); }
+int apply_common_options(CommonOptions& options) {
+  if (!options.distributed) require_single_process(options.command);
+  if (!reports_results()) options.quiet = true;
+  return configure_threads(options.threads);
+}
 
 void write_json_result(const CommonOptions& options, nlohmann::json results, const nlohmann::json& config,
                        uint64_t seed) {
-  if (options.json_path.empty()) return;
+  if (options.json_path.empty() || !reports_results()) return;
   nlohmann::json out = run_provenance(seed, config);
   out.update(results);  // result keys at the top level, next to the provenance
   write_file_atomic(options.json_path, out.dump(2) + "\n");
@@ -137,6 +144,7 @@ Progress::Progress(std::string label, int64_t total, bool quiet)
 
 void Progress::update(int64_t done, const std::string& extra) {
   if (quiet_ || total_ <= 0) return;
+  done = std::min(done, total_);  // a rank's share of the images is known only roughly
   const double now = now_seconds();
   const int decile = static_cast<int>(10 * done / total_);
   if (tty_) {

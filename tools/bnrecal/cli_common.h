@@ -49,17 +49,22 @@ extern const CLI::Validator kNonNegative;  // >= 0
 extern const CLI::Validator kPositive;     // > 0
 
 struct CommonOptions {
+  std::string command;      // the subcommand's name
+  bool distributed = false;  // the subcommand can run as one rank of a distributed job
   int threads = 0;          // 0: all cores
   std::string json_path;    // --json: write results here
   bool quiet = false;       // --quiet: no progress bar
 };
 
-// Adds --threads, --json and --quiet to a subcommand.
-std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub);
-// Applies --threads (libtorch and OpenMP); returns the thread count in use.
-int apply_common_options(const CommonOptions& options);
+// Adds --threads, --json and --quiet to a subcommand. distributed: it runs as a rank of a job
+// (distributed_job.h); the others refuse to.
+std::shared_ptr<CommonOptions> add_common_options(CLI::App& sub, bool distributed = false);
+// Applies --threads (libtorch and OpenMP); returns the thread count in use. A rank other than 0
+// turns quiet. UsageError for a launched copy of a command that runs in one process only.
+int apply_common_options(CommonOptions& options);
 
-// Writes the result keys + provenance (config, seed, git revision, libtorch version) to --json, if given.
+// Writes the result keys + provenance (config, seed, git revision, libtorch version) to --json, if
+// given, from rank 0 of a distributed job (or the only process).
 void write_json_result(const CommonOptions& options, nlohmann::json results,
                        const nlohmann::json& config, uint64_t seed);
 

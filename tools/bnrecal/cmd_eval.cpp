@@ -9,6 +9,7 @@
 #include "bnrecal/nn/policy_resolution.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "distributed_job.h"
 #include "perturbation_options.h"
 
 namespace bnrecal::cli {
@@ -77,9 +78,10 @@ void add_eval_command(CLI::App& app) {
                 "Also print where the time went: quantize, im2col, kernel (integer GEMM), rescale, "
                 "batchnorm and other (fp32 layers, activations, data loading), as shares of wall time");
   auto perturbation = add_perturbation_options(*sub);
-  auto common = add_common_options(*sub);
+  auto common = add_common_options(*sub, /*distributed=*/true);
   sub->callback([spec, perturbation, common] {
     const int threads = apply_common_options(*common);
+    ProcessGroup* job = distributed_job();
     LoadedModel model = load_model(spec->model);
     const EvalPerturbation p = eval_perturbation(*perturbation, *spec, model.card);
     apply_policy(*model.network, p.spec, p.seed, model.card.calibration);
@@ -90,13 +92,20 @@ void add_eval_command(CLI::App& app) {
     options.batch_size = spec->batch_size;
     options.limit = spec->limit;
     options.normalization = model.card.normalization;
-    Progress progress("eval", spec->limit > 0 ? std::min(spec->limit, source->size()) : source->size(), common->quiet);
-    options.progress = [&progress](int64_t done, int64_t) { progress.update(done); };
+    options.group = job;
+    // A rank's total is its share of the batches: create on the first call, which tells it.
+    std::unique_ptr<Progress> progress;
+    const bool quiet = common->quiet;
+    options.progress = [&progress, quiet](int64_t done, int64_t total) {
+      if (!progress) progress = std::make_unique<Progress>("eval", total, quiet);
+      progress->update(done);
+    };
     set_stage_profiling(spec->profile);
     const auto start = std::chrono::steady_clock::now();
     const EvalResult r = evaluate(*model.network, *source, options);
     const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-    progress.finish();
+    if (progress) progress->finish();
+    if (!reports_results()) return;
 
     // The checkpoint's channel order changes which sysmt lanes collide, so name it with the policy.
     const ChannelOrders& orders = model.card.calibration.channel_orders;
@@ -106,8 +115,9 @@ void add_eval_command(CLI::App& app) {
                 static_cast<unsigned long long>(p.seed), order.c_str(), source->name().c_str(),
                 static_cast<long long>(r.n), format_percent(r.top1, r.top1_stderr).c_str());
     if (source->num_classes() > 5) std::printf("top-5  %s\n", format_percent(r.top5, r.top5_stderr).c_str());
-    std::printf("speed  %.0f images/s (%d threads, batch %lld)\n", r.images_per_second, threads,
-                static_cast<long long>(spec->batch_size));
+    const std::string processes = job ? ", " + std::to_string(job->size()) + " processes" : "";
+    std::printf("speed  %.0f images/s (%d threads%s, batch %lld)\n", r.images_per_second, threads,
+                processes.c_str(), static_cast<long long>(spec->batch_size));
     if (spec->profile) print_stage_profile(wall.count());
     const nlohmann::json config = {{"model", spec->model}, {"data", data},           {"split", spec->split},
                                    {"limit", spec->limit}, {"batch_size", spec->batch_size},

@@ -10,6 +10,7 @@
 #include "bnrecal/recal/recalibrate.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "distributed_job.h"
 #include "perturbation_options.h"
 #include "recal_options.h"
 
@@ -38,9 +39,10 @@ void add_recalibrate_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "on", "off"}))->capture_default_str();
   sub->add_option("--output,-o", spec->output, "Recalibrated checkpoint to write")->required();
   auto perturbation = add_perturbation_options(*sub);
-  auto common = add_common_options(*sub);
+  auto common = add_common_options(*sub, /*distributed=*/true);
   sub->callback([spec, recal, perturbation, common] {
     apply_common_options(*common);
+    ProcessGroup* job = distributed_job();
     RecalProtocol protocol = recal_protocol(*recal);
     LoadedModel model = load_model(spec->model);
     const PolicySpec policy = policy_spec(*perturbation, model.card.native_arithmetic());
@@ -71,8 +73,10 @@ void add_recalibrate_command(CLI::App& app) {
       if (!progress) progress = std::make_unique<Progress>("recalibrate", total, quiet);
       progress->update(done);
     };
+    protocol.options.group = job;
     const RecalReport report = recalibrate_bn(*model.network, stream, protocol.options);
     if (progress) progress->finish();
+    if (!reports_results()) return;  // every rank holds the same statistics; rank 0 writes them
 
     RecalibrationRecord record;
     record.perturbation = policy;

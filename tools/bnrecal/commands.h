@@ -8,6 +8,12 @@ void add_gemm_command(CLI::App& app);  // tools/bnrecal/cmd_gemm.cpp
 
 namespace bnrecal::cli {
 
+// Thrown by a command that ran a child whose failure is already reported (launch): main exits
+// with this code and prints nothing more.
+struct ExitStatus {
+  int code;
+};
+
 void add_models_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
@@ -25,6 +31,7 @@ void add_export_command(CLI::App& app);  // cmd_export.cpp
 void add_reorder_command(CLI::App& app);
 void add_prune_command(CLI::App& app);
 void add_study_command(CLI::App& app);  // cmd_study.cpp
+void add_launch_command(CLI::App& app);  // cmd_launch.cpp
 
 inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
@@ -39,6 +46,7 @@ inline void add_all_commands(CLI::App& app) {
   add_prune_command(app);
   add_study_command(app);
   add_gemm_command(app);
+  add_launch_command(app);
 }
 
 }  // namespace bnrecal::cli

@@ -19,6 +19,12 @@ class BatchStream {
   virtual ~BatchStream() = default;
   virtual void rewind() = 0;
   virtual bool next(at::Tensor& images) = 0;
+  // Passes over the next batch (false at the end); a stream that can do so without producing the
+  // images overrides it.
+  virtual bool skip() {
+    at::Tensor discarded;
+    return next(discarded);
+  }
   virtual int64_t num_images() const = 0;
 };
 
@@ -56,6 +62,7 @@ class LoaderBatchStream : public BatchStream {
     images = batch.images;
     return true;
   }
+  bool skip() override { return loader_.skip(); }
   int64_t num_images() const override { return loader_.num_images(); }
 
  private:

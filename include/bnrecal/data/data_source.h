@@ -83,10 +83,16 @@ class BatchLoader {
   // Starts an epoch (reshuffles with seed + epoch when shuffling).
   void start_epoch(int64_t epoch);
   bool next(Batch& batch);
+  // Passes over the next batch without loading it (returns false at the end): what a process
+  // does with the batches another one evaluates. With augmentation the batch is loaded anyway,
+  // since its random transforms advance the generator the batches after it draw from.
+  bool skip();
   int64_t num_images() const { return static_cast<int64_t>(order_.size()); }
   int64_t num_batches() const;
 
  private:
+  size_t next_batch_images() const;  // 0 at the end of the epoch
+
   const DataSource& source_;
   LoaderOptions options_;
   std::vector<int64_t> order_;

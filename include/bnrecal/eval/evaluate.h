@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bnrecal/core/work_group.h"
 #include "bnrecal/data/data_source.h"
 #include "bnrecal/models/model_card.h"
 #include "bnrecal/nn/network.h"
@@ -21,6 +22,10 @@ struct EvalOptions {
   Normalization normalization;  // usually the checkpoint's
   // Called after every batch with (images done, images total); may print progress.
   std::function<void(int64_t, int64_t)> progress;
+  // Several processes (dist/process_group.h): each evaluates the batches it owns and every rank
+  // gets the whole result, identical to one process's (same batches, outcomes added in batch
+  // order). Progress then counts this rank's images.
+  WorkGroup* group = nullptr;
 };
 
 struct EvalResult {

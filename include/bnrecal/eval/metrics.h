@@ -18,11 +18,25 @@ namespace bnrecal {
 // sqrt(p (1 - p) / n), in the unit of p (percent in, percent out).
 double binomial_stderr_percent(double percent, int64_t n);
 
+// What one batch contributes to an AccuracyCounter. Separate from the counter so that processes
+// evaluating different batches can exchange them and add them up in batch order, which gives the
+// single-process sums bit for bit (the loss is a floating-point sum, so order matters).
+struct BatchOutcome {
+  int64_t correct1 = 0, correct5 = 0;
+  double loss_sum = 0.0;
+  std::vector<uint8_t> hits;  // per image: 1 where top-1 is right
+  nlohmann::json to_json() const;
+  static BatchOutcome from_json(const nlohmann::json& j);
+};
+
+// logits [B, classes], labels int64 [B]. Ties count in favour of the lower class index, as
+// torch::topk does.
+BatchOutcome score_batch(const at::Tensor& logits, const at::Tensor& labels);
+
 class AccuracyCounter {
  public:
-  // logits [B, classes], labels int64 [B]. Ties count in favour of the lower class index,
-  // as torch::topk does.
-  void add(const at::Tensor& logits, const at::Tensor& labels);
+  void add(const at::Tensor& logits, const at::Tensor& labels) { add(score_batch(logits, labels)); }
+  void add(const BatchOutcome& batch);
   int64_t count() const { return n_; }
   double top1() const;          // percent
   double top5() const;          // percent (equals 100 when there are at most 5 classes)

@@ -43,6 +43,10 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl> {
   void reset() override;            // (re)registers parameters and buffers, then initializes them
   void reset_running_stats();       // mean 0, var 1, batches 0
   void reset_parameters();          // running stats, and gamma 1, beta 0
+  // The running-statistics update of one training-mode forward with these batch moments, as
+  // PyTorch does it: r = (1 - factor) r + factor b, from the unbiased batch variance, and one more
+  // batch tracked. Recalibration across processes replays other processes' batches with it.
+  void update_running_statistics(const BatchMoments& m, double factor);
   void pretty_print(std::ostream& stream) const override;
 
   // Called with the batch statistics of every training-mode no-grad forward; empty to stop.
@@ -60,6 +64,7 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl> {
  private:
   at::Tensor normalize(const at::Tensor& input);
   at::Tensor normalize_with_batch_statistics(const at::Tensor& input, double factor);
+  void blend_running_statistics(const BatchMoments& m, double factor);
   MomentsObserver observer_;
   ActivationProbe probe_;
 };

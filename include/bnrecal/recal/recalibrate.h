@@ -31,6 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bnrecal/core/work_group.h"
 #include "bnrecal/nn/network.h"
 #include "bnrecal/nn/batch_norm.h"
 #include "bnrecal/data/batch_stream.h"
@@ -54,6 +55,12 @@ struct RecalOptions {
   bool sequential = false;
   // Called after every batch: (images done, images total over all passes).
   std::function<void(int64_t, int64_t)> progress;
+  // Several processes (dist/process_group.h) share each pass: a rank runs the batches it owns and
+  // records every BN call's batch moments; the ranks exchange them and each replays every batch
+  // in stream order through the estimator, so all ranks end with the single-process statistics,
+  // bit for bit, for every estimator (EMA included: its order is the stream's batch order).
+  // Every rank must read the same stream. Progress then counts this rank's images.
+  WorkGroup* group = nullptr;
   nlohmann::json to_json() const;
 };
 
