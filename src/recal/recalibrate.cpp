@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 
 #include "bnrecal/core/error.h"
@@ -120,25 +121,34 @@ void BnSnapshot::restore(torch::nn::Module& model) const {
 
 namespace {
 
-// Routes each group layer's batch statistics into its pooled accumulator for the lifetime of a
-// pass, and detaches the observers however the pass ends.
-class PooledObservers {
+// Hands every group layer's batch moments to `observe(layer index, moments)` for the lifetime of
+// a pass, and detaches the observers however the pass ends.
+class GroupObservers {
  public:
-  PooledObservers(const std::vector<BnLayerRef>& group, std::vector<PooledChannelStats>& pooled)
-      : group_(group) {
+  GroupObservers(const std::vector<BnLayerRef>& group, std::function<void(size_t, const BatchMoments&)> observe)
+      : group_(group), observe_(std::move(observe)) {
     for (size_t i = 0; i < group.size(); ++i) {
-      PooledChannelStats* target = &pooled[i];
-      group[i].bn->observe_batch_moments(
-          [target](const BatchMoments& m) { target->merge(m.count, m.mean.cpu(), m.m2.cpu()); });
+      group[i].bn->observe_batch_moments([this, i](const BatchMoments& m) { observe_(i, m); });
     }
   }
-  ~PooledObservers() {
+  ~GroupObservers() {
     for (const auto& l : group_) l.bn->observe_batch_moments(nullptr);
   }
+  GroupObservers(const GroupObservers&) = delete;
+  GroupObservers& operator=(const GroupObservers&) = delete;
 
  private:
   const std::vector<BnLayerRef>& group_;
+  std::function<void(size_t, const BatchMoments&)> observe_;
 };
+
+// The running-average factor of batch t: final and pooled take the batch whole (pooled overwrites
+// the statistics at the end anyway).
+double batch_momentum(const RecalOptions& opt, int64_t t) {
+  if (opt.estimator == Estimator::kEma || opt.estimator == Estimator::kEmaReset) return opt.momentum;
+  if (opt.estimator == Estimator::kCumulative) return 1.0 / static_cast<double>(t + 1);
+  return 1.0;
+}
 
 // The pooled estimate becomes the layers' running statistics.
 void store_pooled(const std::vector<BnLayerRef>& group, const std::vector<PooledChannelStats>& pooled,
@@ -161,18 +171,18 @@ int64_t run_pass(Network& model, BatchStream& stream, const std::vector<BnLayerR
     for (const auto& l : group) l.bn->reset_running_stats();
   }
   std::vector<PooledChannelStats> pooled;
-  std::unique_ptr<PooledObservers> observers;
+  std::unique_ptr<GroupObservers> observers;
   if (e == Estimator::kPooled) {
     for (const auto& l : group) pooled.emplace_back(l.bn->options.num_features());
-    observers = std::make_unique<PooledObservers>(group, pooled);
+    observers = std::make_unique<GroupObservers>(group, [&pooled](size_t i, const BatchMoments& m) {
+      pooled[i].merge(m.count, m.mean.cpu(), m.m2.cpu());
+    });
   }
   stream.rewind();
   int64_t t = 0;
   images = 0;
   for (at::Tensor x; stream.next(x); ++t) {
-    double m = 1.0;  // final, pooled (pooled overwrites the statistics at the end anyway)
-    if (e == Estimator::kEma || e == Estimator::kEmaReset) m = opt.momentum;
-    if (e == Estimator::kCumulative) m = 1.0 / static_cast<double>(t + 1);
+    const double m = batch_momentum(opt, t);
     for (const auto& l : group) l.bn->options.momentum(m);
     model.forward(x);
     images += x.size(0);
@@ -245,12 +255,10 @@ int64_t run_shared_pass(Network& model, BatchStream& stream, const std::vector<B
   BnSnapshot pass_start(model);  // this rank's forwards move the statistics with its batches only
   std::map<int64_t, BatchRecord> local;
   BatchRecord* current = nullptr;
-  for (size_t i = 0; i < group.size(); ++i) {
-    group[i].bn->observe_batch_moments([&current, i](const BatchMoments& m) {
+  {
+    GroupObservers recorder(group, [&current](size_t i, const BatchMoments& m) {
       current->calls[i].push_back({m.count, m.mean.cpu(), m.m2.cpu()});
     });
-  }
-  try {
     stream.rewind();
     for (int64_t t = 0;; ++t) {
       if (!opt.group->owns(t)) {
@@ -266,11 +274,7 @@ int64_t run_shared_pass(Network& model, BatchStream& stream, const std::vector<B
       images_done += x.size(0);
       if (opt.progress) opt.progress(images_done, images_total);
     }
-  } catch (...) {
-    for (const auto& l : group) l.bn->observe_batch_moments(nullptr);
-    throw;
   }
-  for (const auto& l : group) l.bn->observe_batch_moments(nullptr);
   const std::map<int64_t, BatchRecord> all = gather_records(*opt.group, local);
   require(!all.empty(), "recalibration stream has no images");
   pass_start.restore(model);
@@ -280,9 +284,7 @@ int64_t run_shared_pass(Network& model, BatchStream& stream, const std::vector<B
   images = 0;
   for (const auto& [t, record] : all) {
     images += record.images;
-    double m = 1.0;  // as run_pass chooses it
-    if (e == Estimator::kEma || e == Estimator::kEmaReset) m = opt.momentum;
-    if (e == Estimator::kCumulative) m = 1.0 / static_cast<double>(t + 1);
+    const double m = batch_momentum(opt, t);
     for (size_t i = 0; i < group.size(); ++i) {
       for (const BatchMoments& call : record.calls[i]) {
         if (e == Estimator::kPooled) {
