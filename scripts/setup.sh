@@ -21,6 +21,7 @@ packages=(
   python3-torch python3-torchvision python3-pil python3-numpy  # reference checks against torchvision
   python3-matplotlib      # the plots in docs/ (scripts/plot_*.py)
   python3-onnx            # onnx.checker on bnrecal's ONNX exports (tests)
+  python3-pytest          # the Python package's tests (python/tests), run from ctest
 )
 
 if [[ "${BNRECAL_SKIP_APT:-0}" != 1 ]]; then

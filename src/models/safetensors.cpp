@@ -60,7 +60,10 @@ Checkpoint read_safetensors(const std::string& path) {
   const std::string file = read_file(path);
   auto fail = [&path](const std::string& why) { return InputError("'" + path + "' is not a valid safetensors file: " + why); };
   // torch.save writes a zip archive (or, before PyTorch 1.6, a pickle starting with PROTO 0x80).
-  if (file.rfind("PK\x03\x04", 0) == 0 || (!file.empty() && static_cast<uint8_t>(file[0]) == 0x80)) {
+  // A safetensors header (JSON) starts at byte 8, whatever the bytes of its length are (a length
+  // of 128 + 256 k also starts with 0x80).
+  const bool json_at_8 = file.size() > 8 && file[8] == '{';
+  if (!json_at_8 && (file.rfind("PK\x03\x04", 0) == 0 || (!file.empty() && static_cast<uint8_t>(file[0]) == 0x80))) {
     throw InputError("'" + path + "' is a PyTorch file (torch.save or TorchScript), not safetensors: convert it "
                      "once with `bnrecal import`");
   }

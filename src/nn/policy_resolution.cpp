@@ -50,18 +50,14 @@ void check_training_arithmetic(const PolicySpec& spec, const ModelCalibration& c
   }
 }
 
-void apply_policy(torch::nn::Module& model, const PolicySpec& spec, uint64_t seed,
-                  const ModelCalibration& calibration) {
+std::vector<std::shared_ptr<ArithPolicy>> build_layer_policies(const std::vector<LayerInfo>& layers,
+                                                               const PolicySpec& spec, uint64_t seed,
+                                                               const ModelCalibration& calibration) {
   spec.validate();
   check_training_arithmetic(spec, calibration);
-  std::vector<ArithLayerRef> layers = arith_layers(model);
-  std::vector<LayerInfo> infos;
+  const std::vector<std::string> names = resolve_layer_policies(layers, spec);
   std::vector<std::string> layer_names;
-  for (const auto& l : layers) {
-    infos.push_back(l.info());
-    layer_names.push_back(l.name);
-  }
-  const std::vector<std::string> names = resolve_layer_policies(infos, spec);
+  for (const auto& l : layers) layer_names.push_back(l.name);
   check_channel_order_layers(calibration.channel_orders, layer_names);
   // Each policy's resolved parameters and model-level check, once.
   std::map<std::string, PolicyParams> params;
@@ -73,17 +69,26 @@ void apply_policy(torch::nn::Module& model, const PolicySpec& spec, uint64_t see
   }
   std::unique_ptr<NoiseModel> noise;
   if (spec.noise.enabled()) noise = std::make_unique<NoiseModel>(spec.noise.model());
-  // Build every policy first, then install: a failure leaves the model untouched.
   std::vector<std::shared_ptr<ArithPolicy>> policies;
   for (size_t i = 0; i < layers.size(); ++i) {
     if (!params.count(names[i])) params[names[i]] = find_policy(names[i]).resolve(spec.params);
     const PolicyContext ctx{params.at(names[i]), calibration, seed};
-    std::shared_ptr<ArithPolicy> policy = find_policy(names[i]).factory(infos[i], ctx);
+    std::shared_ptr<ArithPolicy> policy = find_policy(names[i]).factory(layers[i], ctx);
     if (noise && !matches_any(spec.noise.exclude, layers[i].name)) {
-      policy = std::make_shared<NoisyWeightsPolicy>(policy, *noise, infos[i], seed);
+      policy = std::make_shared<NoisyWeightsPolicy>(policy, *noise, layers[i], seed);
     }
     policies.push_back(policy);
   }
+  return policies;
+}
+
+void apply_policy(torch::nn::Module& model, const PolicySpec& spec, uint64_t seed,
+                  const ModelCalibration& calibration) {
+  std::vector<ArithLayerRef> layers = arith_layers(model);
+  std::vector<LayerInfo> infos;
+  for (const auto& l : layers) infos.push_back(l.info());
+  // Build every policy first, then install: a failure leaves the model untouched.
+  const std::vector<std::shared_ptr<ArithPolicy>> policies = build_layer_policies(infos, spec, seed, calibration);
   for (size_t i = 0; i < layers.size(); ++i) layers[i].set_policy(policies[i]);
 }
 

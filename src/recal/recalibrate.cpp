@@ -302,28 +302,35 @@ int64_t run_shared_pass(Network& model, BatchStream& stream, const std::vector<B
 
 }  // namespace
 
-RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptions& opt) {
+std::vector<std::vector<size_t>> recalibration_passes(const std::vector<std::string>& names, const RecalOptions& opt) {
   check_momentum(opt.momentum);
-  std::vector<BnLayerRef> all = bn_layers(model);
-  require(!all.empty(), "the model has no BatchNorm layers to recalibrate");
-  std::vector<BnLayerRef> selected;
-  std::vector<std::string> names;
-  for (const auto& l : all) {
-    names.push_back(l.name);
-    if (opt.layers.empty() || matches_any(opt.layers, l.name)) selected.push_back(l);
+  require(!names.empty(), "the model has no BatchNorm layers to recalibrate");
+  std::vector<size_t> selected;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (opt.layers.empty() || matches_any(opt.layers, names[i])) selected.push_back(i);
   }
   if (selected.empty()) {
     throw InputError("BN layer pattern(s) select no layer (BN layers: " + join_names(names) + ")");
   }
+  if (!opt.sequential) return {selected};
+  std::vector<std::vector<size_t>> passes;
+  for (size_t i : selected) passes.push_back({i});
+  return passes;
+}
 
+RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptions& opt) {
+  std::vector<BnLayerRef> all = bn_layers(model);
+  std::vector<std::string> names;
+  for (const auto& l : all) names.push_back(l.name);
   RecalReport report;
   report.options = opt;
-  for (const auto& l : selected) report.layers.push_back(l.name);
   std::vector<std::vector<BnLayerRef>> groups;
-  if (opt.sequential) {
-    for (const auto& l : selected) groups.push_back({l});
-  } else {
-    groups.push_back(selected);
+  for (const auto& pass : recalibration_passes(names, opt)) {
+    groups.emplace_back();
+    for (size_t i : pass) groups.back().push_back(all[i]);
+  }
+  for (const auto& group : groups) {
+    for (const auto& l : group) report.layers.push_back(l.name);
   }
   report.passes = static_cast<int64_t>(groups.size());
 

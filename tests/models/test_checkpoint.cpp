@@ -64,6 +64,22 @@ TEST(Checkpoint, FileLayoutIsSafetensors) {
   EXPECT_EQ(third, 2.0f);
 }
 
+// A header length of 128 + 256 k starts the file with 0x80, the first byte of a legacy torch.save
+// pickle: it must still read as safetensors (a wide_resnet50_2 checkpoint happened to hit it).
+TEST(Checkpoint, HeaderLengthStartingWithThePickleByteIsSafetensors) {
+  const std::string path = testing::temp_dir() + "/pickle-byte.safetensors";
+  const at::Tensor w = at::arange(6, at::kFloat);
+  bool hit = false;
+  for (int pad = 0; pad < 256 && !hit; ++pad) {
+    write_safetensors(path, {{"w", w}}, {{"pad", std::string(pad, 'x')}});
+    hit = static_cast<uint8_t>(read_file(path)[0]) == 0x80;
+  }
+  ASSERT_TRUE(hit);
+  const Checkpoint c = read_safetensors(path);
+  ASSERT_EQ(c.tensors.size(), 1u);
+  EXPECT_TRUE(c.tensors[0].second.equal(w));
+}
+
 TEST(Checkpoint, MismatchReportListsEveryProblem) {
   auto net = randomized_resnet20(2);
   NamedTensors tensors = state_dict(*net);

@@ -35,6 +35,13 @@ std::vector<std::string> resolve_layer_policies(const std::vector<LayerInfo>& la
 // overrides to fp32 or that policy, are fine). Models trained in fp32 run under anything.
 void check_training_arithmetic(const PolicySpec& spec, const ModelCalibration& calibration);
 
+// The policy of each layer (in forward order) under spec, with every check apply_policy makes:
+// for layers that are not ArithConv2d / ArithLinear
+// modules (the Python package's torch.nn models). Throws InputError as apply_policy does.
+std::vector<std::shared_ptr<ArithPolicy>> build_layer_policies(const std::vector<LayerInfo>& layers,
+                                                               const PolicySpec& spec, uint64_t seed,
+                                                               const ModelCalibration& calibration = {});
+
 // Sets every ArithConv2d / ArithLinear policy of model from spec. Throws InputError (model
 // untouched) for unknown names, overrides matching nothing, a spec the model's training
 // arithmetic rules out, a failed model-level check (e.g. a8w8 without calibration) or channel

@@ -110,6 +110,12 @@ void make_identity_at_running_statistics(torch::nn::Module& model, const std::ve
 // output to zero mean and unit variance, would not give the layers after it.
 RecalReport estimate_renormalization(Network& model, BatchStream& stream, const std::vector<std::string>& layers);
 
+// The passes recalibrate_bn makes over a model whose BN layers are `names` (in network order): one
+// group of indices into names holding every layer the options select, or one group per selected
+// layer when sequential. InputError when names is empty, the patterns select none or the momentum
+// is outside [0, 1].
+std::vector<std::vector<size_t>> recalibration_passes(const std::vector<std::string>& names, const RecalOptions& options);
+
 // Throws InputError (model unchanged) when the model has no BN layers, the patterns select none,
 // the momentum is outside [0, 1], or the stream is empty.
 RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptions& options);
