@@ -10,8 +10,6 @@ architecture (bnrecal.zoo) from the card.
 """
 import json
 
-import torch
-
 from . import _ops, zoo
 
 

@@ -1,5 +1,5 @@
 """bnrecal's arithmetic inside any ``torch.nn.Module``: every Conv2d and Linear computes under a
-perturbation spec, the CLI's ``--arith`` grammar with its per-layer overrides and analog noise::
+perturbation spec, the CLI's ``--policy`` grammar with its per-layer overrides and analog noise::
 
     bnrecal.apply(model, "sysmt smt=4 override=layer3.*=a8w8 noise=seed-003 eta=0.04",
                   calibration=cal, seed=1)
@@ -9,7 +9,7 @@ perturbation spec, the CLI's ``--arith`` grammar with its per-layer overrides an
 Resolution is the CLI's, done by the library: a non-fp32 spec leaves the first conv (the first
 Conv2d registered), Linear layers and depthwise convs in fp32 unless overridden; overrides match
 module names (exact or glob); the noise draws depend on (seed, layer name) only. So a zoo model
-here computes bit for bit what ``bnrecal eval --arith SPEC --seed SEED`` computes.
+here computes bit for bit what ``bnrecal eval --policy SPEC --seed SEED`` computes.
 """
 import json
 
@@ -45,16 +45,17 @@ class _Perturbed(torch.nn.Module):
         return f"{self._original.extra_repr()}, policy={self.policy}"
 
 
-class PerturbedConv2d(_Perturbed):
     def forward(self, input):
-        return _ops.call(self.layer.conv2d, input, self.weight.detach(),
+        return _ops.call(getattr(self.layer, self._op), input, self.weight.detach(),
                          None if self.bias is None else self.bias.detach())
+
+
+class PerturbedConv2d(_Perturbed):
+    _op = "conv2d"
 
 
 class PerturbedLinear(_Perturbed):
-    def forward(self, input):
-        return _ops.call(self.layer.linear, input, self.weight.detach(),
-                         None if self.bias is None else self.bias.detach())
+    _op = "linear"
 
 
 def arith_layers(model):
@@ -123,7 +124,7 @@ def restore(model):
 
 
 def policy_summary(model):
-    """Per layer: name, kind, first conv, and the policy's description (as ``bnrecal eval --json``)."""
+    """Per layer: name, kind and the policy's description (as in ``bnrecal eval --json``)."""
     summary = []
     for name, module in arith_layers(model):
         entry = {"name": name, "kind": "linear" if isinstance(module, (torch.nn.Linear, PerturbedLinear)) else "conv"}

@@ -1,6 +1,6 @@
 // torch.classes.bnrecal.Layer: one conv or linear layer of a Python model computing with a bnrecal
 // policy, and torch.ops.bnrecal.build_layers, which resolves a perturbation spec over a model's
-// layers exactly as `bnrecal eval --arith SPEC` does for a zoo model (nn/policy_resolution.h): the
+// layers exactly as `bnrecal eval --policy SPEC` does for a zoo model (nn/policy_resolution.h): the
 // same edge rules, overrides, noise seeds and calibration, so outputs are bit-identical.
 //
 //   layers = torch.ops.bnrecal.build_layers("sysmt smt=2", layers_json, metadata_json, seed)
