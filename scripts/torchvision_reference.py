@@ -4,7 +4,8 @@
     /usr/bin/python3 scripts/torchvision_reference.py OUT_DIR resnet18:2,3,80,80 googlenet:2,3,76,76 ...
     /usr/bin/python3 scripts/torchvision_reference.py OUT_DIR --script resnet18:1,3,64,64
 
-For each NAME:N,C,H,W this writes
+NAME is a torchvision.models constructor, googlenet_aux, or fcn_resnet50 / fcn_resnet101 (21 classes,
+aux head; the logits are the "out" scores). For each NAME:N,C,H,W this writes
   OUT_DIR/NAME.pt      the model's state_dict (torch.save, zip format), as a user would export it
   OUT_DIR/NAME_io.pt   {"input": x, "logits": model(x)} for a fixed seeded input x of that shape
 With --script the model is also written as a TorchScript archive OUT_DIR/NAME_script.pt.
@@ -29,6 +30,8 @@ def build(name):
         return torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True)
     if name == "googlenet_aux":  # the non-default flags: aux heads present, transform_input on
         return torchvision.models.googlenet(weights=None, aux_logits=True, transform_input=True, init_weights=True)
+    if name.startswith("fcn_"):  # as torchvision's pretrained FCNs: 21 VOC classes, aux head present
+        return getattr(torchvision.models.segmentation, name)(weights=None, weights_backbone=None, aux_loss=True)
     return getattr(torchvision.models, name)(weights=None)
 
 
@@ -77,6 +80,8 @@ def main(argv):
         x = torch.randn(shape)
         with torch.no_grad():
             logits = model(x)
+            if isinstance(logits, dict):  # segmentation models: the evaluated output
+                logits = logits["out"]
         torch.save(model.state_dict(), f"{out_dir}/{name}.pt")
         torch.save({"input": x, "logits": logits}, f"{out_dir}/{name}_io.pt")
         if as_script:

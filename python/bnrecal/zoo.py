@@ -101,14 +101,14 @@ class _BasicBlock(nn.Module):
 class _Bottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, cin: int, planes: int, stride: int, width_per_group: int) -> None:
+    def __init__(self, cin: int, planes: int, stride: int, width_per_group: int, dilation: int = 1) -> None:
         super().__init__()
         width = planes * width_per_group // 64
         cout = planes * self.expansion
         self.conv1 = _conv(cin, width, 1, 1, 0)
         self.bn1 = _bn(width)
         # Stride in the 3x3 conv ("ResNet v1.5", torchvision's choice).
-        self.conv2 = _conv(width, width, 3, stride, 1)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, dilation, dilation=dilation, bias=False)
         self.bn2 = _bn(width)
         self.conv3 = _conv(width, cout, 1, 1, 0)
         self.bn3 = _bn(cout)
@@ -138,6 +138,8 @@ class ResNet(nn.Module):
         num_classes: int = 10,
         in_channels: int = 3,
         width_per_group: int = 64,
+        dilate: Sequence[bool] = (),
+        classifier: bool = True,
     ) -> None:
         super().__init__()
         stem = stage_planes[0]
@@ -148,17 +150,23 @@ class ResNet(nn.Module):
         expansion = _Bottleneck.expansion if bottleneck else _BasicBlock.expansion
         cin = stem
         self._num_stages = len(blocks_per_stage)
+        dilation = 1
         for s, (blocks, planes) in enumerate(zip(blocks_per_stage, stage_planes)):
             stage = nn.Sequential()
+            # torchvision's replace_stride_with_dilation: the first block keeps the previous dilation.
+            first_dilation, stride = dilation, 2 if s > 0 else 1
+            if s > 0 and s - 1 < len(dilate) and dilate[s - 1]:
+                dilation, stride = dilation * stride, 1
             for b in range(blocks):
-                stride = 2 if (b == 0 and s > 0) else 1
                 if bottleneck:
-                    stage.append(_Bottleneck(cin, planes, stride, width_per_group))
+                    stage.append(_Bottleneck(cin, planes, stride if b == 0 else 1, width_per_group,
+                                             first_dilation if b == 0 else dilation))
                 else:
-                    stage.append(_BasicBlock(cin, planes, stride))
+                    stage.append(_BasicBlock(cin, planes, stride if b == 0 else 1))
                 cin = planes * expansion
             self.add_module(f"layer{s + 1}", stage)
-        self.fc = nn.Linear(cin, num_classes)
+        self.out_channels = cin
+        self.fc = nn.Linear(cin, num_classes) if classifier else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.bn1(self.conv1(x)))
@@ -166,7 +174,31 @@ class ResNet(nn.Module):
             x = F.max_pool2d(x, 3, 2, 1)
         for s in range(self._num_stages):
             x = getattr(self, f"layer{s + 1}")(x)
-        return self.fc(_gap(x))
+        return self.fc(_gap(x)) if self.fc is not None else x
+
+
+# ---------------------------------------------------------------------------------------------
+# FCN (src/models/fcn.cpp): a ResNet backbone without pooling and fc, torchvision's FCNHead, the
+# class scores upsampled to the input's size; torchvision's training-only aux head is left out
+# ---------------------------------------------------------------------------------------------
+
+
+def _fcn_head(cin: int, classes: int) -> nn.Sequential:
+    inner = cin // 4
+    return nn.Sequential(_conv(cin, inner, 3, 1, 1), _bn(inner), nn.ReLU(), nn.Dropout(0.1),
+                         nn.Conv2d(inner, classes, 1))  # fmt: skip
+
+
+class Fcn(nn.Module):
+    def __init__(self, backbone: ResNet, num_classes: int, aux_head: bool) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.classifier = _fcn_head(backbone.out_channels, num_classes)
+        self.aux_classifier = _fcn_head(backbone.out_channels // 2, num_classes) if aux_head else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scores = self.classifier(self.backbone(x))
+        return F.interpolate(scores, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,6 +666,7 @@ class VggSmall(nn.Module):
 
 _SMALL = "small-image"
 _IMAGENET = "imagenet"
+_SEGMENTATION = "segmentation"
 _SMALL_RESNET_INPUT = (3, 32, 32)
 _SMALL_INPUT = (1, 28, 28)
 _IMAGENET_INPUT = (3, 224, 224)
@@ -690,6 +723,12 @@ def _registry() -> Dict[str, _Entry]:
     zoo["mobilenet_v2"] = _Entry(_IMAGENET, _IMAGENET_INPUT, lambda nc, ic: MobileNetV2(nc, ic))
     # vgg_small.cpp
     zoo["vgg_small"] = _Entry(_SMALL, _SMALL_INPUT, lambda nc, ic: VggSmall(nc, ic))
+    # fcn.cpp
+    for depth, blocks in ((50, (3, 4, 6, 3)), (101, (3, 4, 23, 3))):
+        zoo[f"fcn_resnet{depth}"] = _Entry(_SEGMENTATION, (3, 520, 520), lambda nc, ic, blocks=blocks: Fcn(
+            ResNet(True, True, blocks, _IMAGENET_PLANES, nc, ic, 64, (False, True, True), False), nc, False))
+    zoo["fcn_small"] = _Entry(_SEGMENTATION, (3, 64, 64), lambda nc, ic: Fcn(
+        ResNet(False, False, (3, 3, 3), (16, 32, 64), nc, ic, classifier=False), nc, False))
     return zoo
 
 
@@ -709,7 +748,7 @@ def _entry(name: str) -> _Entry:
 
 
 def family(name: str) -> str:
-    """"small-image" (CIFAR/MNIST-sized inputs) or "imagenet"."""
+    """"small-image" (CIFAR/MNIST-sized inputs), "imagenet" or "segmentation"."""
     return _entry(name).family
 
 

@@ -11,6 +11,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/input_limits.h"
+#include "png_memory_reader.h"
 
 namespace bnrecal {
 namespace {
@@ -127,31 +128,12 @@ std::string decode_jpeg_into(const std::string& bytes, Image& out) {
 }
 
 // ---- PNG -------------------------------------------------------------------------------------
-struct PngReader {
-  const std::string* bytes;
-  size_t position;
-  char message[256];
-};
-
-void png_read_from_memory(png_structp png, png_bytep data, png_size_t length) {
-  auto* reader = static_cast<PngReader*>(png_get_io_ptr(png));
-  if (reader->position + length > reader->bytes->size()) png_error(png, "truncated PNG data");
-  std::memcpy(data, reader->bytes->data() + reader->position, length);
-  reader->position += length;
-}
-
-void png_error_handler(png_structp png, png_const_charp message) {
-  auto* reader = static_cast<PngReader*>(png_get_error_ptr(png));
-  std::snprintf(reader->message, sizeof reader->message, "%s", message);
-  png_longjmp(png, 1);
-}
-
-void png_warning_handler(png_structp, png_const_charp) {}  // e.g. bad iCCP chunks: PIL ignores them
+using detail::PngMemoryReader;
 
 std::string decode_png_into(const std::string& bytes, Image& out) {
-  PngReader reader{&bytes, 0, {0}};
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, png_error_handler,
-                                           png_warning_handler);
+  PngMemoryReader reader{&bytes, 0, {0}};
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, detail::png_record_error,
+                                           detail::png_ignore_warning);
   if (!png) return "out of memory";
   png_infop info = png_create_info_struct(png);
   std::vector<png_bytep> rows;
@@ -160,7 +142,7 @@ std::string decode_png_into(const std::string& bytes, Image& out) {
     png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
     return reader.message[0] ? reader.message : "cannot decode PNG";
   }
-  png_set_read_fn(png, &reader, png_read_from_memory);
+  png_set_read_fn(png, &reader, detail::png_read_from_memory);
   png_read_info(png, info);
   limit_error = pixel_limit_error(png_get_image_width(png, info), png_get_image_height(png, info));
   if (!limit_error.empty()) png_error(png, limit_error.c_str());

@@ -9,8 +9,10 @@
 namespace bnrecal {
 
 nlohmann::json EvalResult::to_json() const {
-  return {{"top1", top1},       {"top5", top5}, {"top1_stderr", top1_stderr}, {"top5_stderr", top5_stderr},
-          {"loss", loss},       {"n", n},       {"seconds", seconds},         {"images_per_second", images_per_second}};
+  nlohmann::json j = {{"top1", top1}, {"top5", top5}, {"top1_stderr", top1_stderr}, {"top5_stderr", top5_stderr},
+                      {"loss", loss}, {"n", n},       {"seconds", seconds},         {"images_per_second", images_per_second}};
+  if (!streaming.is_null()) j["streaming"] = streaming;
+  return j;
 }
 
 namespace {
@@ -41,6 +43,8 @@ int64_t images_owned(int64_t images, int64_t batch_size, const WorkGroup* group)
 }  // namespace
 
 EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions& options) {
+  require(!(options.streaming && options.group),
+          "streaming calibration follows the images in order: run it on one process, not distributed");
   LoaderOptions loader_options;
   loader_options.batch_size = options.batch_size;
   loader_options.limit = options.limit;
@@ -50,6 +54,8 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
   const bool was_training = model.is_training();
   model.eval();
   at::NoGradGuard no_grad;
+  std::optional<StreamingCalibration> streaming;  // ends (restoring the statistics) when evaluate returns
+  if (options.streaming) streaming.emplace(model, *options.streaming);
   std::map<int64_t, BatchOutcome> outcomes;  // by batch index
   int64_t images_done = 0;
   const int64_t images_total = images_owned(loader.num_images(), options.batch_size, options.group);
@@ -61,7 +67,11 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
     }
     Batch batch;
     if (!loader.next(batch)) break;
-    BatchOutcome& outcome = outcomes[t] = score_batch(model.forward(batch.images), batch.labels);
+    const at::Tensor logits = model.forward(batch.images);
+    require(logits.dim() == 2, "the model answers with " + std::to_string(logits.dim()) +
+                                   "-D scores, not [images, classes]: a segmentation model is scored per pixel "
+                                   "(docs/dense-tasks.md), not by top-1");
+    BatchOutcome& outcome = outcomes[t] = score_batch(logits, batch.labels);
     images_done += static_cast<int64_t>(outcome.hits.size());
     if (options.progress) options.progress(images_done, images_total);
   }
@@ -81,6 +91,10 @@ EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions&
   result.seconds = seconds;
   result.images_per_second = seconds > 0 ? result.n / seconds : 0.0;
   result.correct = counter.hits();
+  if (options.streaming) {
+    result.streaming = options.streaming->to_json();
+    result.streaming["batch_size"] = options.batch_size;
+  }
   return result;
 }
 

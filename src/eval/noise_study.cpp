@@ -59,14 +59,15 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
                    {"noise_preset", base.noise.preset}, {"sigma_t", base.noise.params.sigma_t},
                    {"sigma_s", base.noise.params.sigma_s}, {"policy", base.to_json()},
                    {"recal", opt.protocol.recal.to_json()}, {"test_limit", opt.protocol.eval.limit}};
+  if (opt.protocol.streaming) result.config["streaming"] = opt.protocol.streaming->to_json();
   const BnSnapshot clean(model);
   if (opt.quantization_rows) result.quantization = quantization_rows(model, calibration, data, opt, clean_spec, clean);
 
   for (double eta : opt.etas) {
     NoiseStudyCell cell;
     cell.eta = eta;
-    std::vector<double> plain, recalibrated;
-    std::vector<PairedAccuracy> gains;
+    std::vector<double> plain, recalibrated, streamed;
+    std::vector<PairedAccuracy> gains, streaming_gains;
     for (int64_t s = 0; s < opt.seeds; ++s) {
       const uint64_t seed = opt.base_seed + static_cast<uint64_t>(s);
       PolicySpec spec = base;
@@ -81,13 +82,23 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
       nlohmann::json run = m.to_json();
       run["seed"] = seed;
       cell.runs.push_back(run);
+      std::string streaming_text;
+      if (m.streamed) {
+        streamed.push_back(m.streamed->top1);
+        streaming_gains.push_back(m.streaming_gain);
+        streaming_text = ", streaming " + fixed(m.streamed->top1) + " %";
+      }
       opt.protocol.say("eta " + fixed(eta, 3) + " seed " + std::to_string(seed) + ": plain " +
                        fixed(m.plain.top1) + " %, recalibrated " + fixed(r.top1.mean) + " % (gain " +
-                       paired_text(r.gain) + ")");
+                       paired_text(r.gain) + ")" + streaming_text);
     }
     cell.plain = seed_stat(plain);
     cell.recalibrated = seed_stat(recalibrated);
     cell.gain = repeated_gain(std::move(gains));
+    if (!streamed.empty()) {
+      cell.streamed = seed_stat(streamed);
+      cell.streaming_gain = repeated_gain(std::move(streaming_gains));
+    }
     result.cells.push_back(cell);
   }
   apply_policy(model, clean_spec, opt.base_seed, calibration);
@@ -97,9 +108,14 @@ NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibra
 nlohmann::json NoiseStudyResult::to_json() const {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& c : cells) {
-    rows.push_back({{"eta", c.eta}, {"plain_top1", c.plain.to_json()},
-                    {"recalibrated_top1", c.recalibrated.to_json()}, {"gain", c.gain.to_json()},
-                    {"runs", c.runs}});
+    nlohmann::json row = {{"eta", c.eta}, {"plain_top1", c.plain.to_json()},
+                          {"recalibrated_top1", c.recalibrated.to_json()}, {"gain", c.gain.to_json()},
+                          {"runs", c.runs}};
+    if (!c.streaming_gain.draws.empty()) {
+      row["streamed_top1"] = c.streamed.to_json();
+      row["streaming_gain"] = c.streaming_gain.to_json();
+    }
+    rows.push_back(row);
   }
   return {{"noise", rows}, {"quantization", quantization}, {"test_images", test_images},
           {"seeds", seeds}, {"study", config}};

@@ -60,8 +60,19 @@ int64_t RecalProtocol::batch_for(Network& model, const std::vector<int64_t>& ima
   return std::min(images, fits);
 }
 
+nlohmann::json StreamingProtocol::to_json() const {
+  nlohmann::json j = options.to_json();
+  j["batch_size"] = batch_size;
+  return j;
+}
+
 nlohmann::json PlainAndRecalibrated::to_json() const {
-  return {{"plain", plain.to_json()}, {"recalibrated", recalibrated.to_json()}};
+  nlohmann::json j = {{"plain", plain.to_json()}, {"recalibrated", recalibrated.to_json()}};
+  if (streamed) {
+    j["streamed"] = streamed->to_json();
+    j["streamed"]["gain"] = streaming_gain.to_json();
+  }
+  return j;
 }
 
 EvalResult evaluate_test(Network& model, const DataSource& test, const EvalProtocol& protocol,
@@ -101,6 +112,15 @@ PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyD
   }
   recal.top1 = seed_stat(top1);
   recal.gain = repeated_gain(std::move(gains));
+  if (protocol.streaming) {
+    EvalOptions e;
+    e.batch_size = protocol.streaming->batch_size;
+    e.limit = protocol.eval.limit;
+    e.normalization = protocol.eval.normalization;
+    e.streaming = protocol.streaming->options;
+    out.streamed = evaluate(model, data.test, e);
+    out.streaming_gain = compare_paired(out.plain.correct, out.streamed->correct);
+  }
   return out;
 }
 
@@ -111,6 +131,10 @@ void check_study_inputs(Network& model, const StudyData& data, const StudyProtoc
   require(protocol.recal.draws >= 1, "--recal-draws must be >= 1, got " + std::to_string(protocol.recal.draws));
   require(protocol.recal.batch_size >= 0, "the recalibration batch size must be >= 0 (0: one batch)");
   require(!bn_layers(model).empty(), "the model has no BatchNorm layers to recalibrate");
+  if (protocol.streaming) {
+    require(protocol.streaming->batch_size >= 1, "the streaming batch size must be >= 1");
+    check_momentum(protocol.streaming->options.momentum);
+  }
 }
 
 std::string fixed(double value, int digits) {

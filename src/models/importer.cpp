@@ -75,10 +75,21 @@ NamedTensors read_pytorch_weights(const std::string& path) {
 
 ImportedModel import_pytorch_model(const ImportOptions& options) {
   require(!options.arch.empty(), "no architecture given");
-  const NamedTensors tensors = read_pytorch_weights(options.weights_path);
+  NamedTensors tensors = read_pytorch_weights(options.weights_path);
   std::vector<int64_t> input_shape;
-  for (const ZooEntry& entry : model_zoo())
-    if (entry.name == options.arch) input_shape = entry.default_input;
+  std::string family;
+  for (const ZooEntry& entry : model_zoo()) {
+    if (entry.name != options.arch) continue;
+    input_shape = entry.default_input;
+    family = entry.family;
+  }
+  // torchvision's segmentation weights carry an auxiliary head that only shaped training; the zoo's
+  // FCN has none (its BN layers would be recalibrated on activations inference never computes).
+  if (family == "segmentation") {
+    tensors.erase(std::remove_if(tensors.begin(), tensors.end(),
+                                 [](const auto& t) { return starts_with(t.first, "aux_classifier."); }),
+                  tensors.end());
+  }
   ModelOptions model_options;
   model_options.num_classes = options.num_classes;
   model_options.in_channels = input_shape.empty() ? 3 : input_shape.at(0);

@@ -49,12 +49,13 @@ class BasicBlock : public ResidualBlock {
 class Bottleneck : public ResidualBlock {
  public:
   static constexpr int64_t kExpansion = 4;
-  Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t width_per_group) {
+  Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t width_per_group, int64_t dilation) {
     const int64_t width = planes * width_per_group / 64;
     const int64_t out = planes * kExpansion;
     conv1 = register_module("conv1", conv(in, width, 1, 1, 0));
     bn1 = register_module("bn1", batch_norm(width));
-    conv2 = register_module("conv2", conv(width, width, 3, stride, 1));
+    conv2 = register_module(
+        "conv2", ArithConv2d(ArithConv2dOptions(width, width, 3).stride(stride).padding(dilation).dilation(dilation)));
     bn2 = register_module("bn2", batch_norm(width));
     conv3 = register_module("conv3", conv(width, out, 1, 1, 0));
     bn3 = register_module("bn3", batch_norm(out));
@@ -81,26 +82,37 @@ ResNet::ResNet(const ResNetConfig& config, const ModelOptions& options) {
   const bool bottleneck = config.block == BlockKind::kBottleneck;
   const int64_t expansion = bottleneck ? Bottleneck::kExpansion : BasicBlock::kExpansion;
   int64_t in = stem_width;
+  int64_t dilation = 1;
   for (size_t s = 0; s < config.blocks_per_stage.size(); ++s) {
     torch::nn::Sequential stage;
     const int64_t planes = config.stage_planes.at(s);
+    // As torchvision: a dilated stage's first block keeps the dilation before it, the rest take the new one.
+    const int64_t first_dilation = dilation;
+    int64_t stride = s > 0 ? 2 : 1;
+    if (s > 0 && s - 1 < config.dilate.size() && config.dilate[s - 1]) {
+      TORCH_CHECK(bottleneck, "ResNet: dilation needs bottleneck blocks (as in torchvision)");
+      dilation *= stride;
+      stride = 1;
+    }
     for (int64_t b = 0; b < config.blocks_per_stage[s]; ++b) {
-      const int64_t stride = (b == 0 && s > 0) ? 2 : 1;
       if (bottleneck)
-        stage->push_back(std::make_shared<Bottleneck>(in, planes, stride, config.width_per_group));
+        stage->push_back(std::make_shared<Bottleneck>(in, planes, b == 0 ? stride : 1, config.width_per_group,
+                                                      b == 0 ? first_dilation : dilation));
       else
-        stage->push_back(std::make_shared<BasicBlock>(in, planes, stride));
+        stage->push_back(std::make_shared<BasicBlock>(in, planes, b == 0 ? stride : 1));
       in = planes * expansion;
     }
     stages_.push_back(register_module("layer" + std::to_string(s + 1), stage));
   }
-  fc_ = register_module("fc", ArithLinear(in, options.num_classes));
+  out_channels_ = in;
+  if (config.classifier) fc_ = register_module("fc", ArithLinear(in, options.num_classes));
 }
 
 at::Tensor ResNet::forward(at::Tensor x) {
   x = at::relu(bn1_(conv1_(x)));
   if (maxpool_) x = maxpool_(x);
   for (auto& stage : stages_) x = stage->forward(x);
+  if (!fc_) return x;
   x = at::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
   return fc_(x);
 }

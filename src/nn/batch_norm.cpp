@@ -102,6 +102,10 @@ at::Tensor BatchNorm2dImpl::normalize(const at::Tensor& input) {
   if (update_stats && !at::GradMode::is_enabled()) {
     return normalize_with_batch_statistics(input, factor);
   }
+  if (streaming_ && !is_training() && options.track_running_stats()) {
+    TORCH_CHECK(!at::GradMode::is_enabled(), "streaming BatchNorm calibration runs under no-grad only");
+    return normalize_streaming(input, *streaming_);
+  }
   const bool use_batch_stats = is_training() || !options.track_running_stats();
   if (use_batch_stats) {
     TORCH_CHECK(input.numel() / input.size(1) > 1,
@@ -121,6 +125,23 @@ void BatchNorm2dImpl::blend_running_statistics(const BatchMoments& m, double fac
 void BatchNorm2dImpl::update_running_statistics(const BatchMoments& m, double factor) {
   if (num_batches_tracked.defined()) num_batches_tracked += 1;
   blend_running_statistics(m, factor);
+}
+
+at::Tensor BatchNorm2dImpl::normalize_streaming(const at::Tensor& input, const StreamingUpdate& update) {
+  const BatchMoments m = batch_moments(input);
+  // The biased variance, as normalize_with_batch_statistics normalizes with: at momentum 1 and
+  // before normalizing, the running statistics become exactly the ones a training-mode forward uses.
+  const at::Tensor var = m.m2 / static_cast<double>(m.count);
+  const auto fold = [&] {
+    num_batches_tracked += 1;
+    running_mean.copy_(m.mean * update.momentum + running_mean.to(at::kDouble) * (1.0 - update.momentum));
+    running_var.copy_(var * update.momentum + running_var.to(at::kDouble) * (1.0 - update.momentum));
+  };
+  if (update.before_normalizing) fold();
+  at::Tensor output = at::batch_norm(input, weight, bias, running_mean, running_var, /*training=*/false, 0.0,
+                                     options.eps(), at::globalContext().userEnabledCuDNN());
+  if (!update.before_normalizing) fold();
+  return output;
 }
 
 at::Tensor BatchNorm2dImpl::normalize_with_batch_statistics(const at::Tensor& input,

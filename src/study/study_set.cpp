@@ -39,6 +39,24 @@ RecalProtocol read_recal(ConfigObject o) {
   return r;
 }
 
+// "streaming": {"momentum" or "decay", "order", "batch_size", "layers"} (recal/streaming_calibration.h).
+StreamingProtocol read_streaming(ConfigObject o) {
+  StreamingProtocol s;
+  require(!(o.has("momentum") && o.has("decay")), o.path() + ": momentum or decay (= 1 - momentum), not both");
+  s.options.momentum = o.get<double>("momentum", s.options.momentum);
+  with_input_errors<InputError>(o.path() + ": ", [&] {
+    if (o.has("decay")) s.options.momentum = momentum_from_decay(o.get<double>("decay", 0));
+    check_momentum(s.options.momentum);
+    s.options.update_before_predicting = parse_streaming_order(o.get<std::string>("order", "after"));
+    return 0;
+  });
+  s.options.layers = o.get<std::vector<std::string>>("layers", {});
+  s.batch_size = o.get<int64_t>("batch_size", s.batch_size);
+  require(s.batch_size >= 1, o.path() + ".batch_size: must be >= 1");
+  o.finish();
+  return s;
+}
+
 // InputError naming `where` unless text is a valid spec.
 void check_spec(const std::string& text, const std::string& where) {
   with_input_errors<InputError>(where + ": ", [&] { PolicySpec::parse(text).validate(); return 0; });
@@ -51,6 +69,7 @@ void read_common(ConfigObject& o, StudyJob& job) {
   job.batch_size = o.get<int64_t>("batch_size", 256);
   job.seed = o.get<uint64_t>("seed", 0);
   job.recal = read_recal(o.object("recal"));
+  if (o.has("streaming")) job.streaming = read_streaming(o.object("streaming"));
   job.policy = o.get<std::string>("policy", "");
   require(job.limit == -1 || job.limit > 0, o.path() + ".limit: a positive number of test images, or -1 for all");
   require(job.batch_size > 0, o.path() + ".batch_size: must be > 0");
@@ -108,12 +127,12 @@ std::string model_stem(const std::string& path) {
   return stem;
 }
 
-// The job's JSON: its own keys over the defaults (recal merged key by key).
+// The job's JSON: its own keys over the defaults (recal and streaming merged key by key).
 nlohmann::json merged(const nlohmann::json& defaults, const nlohmann::json& job) {
   nlohmann::json m = defaults.is_object() ? defaults : nlohmann::json::object();
   for (const auto& item : job.items()) {
-    if (item.key() == "recal" && m.contains("recal") && item.value().is_object()) {
-      m["recal"].update(item.value());
+    if ((item.key() == "recal" || item.key() == "streaming") && m.contains(item.key()) && item.value().is_object()) {
+      m[item.key()].update(item.value());
     } else {
       m[item.key()] = item.value();
     }
@@ -134,7 +153,10 @@ double arithmetic_cost(const std::string& spec_text) {
 // Relative work of a step, for the study's ETA only: image passes weighted by arithmetic_cost.
 double step_cost(const StudyJob& job, const StudyStep& step) {
   const double n = job.limit > 0 ? static_cast<double>(job.limit) : 10000.0;
-  const double recal_pass = static_cast<double>(job.recal.draws) * (1.1 * static_cast<double>(job.recal.images) + n);
+  // Streaming evaluates every test image once more, in small batches (about 3x the cost per image at batch 1).
+  const double streaming_pass = job.streaming ? n * (job.streaming->batch_size < 8 ? 3.0 : 1.2) : 0.0;
+  const double recal_pass =
+      static_cast<double>(job.recal.draws) * (1.1 * static_cast<double>(job.recal.images) + n) + streaming_pass;
   if (job.experiment == "nbsmt") {
     const double f = sysmt_cost(step.threads);
     if (step.part == "sweep") return n * 11 + 10 * (40.0 / static_cast<double>(job.sweep_step)) * (n + recal_pass);

@@ -62,6 +62,7 @@ nlohmann::json run_study_step(const StudyJob& job, const StudyStep& step,
   protocol.eval.limit = job.limit;
   protocol.eval.normalization = model.card.normalization;
   protocol.recal = job.recal;
+  protocol.streaming = job.streaming;
   protocol.log = log;
 
   Network& net = *model.network;

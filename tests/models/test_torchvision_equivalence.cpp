@@ -34,7 +34,7 @@ const std::map<std::string, std::string> kReferenceSpecs = {
     {"ResNet101", "resnet101:1,3,64,64"},        {"WideResNet50_2", "wide_resnet50_2:1,3,64,64"},
     {"GoogLeNet", "googlenet:2,3,76,76"},        {"GoogLeNetWithAuxHeadsAndTransformInput", "googlenet_aux:2,3,64,64"},
     {"DenseNet121", "densenet121:2,3,64,64"},
-    {"MobileNetV2", "mobilenet_v2:2,3,64,64"}};
+    {"MobileNetV2", "mobilenet_v2:2,3,64,64"},  {"FcnResNet50", "fcn_resnet50:1,3,72,72"}};
 const char* const kResNet18Spec = "--script resnet18:2,3,80,80";
 
 // The specs of the tests that will run: ctest runs each test in its own process, which then builds
@@ -75,9 +75,10 @@ class TorchvisionEquivalence : public ::testing::Test {
   static std::string path(const std::string& file) { return dir_ + "/" + file; }
 
   // max |ours - torchvision| / max |torchvision| on the reference input, weights imported from `weights`.
-  static double logit_error_ratio(const std::string& arch, const std::string& weights) {
+  static double logit_error_ratio(const std::string& arch, const std::string& weights, int64_t classes = 1000) {
     ImportOptions options;
     options.arch = arch;
+    options.num_classes = classes;
     options.weights_path = path(weights);
     ImportedModel model = import_pytorch_model(options);
 
@@ -100,6 +101,12 @@ class TorchvisionEquivalence : public ::testing::Test {
   static inline bool available_ = false, generated_ = false;
   static inline std::string dir_, log_;
 };
+
+// Per-pixel class scores at the input's size; 72 px gives a 9x9 map at output stride 8. The
+// reference has torchvision's aux head, whose tensors the import drops.
+TEST_F(TorchvisionEquivalence, FcnResNet50) {
+  EXPECT_LE(logit_error_ratio("fcn_resnet50", "fcn_resnet50.pt", 21), kTolerance);
+}
 
 TEST_F(TorchvisionEquivalence, ResNet18) { EXPECT_LE(logit_error_ratio("resnet18", "resnet18.pt"), kTolerance); }
 TEST_F(TorchvisionEquivalence, ResNet34) { EXPECT_LE(logit_error_ratio("resnet34", "resnet34.pt"), kTolerance); }

@@ -81,5 +81,29 @@ TEST(Zoo, FirstConvIsMarked) {
   for (size_t i = 1; i < layers.size(); ++i) EXPECT_FALSE(layers[i].info().is_first_conv);
 }
 
+// torchvision's FCN: dilated layer3/layer4 (output stride 8), no pooling or fc in the backbone, class
+// scores upsampled to the input's size; fcn_small answers 64x64 images at output stride 4.
+TEST(Zoo, FcnModelsGivePerPixelScoresWithTorchvisionNames) {
+  auto fcn = build_model("fcn_resnet50", {21, 3});
+  std::set<std::string> names;
+  for (const auto& p : fcn->named_parameters()) names.insert(p.key());
+  for (const char* n : {"backbone.conv1.weight", "backbone.layer4.2.conv3.weight", "classifier.0.weight",
+                        "classifier.1.weight", "classifier.4.weight", "classifier.4.bias"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_FALSE(names.count("backbone.fc.weight"));
+  EXPECT_FALSE(names.count("aux_classifier.0.weight"));  // torchvision's training-only head
+  for (const auto& l : arith_layers(*fcn)) {
+    if (l.name == "backbone.layer4.1.conv2") EXPECT_EQ(l.conv->options.geometry_.dilation[0], 4);
+    if (l.name == "backbone.layer4.0.conv2") EXPECT_EQ(l.conv->options.geometry_.dilation[0], 2);
+    if (l.name == "backbone.layer3.0.conv2") EXPECT_EQ(l.conv->options.geometry_.stride[0], 1);
+  }
+  at::NoGradGuard no_grad;
+  fcn->eval();
+  EXPECT_EQ(fcn->forward(at::randn({1, 3, 40, 48})).sizes(), (std::vector<int64_t>{1, 21, 40, 48}));
+  auto small = build_model("fcn_small", {11, 3});
+  small->eval();
+  EXPECT_EQ(small->forward(at::randn({2, 3, 64, 64})).sizes(), (std::vector<int64_t>{2, 11, 64, 64}));
+}
+
 }  // namespace
 }  // namespace bnrecal

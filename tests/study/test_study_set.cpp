@@ -95,3 +95,28 @@ TEST(StudyConfig, TheCommittedStudySetsAreValidAndTheirModelsExist) {
   }
   EXPECT_GE(configs, 2);
 }
+
+TEST(StudyConfig, StreamingIsReadMergedAndChecked) {
+  nlohmann::json j = config();
+  j["defaults"]["streaming"] = {{"decay", 0.999}, {"batch_size", 4}};
+  j["jobs"][1]["streaming"] = {{"order", "before"}};
+  const StudySet set = parse_study_set(j, "studies");
+  ASSERT_TRUE(set.jobs[1].streaming.has_value());
+  EXPECT_NEAR(set.jobs[1].streaming->options.momentum, 0.001, 1e-12);
+  EXPECT_EQ(set.jobs[1].streaming->batch_size, 4);                       // from defaults
+  EXPECT_TRUE(set.jobs[1].streaming->options.update_before_predicting);  // the job's own key
+  EXPECT_FALSE(set.jobs[0].streaming->options.update_before_predicting);
+  nlohmann::json without = config();
+  EXPECT_FALSE(parse_study_set(without, "studies").jobs[1].streaming.has_value());
+  EXPECT_GT(set.steps[3].cost, parse_study_set(without, "studies").steps[3].cost);  // streaming costs time
+
+  j["jobs"][1]["streaming"] = {{"batch", 1}};
+  EXPECT_NE(error_of(j).find("unknown key 'batch'"), std::string::npos) << error_of(j);
+  j["jobs"][1]["streaming"] = {{"momentum", 0.1}};  // and the defaults' decay
+  EXPECT_NE(error_of(j).find("not both"), std::string::npos) << error_of(j);
+  j["defaults"].erase("streaming");
+  j["jobs"][1]["streaming"] = {{"order", "sideways"}};
+  EXPECT_NE(error_of(j).find("sideways"), std::string::npos) << error_of(j);
+  j["jobs"][1]["streaming"] = {{"batch_size", 0}};
+  EXPECT_NE(error_of(j).find("batch_size"), std::string::npos) << error_of(j);
+}

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "distributed_job.h"
 #include "perturbation_options.h"
+#include "recal_options.h"
 
 namespace bnrecal::cli {
 
@@ -77,9 +78,10 @@ void add_eval_command(CLI::App& app) {
   sub->add_flag("--profile", spec->profile,
                 "Also print where the time went: quantize, im2col, kernel (integer GEMM), rescale, "
                 "batchnorm and other (fp32 layers, activations, data loading), as shares of wall time");
+  auto streaming = add_streaming_options(*sub, RecalFlagNames::kCommand);
   auto perturbation = add_perturbation_options(*sub);
   auto common = add_common_options(*sub, /*distributed=*/true);
-  sub->callback([spec, perturbation, common] {
+  sub->callback([spec, streaming, perturbation, common] {
     const int threads = apply_common_options(*common);
     ProcessGroup* job = distributed_job();
     LoadedModel model = load_model(spec->model);
@@ -93,6 +95,7 @@ void add_eval_command(CLI::App& app) {
     options.limit = spec->limit;
     options.normalization = model.card.normalization;
     options.group = job;
+    options.streaming = streaming_options(*streaming);
     // A rank's total is its share of the batches: create on the first call, which tells it.
     std::unique_ptr<Progress> progress;
     const bool quiet = common->quiet;
@@ -115,14 +118,21 @@ void add_eval_command(CLI::App& app) {
                 static_cast<unsigned long long>(p.seed), order.c_str(), source->name().c_str(),
                 static_cast<long long>(r.n), format_percent(r.top1, r.top1_stderr).c_str());
     if (source->num_classes() > 5) std::printf("top-5  %s\n", format_percent(r.top5, r.top5_stderr).c_str());
+    if (options.streaming) {
+      std::printf("bn     streaming calibration on the evaluated images: momentum %g, %s predicting, batch %lld "
+                  "(statistics restored afterwards)\n",
+                  options.streaming->momentum, options.streaming->update_before_predicting ? "updated before" : "updated after",
+                  static_cast<long long>(spec->batch_size));
+    }
     const std::string processes = job ? ", " + std::to_string(job->size()) + " processes" : "";
     std::printf("speed  %.0f images/s (%d threads%s, batch %lld)\n", r.images_per_second, threads,
                 processes.c_str(), static_cast<long long>(spec->batch_size));
     if (spec->profile) print_stage_profile(wall.count());
-    const nlohmann::json config = {{"model", spec->model}, {"data", data},           {"split", spec->split},
+    nlohmann::json config = {{"model", spec->model}, {"data", data},           {"split", spec->split},
                                    {"limit", spec->limit}, {"batch_size", spec->batch_size},
                                    {"perturbation", p.spec.to_json()}, {"perturbation_source", p.source},
                                    {"model_card", model.card.to_json()}};
+    if (options.streaming) config["streaming"] = options.streaming->to_json();
     write_json_result(*common, r.to_json(), config, p.seed);
   });
 }

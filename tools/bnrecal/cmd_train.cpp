@@ -216,6 +216,10 @@ void add_train_command(CLI::App& app) {
     o.normalization = input_normalization(
         arithmetic, card.normalization.mean.empty() ? train_split->default_normalization() : card.normalization);
     if (!start.network) {
+      for (const ZooEntry& entry : model_zoo()) {
+        require(entry.name != spec->arch || entry.family != "segmentation",
+                "'" + spec->arch + "' is a segmentation model; `bnrecal train` trains classifiers");
+      }
       torch::manual_seed(o.seed);  // initialisation depends on the seed only
       ModelOptions model_options;
       model_options.num_classes = train_split->num_classes();

@@ -32,6 +32,7 @@ void add_reorder_command(CLI::App& app);
 void add_prune_command(CLI::App& app);
 void add_study_command(CLI::App& app);  // cmd_study.cpp
 void add_launch_command(CLI::App& app);  // cmd_launch.cpp
+void add_make_task_command(CLI::App& app);  // cmd_make_task.cpp
 
 inline void add_all_commands(CLI::App& app) {
   add_models_command(app);
@@ -47,6 +48,7 @@ inline void add_all_commands(CLI::App& app) {
   add_study_command(app);
   add_gemm_command(app);
   add_launch_command(app);
+  add_make_task_command(app);
 }
 
 }  // namespace bnrecal::cli

@@ -54,4 +54,39 @@ RecalProtocol recal_protocol(const RecalFlags& flags) {
   return p;
 }
 
+std::shared_ptr<StreamingFlags> add_streaming_options(CLI::App& sub, RecalFlagNames names) {
+  auto s = std::make_shared<StreamingFlags>();
+  const std::string group = "Streaming calibration";
+  s->momentum_option = sub.add_option("--stream-momentum", s->momentum,
+                                      "Calibrate BN on the evaluated images themselves as they stream, folding each "
+                                      "batch's statistics in with this momentum (PyTorch convention; the noise "
+                                      "paper's is 0.001, TensorFlow decay 0.999)")
+                           ->group(group);
+  s->decay_option = sub.add_option("--stream-decay", s->decay, "The same as a TensorFlow decay (= 1 - momentum)")
+                        ->group(group);
+  s->momentum_option->excludes(s->decay_option);
+  sub.add_option("--stream-order", s->order,
+                 "after: predict each batch with the statistics of the batches before it, then fold it in "
+                 "(causal); before: fold it in first, so its prediction sees its own statistics")
+      ->check(CLI::IsMember({"after", "before"}))->capture_default_str()->group(group);
+  if (names == RecalFlagNames::kStudy) {
+    sub.add_option("--stream-batch-size", s->batch_size, "Images per streamed batch")
+        ->check(kPositive)->capture_default_str()->group(group);
+  }
+  return s;
+}
+
+std::optional<StreamingOptions> streaming_options(const StreamingFlags& flags) {
+  if (!flags.momentum_option->count() && !flags.decay_option->count()) return std::nullopt;
+  StreamingOptions o;
+  try {
+    o.momentum = flags.decay_option->count() ? momentum_from_decay(flags.decay) : flags.momentum;
+    check_momentum(o.momentum);
+    o.update_before_predicting = parse_streaming_order(flags.order);
+  } catch (const InputError& e) {
+    throw UsageError(std::string("--stream-") + e.what());
+  }
+  return o;
+}
+
 }  // namespace bnrecal::cli

@@ -9,10 +9,12 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bnrecal/eval/study_protocol.h"
+#include "bnrecal/recal/streaming_calibration.h"
 
 namespace bnrecal::cli {
 
@@ -31,5 +33,17 @@ enum class RecalFlagNames { kCommand, kStudy };
 
 std::shared_ptr<RecalFlags> add_recal_options(CLI::App& sub, RecalFlagNames names);
 RecalProtocol recal_protocol(const RecalFlags& flags);
+
+// Streaming calibration (recal/streaming_calibration.h): --stream-momentum or --stream-decay turns
+// it on; --stream-order; studies add --stream-batch-size (`eval` streams in its own --batch-size).
+struct StreamingFlags {
+  double momentum = 0.001, decay = 0.999;
+  std::string order = "after";
+  int64_t batch_size = 1;
+  CLI::Option *momentum_option = nullptr, *decay_option = nullptr;
+};
+std::shared_ptr<StreamingFlags> add_streaming_options(CLI::App& sub, RecalFlagNames names);
+// nullopt unless --stream-momentum or --stream-decay was given; UsageError for a bad value.
+std::optional<StreamingOptions> streaming_options(const StreamingFlags& flags);
 
 }  // namespace bnrecal::cli

@@ -15,6 +15,7 @@ std::shared_ptr<StudyOptions> add_study_options(CLI::App& sub, const std::string
   sub.add_option("--batch-size", o->batch_size, "Evaluation batch size")->check(kPositive)->capture_default_str();
   sub.add_option("--markdown", o->markdown, "Write the Markdown report here");
   o->recal = add_recal_options(sub, RecalFlagNames::kStudy);
+  o->streaming = add_streaming_options(sub, RecalFlagNames::kStudy);
   return o;
 }
 
@@ -32,6 +33,9 @@ StudyProtocol study_protocol(const StudyOptions& options, const StudyInputs& in,
   p.eval.limit = options.limit;
   p.eval.normalization = in.model.card.normalization;
   p.recal = recal_protocol(*options.recal);
+  if (const auto streaming = streaming_options(*options.streaming)) {
+    p.streaming = StreamingProtocol{*streaming, options.streaming->batch_size};
+  }
   p.log = [tag, quiet](const std::string& line) {
     if (!quiet) std::cerr << "[" << tag << "] " << line << "\n";
   };

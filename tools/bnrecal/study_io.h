@@ -22,8 +22,10 @@ struct StudyOptions {
   std::string model, data, markdown;
   int64_t limit = -1, batch_size = 256;
   std::shared_ptr<RecalFlags> recal;
+  std::shared_ptr<StreamingFlags> streaming;
 };
-// --model/--data, --limit, --batch-size (evaluation), the recalibration options, --markdown.
+// --model/--data, --limit, --batch-size (evaluation), the recalibration and streaming options,
+// --markdown.
 std::shared_ptr<StudyOptions> add_study_options(CLI::App& sub, const std::string& model_help);
 
 struct StudyInputs {

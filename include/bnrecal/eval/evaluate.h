@@ -4,6 +4,7 @@
 //   std::cout << r.top1 << " +- " << r.top1_stderr << "\n";
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "bnrecal/data/data_source.h"
 #include "bnrecal/models/model_card.h"
 #include "bnrecal/nn/network.h"
+#include "bnrecal/recal/streaming_calibration.h"
 
 namespace bnrecal {
 
@@ -26,6 +28,10 @@ struct EvalOptions {
   // gets the whole result, identical to one process's (same batches, outcomes added in batch
   // order). Progress then counts this rank's images.
   WorkGroup* group = nullptr;
+  // Streaming BN calibration on the evaluated images themselves, batch after batch in split order
+  // (recal/streaming_calibration.h); the model's statistics are restored afterwards. One process
+  // only: the stream is sequential.
+  std::optional<StreamingOptions> streaming;
 };
 
 struct EvalResult {
@@ -35,10 +41,12 @@ struct EvalResult {
   double seconds = 0;
   double images_per_second = 0;
   std::vector<uint8_t> correct;    // per image, in split order: 1 where top-1 is right (not in JSON)
+  nlohmann::json streaming;        // the streaming options and batch size when used, else null
   nlohmann::json to_json() const;  // keys top1, top5, top1_stderr, top5_stderr, loss, n, ...
 };
 
-// Runs the model in eval mode under no-grad; restores the model's previous train/eval mode.
+// Runs the model in eval mode under no-grad; restores the model's previous train/eval mode. Throws
+// InputError for streaming with a group or bad streaming options.
 EvalResult evaluate(Network& model, const DataSource& source, const EvalOptions& options);
 
 // Throws InputError when the data's image shape or class count does not fit the model card's

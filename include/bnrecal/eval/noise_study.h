@@ -37,6 +37,8 @@ struct NoiseStudyCell {
   SeedStat plain;         // top-1 percent over noise seeds
   SeedStat recalibrated;  // top-1 percent over noise seeds x recalibration draws
   RepeatedGain gain;      // recalibrated against plain, paired, over noise seeds x draws
+  SeedStat streamed;               // top-1 percent over noise seeds, when the protocol streams
+  RepeatedGain streaming_gain;     // streamed against plain, paired, over noise seeds
   std::vector<nlohmann::json> runs;
 };
 

@@ -11,6 +11,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,19 @@ struct RecalProtocol {
   nlohmann::json to_json() const;
 };
 
+// Streaming calibration on the test images themselves (recal/streaming_calibration.h), measured
+// beside offline recalibration when a study sets it: the noise paper streams batches of 1 with
+// TensorFlow decay 0.999 (momentum 0.001).
+struct StreamingProtocol {
+  StreamingOptions options;
+  int64_t batch_size = 1;
+  nlohmann::json to_json() const;
+};
+
 struct StudyProtocol {
   EvalProtocol eval;
   RecalProtocol recal;
+  std::optional<StreamingProtocol> streaming;
   std::function<void(const std::string&)> log;  // progress lines; may be empty
   void say(const std::string& line) const {
     if (log) log(line);
@@ -83,6 +94,8 @@ struct RecalOutcome {
 struct PlainAndRecalibrated {
   EvalResult plain;
   RecalOutcome recalibrated;
+  std::optional<EvalResult> streamed;  // when the protocol streams
+  PairedAccuracy streaming_gain;       // streamed against plain
   nlohmann::json to_json() const;
 };
 
@@ -94,7 +107,8 @@ RecalReport recalibrate_on_training_draw(Network& model, const StudyData& data, 
                                          uint64_t seed);
 
 // Evaluates the model's current policies; then for each draw recalibrates its BN statistics under
-// them, evaluates again and puts back the statistics of `clean`.
+// them, evaluates again and puts back the statistics of `clean`; then, when the protocol streams,
+// evaluates with streaming calibration from the statistics of `clean`.
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
                                                     const StudyProtocol& protocol,
                                                     uint64_t recal_seed, const BnSnapshot& clean);

@@ -26,12 +26,17 @@ struct ResNetConfig {
   std::vector<int64_t> blocks_per_stage;  // {3, 3, 3} for ResNet-20
   std::vector<int64_t> stage_planes;      // {16, 32, 64} small; {64, 128, 256, 512} ImageNet
   int64_t width_per_group = 64;           // 128 for Wide ResNet-50-2 (torchvision's meaning)
+  // Per stage after the first: replace its stride 2 by dilation (torchvision's
+  // replace_stride_with_dilation; bottleneck blocks only), as segmentation backbones do.
+  std::vector<bool> dilate{};
+  bool classifier = true;  // false: no pooling and fc (a backbone: forward gives the last stage's map)
 };
 
 class ResNet : public Network {
  public:
   ResNet(const ResNetConfig& config, const ModelOptions& options);
   at::Tensor forward(at::Tensor input) override;
+  int64_t out_channels() const { return out_channels_; }
 
  private:
   ArithConv2d conv1_{nullptr};
@@ -39,6 +44,7 @@ class ResNet : public Network {
   torch::nn::MaxPool2d maxpool_{nullptr};
   std::vector<torch::nn::Sequential> stages_;
   ArithLinear fc_{nullptr};
+  int64_t out_channels_ = 0;
 };
 
 }  // namespace bnrecal

@@ -40,6 +40,7 @@ void add_densenet_models(std::vector<ZooEntry>& zoo);
 void add_mobilenet_v1_models(std::vector<ZooEntry>& zoo);
 void add_mobilenet_v2_models(std::vector<ZooEntry>& zoo);
 void add_vgg_small_models(std::vector<ZooEntry>& zoo);
+void add_fcn_models(std::vector<ZooEntry>& zoo);  // fcn.cpp
 }  // namespace detail
 
 }  // namespace bnrecal

@@ -13,6 +13,7 @@
 //   bn->probe_activations([&](const at::Tensor& in, const at::Tensor& out) { ... });  // diagnostics
 #pragma once
 #include <functional>
+#include <optional>
 #include <ostream>
 
 #include <ATen/ATen.h>
@@ -27,6 +28,13 @@ using BatchNorm2dOptions = torch::nn::BatchNormOptions;
 struct BatchMoments {
   int64_t count = 0;
   at::Tensor mean, m2;
+};
+
+// Streaming calibration (recal/streaming_calibration.h): in eval mode, fold each batch's statistics
+// into the running ones with this momentum, before or after normalizing the batch with them.
+struct StreamingUpdate {
+  double momentum = 0;
+  bool before_normalizing = false;
 };
 
 // Contiguous float32 CPU input: the channel_moments kernel, channels in parallel; anything else
@@ -48,6 +56,8 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl> {
   // batch tracked. Recalibration across processes replays other processes' batches with it.
   void update_running_statistics(const BatchMoments& m, double factor);
   void pretty_print(std::ostream& stream) const override;
+  // Streaming calibration while set (eval-mode, no-grad forwards only); nullopt stops it.
+  void stream_statistics(std::optional<StreamingUpdate> update) { streaming_ = update; }
 
   // Called with the batch statistics of every training-mode no-grad forward; empty to stop.
   using MomentsObserver = std::function<void(const BatchMoments&)>;
@@ -64,8 +74,10 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl> {
  private:
   at::Tensor normalize(const at::Tensor& input);
   at::Tensor normalize_with_batch_statistics(const at::Tensor& input, double factor);
+  at::Tensor normalize_streaming(const at::Tensor& input, const StreamingUpdate& update);
   void blend_running_statistics(const BatchMoments& m, double factor);
   MomentsObserver observer_;
+  std::optional<StreamingUpdate> streaming_;
   ActivationProbe probe_;
 };
 TORCH_MODULE(BatchNorm2d);

@@ -5,7 +5,8 @@
 //   {"name": "reference",
 //    "defaults": {"limit": 10000, "recal": {"images": 2048, "draws": 3}},
 //    "jobs": [{"experiment": "nbsmt", "model": "../models/fashion-mnist-resnet20.calibrated.safetensors"},
-//             {"experiment": "noise", "model": "...", "etas": [0, 0.04, 0.08], "seeds": 3}]}
+//             {"experiment": "noise", "model": "...", "etas": [0, 0.04, 0.08], "seeds": 3,
+//              "streaming": {"decay": 0.999, "batch_size": 1, "order": "after"}}]}
 //
 //   bnrecal::StudySet set = bnrecal::parse_study_set(nlohmann::json::parse(text), "studies/");
 //   for (const bnrecal::StudyStep& s : set.steps) ...   // ids like "nbsmt:fashion-mnist-resnet20/4T"
@@ -15,6 +16,7 @@
 // without noise); divergence, one per perturbation.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,7 @@ struct StudyJob {
   int64_t limit = -1, batch_size = 256;
   uint64_t seed = 0;
   RecalProtocol recal;
+  std::optional<StreamingProtocol> streaming;  // "streaming": {...}: also measure streaming calibration
   std::string policy;  // spec text replacing the model's own arithmetic as the base ("" : keep it)
   // nbsmt (diag_images also assign's)
   std::vector<int> threads = {2, 4};
