@@ -134,8 +134,13 @@ at::Tensor BatchNorm2dImpl::normalize_streaming(const at::Tensor& input, const S
   const at::Tensor var = m.m2 / static_cast<double>(m.count);
   const auto fold = [&] {
     num_batches_tracked += 1;
-    running_mean.copy_(m.mean * update.momentum + running_mean.to(at::kDouble) * (1.0 - update.momentum));
-    running_var.copy_(var * update.momentum + running_var.to(at::kDouble) * (1.0 - update.momentum));
+    const double k = update.momentum;
+    const at::Tensor old_mean = running_mean.to(at::kDouble);
+    at::Tensor new_var = var * k + running_var.to(at::kDouble) * (1.0 - k);
+    // Zero at momentum 0 and 1, so both exact equalities below hold for either variance.
+    if (update.mixture_variance) new_var += (m.mean - old_mean).square() * (k * (1.0 - k));
+    running_mean.copy_(m.mean * k + old_mean * (1.0 - k));
+    running_var.copy_(new_var);
   };
   if (update.before_normalizing) fold();
   at::Tensor output = at::batch_norm(input, weight, bias, running_mean, running_var, /*training=*/false, 0.0,

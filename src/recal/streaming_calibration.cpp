@@ -10,7 +10,9 @@ nlohmann::json StreamingOptions::to_json() const {
           {"decay_tensorflow", 1.0 - momentum},
           {"order", streaming_order_name(update_before_predicting)},
           {"layers", layers.empty() ? std::vector<std::string>{"*"} : layers},
-          {"variance", "biased batch variance M2 / n folded in (what training-mode BN normalizes with)"}};
+          {"variance", mixture_variance ? "mixture" : "batch"},
+          {"variance_note", "biased batch variance M2 / n folded in (what training-mode BN normalizes with)" +
+                                std::string(mixture_variance ? ", plus m (1 - m) (batch mean - running mean)^2" : "")}};
 }
 
 const char* streaming_order_name(bool update_before_predicting) {
@@ -21,6 +23,12 @@ bool parse_streaming_order(const std::string& name) {
   if (name == "before" || name == "after") return name == "before";
   throw InputError("unknown streaming order '" + name +
                    "' (known: after = predict, then update; before = update, then predict)");
+}
+
+bool parse_streaming_variance(const std::string& name) {
+  if (name == "batch" || name == "mixture") return name == "mixture";
+  throw InputError("unknown streaming variance '" + name +
+                   "' (known: batch = EMA of batch variances, mixture = also the spread of the batch means)");
 }
 
 StreamingCalibration::StreamingCalibration(torch::nn::Module& model, const StreamingOptions& options)
@@ -34,7 +42,7 @@ StreamingCalibration::StreamingCalibration(torch::nn::Module& model, const Strea
     streaming_.push_back(layer.bn);
   }
   require(!streaming_.empty(), "streaming calibration: the layer patterns select no BatchNorm layer");
-  const StreamingUpdate update{options.momentum, options.update_before_predicting};
+  const StreamingUpdate update{options.momentum, options.update_before_predicting, options.mixture_variance};
   for (BatchNorm2dImpl* bn : streaming_) bn->stream_statistics(update);
 }
 

@@ -39,7 +39,8 @@ RecalProtocol read_recal(ConfigObject o) {
   return r;
 }
 
-// "streaming": {"momentum" or "decay", "order", "batch_size", "layers"} (recal/streaming_calibration.h).
+// "streaming": {"momentum" or "decay", "order", "variance", "batch_size", "layers"}
+// (recal/streaming_calibration.h).
 StreamingProtocol read_streaming(ConfigObject o) {
   StreamingProtocol s;
   require(!(o.has("momentum") && o.has("decay")), o.path() + ": momentum or decay (= 1 - momentum), not both");
@@ -48,6 +49,7 @@ StreamingProtocol read_streaming(ConfigObject o) {
     if (o.has("decay")) s.options.momentum = momentum_from_decay(o.get<double>("decay", 0));
     check_momentum(s.options.momentum);
     s.options.update_before_predicting = parse_streaming_order(o.get<std::string>("order", "after"));
+    s.options.mixture_variance = parse_streaming_variance(o.get<std::string>("variance", "batch"));
     return 0;
   });
   s.options.layers = o.get<std::vector<std::string>>("layers", {});

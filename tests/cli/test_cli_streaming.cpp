@@ -27,10 +27,11 @@ nlohmann::json eval_json(const std::string& flags) {
 TEST(CliStreaming, MomentumZeroMatchesPlainEvaluation) {
   if (!have_reference_data()) GTEST_SKIP() << "needs the reference model and Fashion-MNIST";
   const nlohmann::json plain = eval_json("--batch-size 1");
-  const nlohmann::json streamed = eval_json("--batch-size 1 --stream-momentum 0");
+  const nlohmann::json streamed = eval_json("--batch-size 1 --stream-momentum 0 --stream-variance mixture");
   EXPECT_EQ(streamed["top1"], plain["top1"]);
   EXPECT_EQ(streamed["loss"], plain["loss"]);
   EXPECT_EQ(streamed["config"]["streaming"]["order"], "after");
+  EXPECT_EQ(streamed["config"]["streaming"]["variance"], "mixture");
   EXPECT_EQ(streamed["streaming"]["batch_size"], 1);
   EXPECT_FALSE(plain["config"].contains("streaming"));
 }
@@ -42,6 +43,7 @@ TEST(CliStreaming, BadStreamingFlagsAreUsageErrors) {
   const auto order = bnrecal_cli("eval --stream-momentum 0.1 --stream-order sideways");
   EXPECT_EQ(order.exit_code, 2);
   EXPECT_NE(order.output.find("sideways"), std::string::npos) << order.output;
+  EXPECT_EQ(bnrecal_cli("eval --stream-momentum 0.1 --stream-variance exact").exit_code, 2);
 }
 
 TEST(CliStreaming, NoiseStudyReportsStreamingBesideRecalibration) {

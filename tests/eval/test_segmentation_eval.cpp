@@ -66,7 +66,7 @@ TEST(SegmentationEval, StreamingAtMomentumZeroChangesNothingAndRestoresTheModel)
   const SegmentationEvalResult plain = evaluate_segmentation(net, *val, options());
   SegmentationEvalOptions o = options();
   o.batch_size = 1;
-  o.streaming = StreamingOptions{0.0, false, {}};
+  o.streaming = StreamingOptions{0.0, false, false, {}};
   const SegmentationEvalResult streamed = evaluate_segmentation(net, *val, o);
   EXPECT_EQ(streamed.confusion.matrix(), plain.confusion.matrix());
   o.streaming->momentum = 0.5;

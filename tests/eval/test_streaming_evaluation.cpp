@@ -24,7 +24,7 @@ std::shared_ptr<TinyNetImpl> random_tiny_net() {
 EvalOptions streaming_eval(double momentum, bool before, int64_t batch) {
   EvalOptions o;
   o.batch_size = batch;
-  o.streaming = StreamingOptions{momentum, before, {}};
+  o.streaming = StreamingOptions{momentum, before, false, {}};
   return o;
 }
 
@@ -75,7 +75,7 @@ TEST(StreamingEvaluation, StudyProtocolMeasuresItBesideRecalibration) {
   StudyProtocol p;
   p.recal.images = 32;
   p.recal.draws = 1;
-  p.streaming = StreamingProtocol{StreamingOptions{0.0, false, {}}, 1};
+  p.streaming = StreamingProtocol{StreamingOptions{0.0, false, false, {}}, 1};
   const BnSnapshot clean(*net);
   const PlainAndRecalibrated m = measure_plain_and_recalibrated(*net, {train, test}, p, 3, clean);
   ASSERT_TRUE(m.streamed.has_value());

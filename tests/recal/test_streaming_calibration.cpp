@@ -30,10 +30,11 @@ void expect_identical(const std::vector<at::Tensor>& a, const std::vector<at::Te
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(at::equal(a[i], b[i])) << "batch " << i;
 }
 
-StreamingOptions streaming(double momentum, bool before) {
+StreamingOptions streaming(double momentum, bool before, bool mixture = false) {
   StreamingOptions o;
   o.momentum = momentum;
   o.update_before_predicting = before;
+  o.mixture_variance = mixture;
   return o;
 }
 
@@ -44,8 +45,10 @@ TEST(StreamingCalibration, MomentumZeroIsPlainEvaluationBitForBit) {
   const auto batches = bnrecal::testing::random_batches({4, 1, 3, 1});
   const auto plain = outputs(*net, batches);
   for (bool before : {false, true}) {
-    StreamingCalibration s(*net, streaming(0.0, before));
-    expect_identical(outputs(*net, batches), plain);
+    for (bool mixture : {false, true}) {
+      StreamingCalibration s(*net, streaming(0.0, before, mixture));
+      expect_identical(outputs(*net, batches), plain);
+    }
   }
 }
 
@@ -56,34 +59,45 @@ TEST(StreamingCalibration, MomentumOneBeforePredictingIsTrainingModeBatchNormBit
   net->bn2->train();
   const auto training_mode = outputs(*net, batches);
   net->eval();
-  net->randomize_bn(3);  // the training-mode passes moved the running statistics
-  StreamingCalibration s(*net, streaming(1.0, /*before=*/true));
-  expect_identical(outputs(*net, batches), training_mode);
+  for (bool mixture : {false, true}) {
+    net->randomize_bn(3);  // the training-mode passes moved the running statistics
+    StreamingCalibration s(*net, streaming(1.0, /*before=*/true, mixture));
+    expect_identical(outputs(*net, batches), training_mode);
+  }
 }
 
-// After predicting, each layer folds in the biased moments of the input it saw in that forward.
+// After predicting, each layer folds in the biased moments of the input it saw in that forward; the
+// mixture variance adds m (1 - m) (batch mean - old mean)^2.
 TEST(StreamingCalibration, AfterPredictingFoldsTheMomentsOfWhatEachLayerSaw) {
-  auto net = random_tiny_net();
-  const at::Tensor x = bnrecal::testing::random_batches({3})[0];
-  std::vector<at::Tensor> seen(2);
-  net->bn1->probe_activations([&](const at::Tensor& in, const at::Tensor&) { seen[0] = in.clone(); });
-  net->bn2->probe_activations([&](const at::Tensor& in, const at::Tensor&) { seen[1] = in.clone(); });
-  const double m = 0.25;
-  std::vector<at::Tensor> old_mean = {net->bn1->running_mean.to(at::kDouble), net->bn2->running_mean.to(at::kDouble)};
-  std::vector<at::Tensor> old_var = {net->bn1->running_var.to(at::kDouble), net->bn2->running_var.to(at::kDouble)};
-  StreamingCalibration s(*net, streaming(m, /*before=*/false));
-  outputs(*net, {x});
-  net->bn1->probe_activations(nullptr);
-  net->bn2->probe_activations(nullptr);
-  size_t i = 0;
-  for (BatchNorm2dImpl* bn : {net->bn1.get(), net->bn2.get()}) {
-    const at::Tensor a = seen[i].to(at::kDouble);
-    const at::Tensor mean = a.mean({0, 2, 3});
-    const at::Tensor var = a.var({0, 2, 3}, /*unbiased=*/false);
-    EXPECT_TRUE(at::allclose(bn->running_mean.to(at::kDouble), (1 - m) * old_mean[i] + m * mean, 1e-6, 1e-6));
-    EXPECT_TRUE(at::allclose(bn->running_var.to(at::kDouble), (1 - m) * old_var[i] + m * var, 1e-6, 1e-6));
-    EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 1);
-    ++i;
+  for (bool mixture : {false, true}) {
+    SCOPED_TRACE(mixture ? "mixture" : "batch");
+    auto net = random_tiny_net();
+    const at::Tensor x = bnrecal::testing::random_batches({3})[0];
+    std::vector<at::Tensor> seen(2);
+    net->bn1->probe_activations([&](const at::Tensor& in, const at::Tensor&) { seen[0] = in.clone(); });
+    net->bn2->probe_activations([&](const at::Tensor& in, const at::Tensor&) { seen[1] = in.clone(); });
+    const double m = 0.25;
+    std::vector<at::Tensor> old_mean, old_var;
+    for (BatchNorm2dImpl* bn : {net->bn1.get(), net->bn2.get()}) {
+      old_mean.push_back(bn->running_mean.to(at::kDouble));
+      old_var.push_back(bn->running_var.to(at::kDouble));
+    }
+    StreamingCalibration s(*net, streaming(m, /*before=*/false, mixture));
+    outputs(*net, {x});
+    net->bn1->probe_activations(nullptr);
+    net->bn2->probe_activations(nullptr);
+    size_t i = 0;
+    for (BatchNorm2dImpl* bn : {net->bn1.get(), net->bn2.get()}) {
+      const at::Tensor a = seen[i].to(at::kDouble);
+      const at::Tensor mean = a.mean({0, 2, 3});
+      const at::Tensor var = a.var({0, 2, 3}, /*unbiased=*/false);
+      const at::Tensor spread = mixture ? m * (1 - m) * (mean - old_mean[i]).square() : at::zeros_like(var);
+      EXPECT_TRUE(at::allclose(bn->running_mean.to(at::kDouble), (1 - m) * old_mean[i] + m * mean, 1e-6, 1e-6));
+      const at::Tensor expected_var = (1 - m) * old_var[i] + m * var + spread;
+      EXPECT_TRUE(at::allclose(bn->running_var.to(at::kDouble), expected_var, 1e-6, 1e-6));
+      EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 1);
+      ++i;
+    }
   }
 }
 
@@ -147,6 +161,8 @@ TEST(StreamingCalibration, BadOptionsAreInputErrorsAndLeaveTheModelAlone) {
   EXPECT_NE(input_error_message([&] { StreamingCalibration s(no_bn, streaming(0.1, false)); }).find("no BatchNorm"),
             std::string::npos);
   expect_identical(outputs(*net, batches), before);
+  EXPECT_TRUE(parse_streaming_variance("mixture"));
+  EXPECT_NE(input_error_message([] { parse_streaming_variance("exact"); }).find("mixture"), std::string::npos);
   EXPECT_TRUE(parse_streaming_order("before"));
   EXPECT_FALSE(parse_streaming_order("after"));
   EXPECT_NE(input_error_message([] { parse_streaming_order("sideways"); }).find("after"), std::string::npos);

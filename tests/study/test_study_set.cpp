@@ -99,12 +99,13 @@ TEST(StudyConfig, TheCommittedStudySetsAreValidAndTheirModelsExist) {
 TEST(StudyConfig, StreamingIsReadMergedAndChecked) {
   nlohmann::json j = config();
   j["defaults"]["streaming"] = {{"decay", 0.999}, {"batch_size", 4}};
-  j["jobs"][1]["streaming"] = {{"order", "before"}};
+  j["jobs"][1]["streaming"] = {{"order", "before"}, {"variance", "mixture"}};
   const StudySet set = parse_study_set(j, "studies");
   ASSERT_TRUE(set.jobs[1].streaming.has_value());
   EXPECT_NEAR(set.jobs[1].streaming->options.momentum, 0.001, 1e-12);
   EXPECT_EQ(set.jobs[1].streaming->batch_size, 4);                       // from defaults
   EXPECT_TRUE(set.jobs[1].streaming->options.update_before_predicting);  // the job's own key
+  EXPECT_TRUE(set.jobs[1].streaming->options.mixture_variance);
   EXPECT_FALSE(set.jobs[0].streaming->options.update_before_predicting);
   nlohmann::json without = config();
   EXPECT_FALSE(parse_study_set(without, "studies").jobs[1].streaming.has_value());

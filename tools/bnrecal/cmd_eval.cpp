@@ -119,10 +119,10 @@ void add_eval_command(CLI::App& app) {
                 static_cast<long long>(r.n), format_percent(r.top1, r.top1_stderr).c_str());
     if (source->num_classes() > 5) std::printf("top-5  %s\n", format_percent(r.top5, r.top5_stderr).c_str());
     if (options.streaming) {
-      std::printf("bn     streaming calibration on the evaluated images: momentum %g, %s predicting, batch %lld "
-                  "(statistics restored afterwards)\n",
+      std::printf("bn     streaming calibration on the evaluated images: momentum %g, %s predicting, %s variance, "
+                  "batch %lld (statistics restored afterwards)\n",
                   options.streaming->momentum, options.streaming->update_before_predicting ? "updated before" : "updated after",
-                  static_cast<long long>(spec->batch_size));
+                  options.streaming->mixture_variance ? "mixture" : "batch", static_cast<long long>(spec->batch_size));
     }
     const std::string processes = job ? ", " + std::to_string(job->size()) + " processes" : "";
     std::printf("speed  %.0f images/s (%d threads%s, batch %lld)\n", r.images_per_second, threads,

@@ -69,6 +69,10 @@ std::shared_ptr<StreamingFlags> add_streaming_options(CLI::App& sub, RecalFlagNa
                  "after: predict each batch with the statistics of the batches before it, then fold it in "
                  "(causal); before: fold it in first, so its prediction sees its own statistics")
       ->check(CLI::IsMember({"after", "before"}))->capture_default_str()->group(group);
+  sub.add_option("--stream-variance", s->variance,
+                 "batch: fold in each batch's variance (the paper's EMA); mixture: also the spread of the batch "
+                 "means around the running mean, which batches of one image otherwise leave out")
+      ->check(CLI::IsMember({"batch", "mixture"}))->capture_default_str()->group(group);
   if (names == RecalFlagNames::kStudy) {
     sub.add_option("--stream-batch-size", s->batch_size, "Images per streamed batch")
         ->check(kPositive)->capture_default_str()->group(group);
@@ -83,6 +87,7 @@ std::optional<StreamingOptions> streaming_options(const StreamingFlags& flags) {
     o.momentum = flags.decay_option->count() ? momentum_from_decay(flags.decay) : flags.momentum;
     check_momentum(o.momentum);
     o.update_before_predicting = parse_streaming_order(flags.order);
+    o.mixture_variance = parse_streaming_variance(flags.variance);
   } catch (const InputError& e) {
     throw UsageError(std::string("--stream-") + e.what());
   }

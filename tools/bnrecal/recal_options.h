@@ -35,10 +35,10 @@ std::shared_ptr<RecalFlags> add_recal_options(CLI::App& sub, RecalFlagNames name
 RecalProtocol recal_protocol(const RecalFlags& flags);
 
 // Streaming calibration (recal/streaming_calibration.h): --stream-momentum or --stream-decay turns
-// it on; --stream-order; studies add --stream-batch-size (`eval` streams in its own --batch-size).
+// it on; --stream-order, --stream-variance; studies add --stream-batch-size (`eval` streams in its own --batch-size).
 struct StreamingFlags {
   double momentum = 0.001, decay = 0.999;
-  std::string order = "after";
+  std::string order = "after", variance = "batch";
   int64_t batch_size = 1;
   CLI::Option *momentum_option = nullptr, *decay_option = nullptr;
 };

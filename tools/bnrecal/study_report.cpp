@@ -88,7 +88,7 @@ std::string noise_study_markdown(const NoiseStudyResult& r, const std::string& m
   if (r.config.contains("streaming")) {
     const nlohmann::json& s = r.config["streaming"];
     md << "\n| streaming (batch " << s.value("batch_size", 0) << ", momentum " << s.value("momentum_pytorch", 0.0)
-       << ", update " << s.value("order", "?") << ") |";
+       << ", update " << s.value("order", "?") << ", " << s.value("variance", "batch") << " variance) |";
     for (const auto& c : r.cells) md << " " << seed_cell(c.streamed, r.seeds > 1) << " |";
     md << "\n| streaming gain (paired) |";
     for (const auto& c : r.cells) md << " " << paired_text(c.streaming_gain) << " |";

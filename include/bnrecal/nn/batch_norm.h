@@ -35,6 +35,9 @@ struct BatchMoments {
 struct StreamingUpdate {
   double momentum = 0;
   bool before_normalizing = false;
+  // Also fold in the spread of the batch mean around the running one, m (1 - m) (b_mean - r_mean)^2:
+  // the variance of the mixture, which a batch of one image otherwise leaves out.
+  bool mixture_variance = false;
 };
 
 // Contiguous float32 CPU input: the channel_moments kernel, channels in parallel; anything else

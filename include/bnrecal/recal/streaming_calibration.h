@@ -15,7 +15,10 @@
 //          an image's prediction never depends on the image itself; or
 //   before normalizing it: the prediction sees its own batch's statistics (transductive).
 // The two differ by one batch and converge as the momentum shrinks. The variance folded in is the
-// batch's biased one (M2 / n), the variance a training-mode forward normalizes with, so:
+// batch's biased one (M2 / n), the variance a training-mode forward normalizes with; with
+// mixture_variance also m (1 - m) (b_mean - r_mean)^2, which makes the update the variance of the
+// mixture of old and new values: a batch of one image has no between-image spread of its own, so
+// without it an EMA of one-image variances underestimates the population variance. Either way:
 //   momentum 0 (either order)      = plain evaluation, bit for bit;
 //   momentum 1, before normalizing = evaluation with training-mode BN, bit for bit.
 // Every layer updates in the same forward, so each sees its inputs as the upstream layers
@@ -33,6 +36,7 @@ namespace bnrecal {
 struct StreamingOptions {
   double momentum = 0.001;          // PyTorch convention; the noise paper's TF decay 0.999
   bool update_before_predicting = false;
+  bool mixture_variance = false;    // false: the paper's EMA of batch variances
   std::vector<std::string> layers;  // BN name patterns (exact or glob); empty = every BN layer
   nlohmann::json to_json() const;
 };
@@ -40,6 +44,8 @@ struct StreamingOptions {
 // "after" or "before"; parse_streaming_order throws InputError on anything else.
 const char* streaming_order_name(bool update_before_predicting);
 bool parse_streaming_order(const std::string& name);
+// "batch" or "mixture"; parse_streaming_variance throws InputError on anything else.
+bool parse_streaming_variance(const std::string& name);
 
 // Switches the selected BN layers of `model` to streaming while it lives; its destructor stops
 // them and restores every BN layer's statistics bit for bit. Throws InputError (model unchanged)
