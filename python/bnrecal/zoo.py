@@ -7,7 +7,8 @@ network in eval mode. Each class below follows its C++ counterpart line by line:
 
 * module names, and the order in which modules are registered, are the C++ ones, so the state
   dict keys agree and "the first conv" means the same layer on both sides;
-* every conv is a bias-free ``nn.Conv2d`` (a BatchNorm follows each one), every classifier an
+* every conv is a bias-free ``nn.Conv2d`` (a BatchNorm follows each one) except the last 1x1
+  conv of a dense head (FCN's classes, YOLO's predictions), which has a bias; every classifier an
   ``nn.Linear`` with bias, every norm an ``nn.BatchNorm2d`` (momentum 0.1; eps 1e-5, or 1e-3 in
   the TensorFlow-derived GoogLeNet blocks and MobileNet-v1);
 * only Conv2d, Linear, BatchNorm2d, pooling/dropout/activation modules and torch.nn.functional
@@ -27,6 +28,7 @@ the small-image variants. python/tests/check_zoo_names.py compares them with tor
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -45,6 +47,8 @@ __all__ = [
     "MobileNetV1",
     "MobileNetV2",
     "VggSmall",
+    "Fcn",
+    "YoloSmall",
 ]
 
 
@@ -151,12 +155,16 @@ class ResNet(nn.Module):
         cin = stem
         self._num_stages = len(blocks_per_stage)
         dilation = 1
+        # Output stride of the last stage's map (yolo.cpp's backbone_stride): the stem's, then 2 per
+        # later stage that is not dilated. A plain attribute, not state.
+        self.out_stride = 4 if imagenet_stem else 1
         for s, (blocks, planes) in enumerate(zip(blocks_per_stage, stage_planes)):
             stage = nn.Sequential()
             # torchvision's replace_stride_with_dilation: the first block keeps the previous dilation.
             first_dilation, stride = dilation, 2 if s > 0 else 1
             if s > 0 and s - 1 < len(dilate) and dilate[s - 1]:
                 dilation, stride = dilation * stride, 1
+            self.out_stride *= stride
             for b in range(blocks):
                 if bottleneck:
                     stage.append(_Bottleneck(cin, planes, stride if b == 0 else 1, width_per_group,
@@ -199,6 +207,68 @@ class Fcn(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scores = self.classifier(self.backbone(x))
         return F.interpolate(scores, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# yolo_small (src/models/yolo.cpp): ResNet-20's stages plus a strided 4th stage (output stride 8),
+# a BN head and a 1x1 prediction conv; per grid cell [objectness, tx, ty, tw, th, C class logits]
+# (models/yolo_box_coding.h). Turning the raw map into boxes is not the model's job here either.
+# ---------------------------------------------------------------------------------------------
+
+_YOLO_OBJECTNESS_PRIOR = 0.01  # kYoloObjectnessPrior
+_YOLO_BOX_CHANNELS = 5  # yolo::kFirstClassChannel: objectness, tx, ty, tw, th
+
+
+class _YoloHead(nn.Module):
+    """conv1, bn1, ..., convN, bnN (3x3, BN, ReLU at ``width``), then predict (1x1 conv, with bias)."""
+
+    def __init__(self, cin: int, width: int, convs: int, outputs: int) -> None:
+        super().__init__()
+        self._convs = convs
+        for c in range(1, convs + 1):
+            self.add_module(f"conv{c}", _conv(cin, width, 3, 1, 1))
+            self.add_module(f"bn{c}", _bn(width))
+            cin = width
+        # The only biased conv: no BN follows it. Weights come from checkpoints; this start is the
+        # C++ one, so a freshly built model also predicts "object" with probability about 0.01.
+        self.predict = nn.Conv2d(cin, outputs, 1, bias=True)
+        with torch.no_grad():
+            self.predict.weight.normal_(0.0, 0.01)
+            self.predict.bias.zero_()
+            self.predict.bias[0] = -math.log((1.0 - _YOLO_OBJECTNESS_PRIOR) / _YOLO_OBJECTNESS_PRIOR)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for c in range(1, self._convs + 1):
+            x = F.relu(getattr(self, f"bn{c}")(getattr(self, f"conv{c}")(x)))
+        return self.predict(x)
+
+
+class YoloSmall(nn.Module):
+    """backbone (a ResNet without pooling and fc), head; forward gives the raw map
+    [B, 5 + C, H / stride, W / stride], stride 8 for the zoo entry."""
+
+    def __init__(
+        self,
+        backbone: ResNet,
+        num_classes: int,
+        head_width: int = 64,
+        head_convs: int = 2,
+    ) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError("YoloSmall: num_classes must be at least 1")
+        self.stride = backbone.out_stride
+        self.num_classes = num_classes
+        self.backbone = backbone
+        self.head = _YoloHead(backbone.out_channels, head_width, head_convs, _YOLO_BOX_CHANNELS + num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # As the C++: otherwise the padded convs round the grid up and cell (i, j) no longer covers
+        # pixels [i * stride, (i + 1) * stride), which decoding assumes.
+        if x.dim() != 4 or x.size(2) % self.stride or x.size(3) % self.stride:
+            raise ValueError(f"YoloSmall: input must be [B, C, H, W] with H and W multiples of {self.stride}, "
+                             f"got {list(x.shape)}")  # fmt: skip
+        return self.head(self.backbone(x))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -667,6 +737,7 @@ class VggSmall(nn.Module):
 _SMALL = "small-image"
 _IMAGENET = "imagenet"
 _SEGMENTATION = "segmentation"
+_DETECTION = "detection"
 _SMALL_RESNET_INPUT = (3, 32, 32)
 _SMALL_INPUT = (1, 28, 28)
 _IMAGENET_INPUT = (3, 224, 224)
@@ -729,6 +800,9 @@ def _registry() -> Dict[str, _Entry]:
             ResNet(True, True, blocks, _IMAGENET_PLANES, nc, ic, 64, (False, True, True), False), nc, False))
     zoo["fcn_small"] = _Entry(_SEGMENTATION, (3, 64, 64), lambda nc, ic: Fcn(
         ResNet(False, False, (3, 3, 3), (16, 32, 64), nc, ic, classifier=False), nc, False))
+    # yolo.cpp: YoloConfig's defaults (head width 64, two head convs); output stride 8.
+    zoo["yolo_small"] = _Entry(_DETECTION, (3, 96, 96), lambda nc, ic: YoloSmall(
+        ResNet(False, False, (3, 3, 3, 2), (16, 32, 64, 128), nc, ic, classifier=False), nc))
     return zoo
 
 
@@ -748,7 +822,7 @@ def _entry(name: str) -> _Entry:
 
 
 def family(name: str) -> str:
-    """"small-image" (CIFAR/MNIST-sized inputs), "imagenet" or "segmentation"."""
+    """"small-image" (CIFAR/MNIST-sized inputs), "imagenet", "segmentation" or "detection"."""
     return _entry(name).family
 
 

@@ -115,6 +115,7 @@ EXPECTED_ZOO = {
     "mobilenet_v2": ("imagenet", I224), "vgg_small": ("small-image", S28),
     "fcn_resnet50": ("segmentation", (3, 520, 520)), "fcn_resnet101": ("segmentation", (3, 520, 520)),
     "fcn_small": ("segmentation", (3, 64, 64)),
+    "yolo_small": ("detection", (3, 96, 96)),
 }  # fmt: skip
 
 
@@ -136,6 +137,16 @@ def check_registry() -> None:
 # ---------------------------------------------------------------------------------------------
 # 2. the committed checkpoints
 # ---------------------------------------------------------------------------------------------
+
+
+def output_shape(family: str, batch: int, num_classes: int, h: int, w: int) -> Tuple[int, ...]:
+    # Segmentation: class scores upsampled to the input; detection: yolo_small's raw map, per cell of
+    # the stride-8 grid objectness, tx, ty, tw, th and the class logits; classifiers: logits.
+    if family == "segmentation":
+        return (batch, num_classes, h, w)
+    if family == "detection":
+        return (batch, 5 + num_classes, h // 8, w // 8)
+    return (batch, num_classes)
 
 
 def check_checkpoints(models_dir: Path) -> None:
@@ -160,7 +171,8 @@ def check_checkpoints(models_dir: Path) -> None:
         model.load_state_dict(dict(tensors), strict=True)
         with torch.no_grad():
             y = model(torch.randn(2, *shape))
-        check(tuple(y.shape) == (2, num_classes), f"{path.name}: output shape {tuple(y.shape)}")
+        expected = output_shape(zoo.family(arch), 2, num_classes, shape[1], shape[2])
+        check(tuple(y.shape) == expected, f"{path.name}: output shape {tuple(y.shape)}")
         check(bool(torch.isfinite(y).all()), f"{path.name}: non-finite logits")
         print(f"  ok {path.name}: {arch}, {len(tensors)} tensors, input {shape} -> {tuple(y.shape)}")
 
@@ -186,7 +198,8 @@ def check_all_forward() -> None:
         start = time.time()
         with torch.no_grad():
             y = model(torch.randn(2, c, h, w))
-        ok = check(tuple(y.shape) == ((2, 10, h, w) if segmentation else (2, 10)), f"{name}: output {tuple(y.shape)}")
+        expected = output_shape(zoo.family(name), 2, 10, h, w)  # detection at 96x96: (2, 15, 12, 12)
+        ok = check(tuple(y.shape) == expected, f"{name}: output {tuple(y.shape)}")
         ok &= check(bool(torch.isfinite(y).all()), f"{name}: non-finite logits")
         params = sum(p.numel() for p in model.parameters())
         if ok:
@@ -222,7 +235,7 @@ def macs(model: nn.Module, sample: torch.Tensor) -> int:
 
 
 def check_structure() -> None:
-    print("structure (tests/models/test_small_models.cpp, test_torchvision_equivalence.cpp)")
+    print("structure (tests/models/test_small_models.cpp, test_torchvision_equivalence.cpp, test_yolo.cpp)")
     sample = torch.zeros(1, 1, 28, 28)
     expected = {  # name: (parameters, MACs per 28x28 image, convs, linears), 10 classes, 1 channel
         "inception_small": (305570, 37835264, 37, 1),
@@ -263,6 +276,29 @@ def check_structure() -> None:
     scale = 1.0 / (1.0 + 1e-3) ** 0.5
     check(tuple(y.shape) == (1, 32, 2, 2) and abs(y[0, 0, 0, 0].item() - 9 * 0.5 * scale) < 1e-5
           and abs(y[0, 0, 1, 1].item() - 4 * 0.5 * scale) < 1e-5, "mobilenet_v1 TF SAME padding")  # fmt: skip
+
+    # tests/models/test_yolo.cpp: 28 BN (stem, 2 per basic block of 3 + 3 + 3 + 2, 3 downsamples,
+    # 2 in the head), 29 convs ending in head.predict; oblong and gray inputs; sides that are not
+    # multiples of the stride rejected (the C++ throws c10::Error, here ValueError).
+    yolo = zoo.build("yolo_small", 10, 3)
+    layers = arith_layers(yolo)
+    norms = sum(isinstance(m, nn.BatchNorm2d) for m in yolo.modules())
+    check(norms == 28 and len(layers) == 29 and layers[0][0] == "backbone.conv1" and layers[-1][0] == "head.predict"
+          and "backbone.layer4.1.conv2" in dict(layers) and yolo.head.predict.bias is not None,
+          f"yolo_small: {norms} BN, {len(layers)} convs, {layers[0][0]} .. {layers[-1][0]}")  # fmt: skip
+    with torch.no_grad():
+        oblong = tuple(yolo(torch.zeros(1, 3, 64, 128)).shape)
+        gray = tuple(zoo.build("yolo_small", 3, 1)(torch.zeros(1, 1, 96, 96)).shape)
+    check(oblong == (1, 15, 8, 16) and gray == (1, 8, 12, 12), f"yolo_small: oblong {oblong}, gray {gray}")
+    for bad in ((1, 3, 92, 96), (1, 3, 96, 100)):
+        try:
+            yolo(torch.zeros(bad))
+            check(False, f"yolo_small: input {bad} not rejected")
+        except ValueError as e:
+            check(str(e) == f"YoloSmall: input must be [B, C, H, W] with H and W multiples of 8, got {list(bad)}",
+                  f"yolo_small: message {e}")  # fmt: skip
+    print(f"  yolo_small: {norms} BN, {len(layers)} convs ({layers[0][0]} .. {layers[-1][0]}), "
+          f"64x128 -> {oblong}, sides not multiples of 8 rejected")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,9 +50,12 @@ def test_every_zoo_architecture_is_covered():
                                         "densenet_small", "mobilenet_v1_small"}
 
 
-# Classifiers only: `bnrecal eval` scores top-1, and refuses the per-pixel scores of segmentation models.
+# Classifiers only: `bnrecal eval` scores the dense tasks' models by their own data, not Fashion-MNIST top-1.
+DENSE_FAMILIES = ("segmentation", "detection")
+
+
 @pytest.mark.parametrize("arch", [a for a in bnrecal.zoo.names()
-                                  if a not in TOO_SMALL_FOR_FASHION_MNIST and bnrecal.zoo.family(a) != "segmentation"])
+                                  if a not in TOO_SMALL_FOR_FASHION_MNIST and bnrecal.zoo.family(a) not in DENSE_FAMILIES])
 def test_python_equals_cli(arch, cli, tmp_path):
     checkpoint = calibrated_checkpoint(arch, cli, tmp_path)
     eval_images, recal_images, batch = sizes(arch)

@@ -53,6 +53,7 @@ bool BatchLoader::next(Batch& batch) {
   position_ += take;
   batch = source_.load(indices, options_.augment, rng_);
   batch.images = batch.images.sub_(mean_).div_(std_);
+  batch.indices = std::move(indices);
   return true;
 }
 

@@ -5,8 +5,10 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/data/cifar.h"
+#include "bnrecal/data/detection_source.h"
 #include "bnrecal/data/idx_dataset.h"
 #include "bnrecal/data/image_folder.h"
+#include "bnrecal/data/segmentation_source.h"
 
 namespace bnrecal {
 
@@ -101,9 +103,13 @@ DatasetRegistry builtin_datasets() {
   register_idx_datasets(registry);
   register_image_folder_datasets(registry);
   register_cifar_datasets(registry);
+  register_voc_datasets(registry);
+  register_coco_datasets(registry);
   // A plain path. The order decides between sources, so it is made here: the IDX folder comes
   // last because it takes any existing path (and then names the IDX file that is missing).
   registry.add_path_fallback(cifar_path_fallback());
+  registry.add_path_fallback(voc_path_fallback());
+  registry.add_path_fallback(coco_path_fallback());
   registry.add_path_fallback(image_folder_path_fallback());
   registry.add_path_fallback(idx_path_fallback());
   return registry;

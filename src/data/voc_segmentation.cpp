@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/thread_pool.h"
+#include "bnrecal/data/dataset_registry.h"
 #include "bnrecal/data/image_decode.h"
 #include "bnrecal/data/image_transforms.h"
 #include "bnrecal/data/palette_png.h"
@@ -71,10 +74,11 @@ class VocSegmentation : public SegmentationSource {
   // The first image's shape; the others may differ (then batches must hold one image).
   std::vector<int64_t> image_shape() const override { return {3, shapes_[0].first, shapes_[0].second}; }
   Normalization default_normalization() const override { return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}}; }
-  Augmentation default_augmentation() const override { return {}; }
+  // Horizontal flips only: they keep every mask pixel on its image pixel, and unlike crops they
+  // never cut an item's outline, so the masks stay exact.
+  Augmentation default_augmentation() const override { return {0, true}; }
 
-  Batch load(const std::vector<int64_t>& indices, bool augment, std::mt19937_64&) const override {
-    require(!augment, "VOC segmentation: training augmentation is not defined (masks would have to follow it)");
+  Batch load(const std::vector<int64_t>& indices, bool augment, std::mt19937_64& rng) const override {
     check_one_size(indices);
     std::vector<at::Tensor> images(indices.size());
     parallel_for_each(static_cast<int64_t>(indices.size()), options_.threads, [&](int64_t i) {
@@ -83,7 +87,17 @@ class VocSegmentation : public SegmentationSource {
       if (h != image.height || w != image.width) image = resize_bilinear(image, h, w);
       images[static_cast<size_t>(i)] = image_to_tensor(image);
     });
-    return {at::stack(images), at::zeros({static_cast<int64_t>(indices.size())}, at::kLong)};
+    Batch batch{at::stack(images), at::zeros({static_cast<int64_t>(indices.size())}, at::kLong), masks(indices)};
+    if (augment) {
+      // One draw per image in batch order, so a seed gives the same flips on any thread count.
+      std::bernoulli_distribution flip(0.5);
+      for (int64_t i = 0; i < batch.images.size(0); ++i) {
+        if (!flip(rng)) continue;
+        batch.images[i].copy_(batch.images[i].flip({2}));
+        batch.masks[i].copy_(batch.masks[i].flip({1}));
+      }
+    }
+    return batch;
   }
 
   at::Tensor masks(const std::vector<int64_t>& indices) const override {
@@ -184,6 +198,44 @@ class VocSegmentation : public SegmentationSource {
 std::unique_ptr<SegmentationSource> open_voc_segmentation(const std::string& root, Split split,
                                                           const VocOptions& options) {
   return std::make_unique<VocSegmentation>(root, split, options);
+}
+
+bool looks_like_voc_segmentation(const std::string& path) {
+  std::error_code ec;
+  return file_exists(path + "/ImageSets/Segmentation/val.txt") && std::filesystem::is_directory(path + "/SegmentationClass", ec);
+}
+
+namespace {
+
+// "DIR" or "DIR:SIZE" (the shorter side resized to SIZE pixels, torchvision's preset being 520).
+std::unique_ptr<DataSource> open_voc_spec(const std::string& argument, Split split) {
+  const size_t colon = argument.rfind(':');
+  const std::string size = colon == std::string::npos ? "" : argument.substr(colon + 1);
+  if (size.empty() || !std::all_of(size.begin(), size.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return open_voc_segmentation(argument, split);
+  }
+  require(size.size() <= 5, "voc:DIR:SIZE: the size '" + size + "' is too large");
+  VocOptions options;
+  options.resize = std::stoll(size);
+  return open_voc_segmentation(argument.substr(0, colon), split, options);
+}
+
+}  // namespace
+
+void register_voc_datasets(DatasetRegistry& registry) {
+  registry.add({"voc:DIR[:SIZE]",
+                "PASCAL VOC 2012 segmentation layout (train.txt / val.txt; `bnrecal make-task segmentation` writes "
+                "one); SIZE resizes the shorter side (torchvision's evaluation preset: 520)",
+                [](const std::string& argument, Split split, const std::vector<std::string>&) {
+                  return open_voc_spec(argument, split);
+                }});
+}
+
+PathFallback voc_path_fallback() {
+  return {"VOC segmentation folder", "ImageSets/Segmentation/val.txt and SegmentationClass/",
+          looks_like_voc_segmentation, [](const std::string& root, Split split, const std::vector<std::string>&) {
+            return std::unique_ptr<DataSource>(open_voc_segmentation(root, split));
+          }};
 }
 
 }  // namespace bnrecal

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/data/data_task.h"
 #include "bnrecal/eval/metrics.h"
 
 namespace bnrecal {
@@ -106,7 +107,12 @@ std::unique_ptr<DataSource> open_dataset_for_model(const std::string& spec, Spli
 }
 
 void check_data_fits_model(const DataSource& source, const ModelCard& card) {
-  if (!card.input_shape.empty() && card.input_shape != source.image_shape()) {
+  // Dense-task networks are fully convolutional and VOC's and COCO's images differ in size: channels only.
+  const bool any_size = data_task(source) != DataTask::kClassification;
+  const bool fits = card.input_shape.empty() ||
+                    (any_size ? card.input_shape.at(0) == source.image_shape().at(0)
+                              : card.input_shape == source.image_shape());
+  if (!fits) {
     auto text = [](const std::vector<int64_t>& s) {
       std::string t;
       for (size_t i = 0; i < s.size(); ++i) t += (i ? "x" : "") + std::to_string(s[i]);

@@ -23,12 +23,16 @@ T get_or(const nlohmann::json& j, const char* key, T fallback) {
 }  // namespace
 
 nlohmann::json AccuracyRecord::to_json() const {
-  return {{"top1", top1}, {"top1_stderr", top1_stderr}, {"n", n}, {"data", data}};
+  return {{metric, value}, {metric + "_stderr", stderr_value}, {"n", n}, {"data", data}};
 }
 
 AccuracyRecord AccuracyRecord::from_json(const nlohmann::json& j) {
-  return {j.at("top1").get<double>(), j.value("top1_stderr", 0.0), j.value("n", int64_t{0}),
-          j.value("data", std::string())};
+  for (const char* metric : {kTop1, kMeanIou, kAp50}) {
+    if (!j.contains(metric)) continue;
+    return {metric, j.at(metric).get<double>(), j.value(std::string(metric) + "_stderr", 0.0),
+            j.value("n", int64_t{0}), j.value("data", std::string())};
+  }
+  throw InputError("the model card's accuracy names no metric (top1, mean_iou or ap50): " + j.dump());
 }
 
 nlohmann::json RecalibrationRecord::to_json() const {

@@ -16,6 +16,7 @@ std::vector<ZooEntry> model_zoo() {
   detail::add_mobilenet_v2_models(zoo);
   detail::add_vgg_small_models(zoo);
   detail::add_fcn_models(zoo);
+  detail::add_detection_models(zoo);
   std::sort(zoo.begin(), zoo.end(), [](const ZooEntry& a, const ZooEntry& b) { return a.name < b.name; });
   return zoo;
 }

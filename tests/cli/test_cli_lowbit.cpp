@@ -42,7 +42,7 @@ TEST(LowBitCli, TrainsW1A2AndEvaluatesToTheTrainingTimeResult) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("arith  lowbit w_bits=1 a_bits=2"), std::string::npos) << r.output;
   const auto eval = nlohmann::json::parse(read_file(dir + "/eval.json"));
-  EXPECT_EQ(eval["top1"].get<double>(), card.accuracy->top1);
+  EXPECT_EQ(eval["top1"].get<double>(), card.accuracy->value);
   EXPECT_EQ(eval["n"], 128);
   // ... and recalibrates under it (BN-final after the fact: the `final` estimator).
   r = bnrecal_cli("recalibrate --images 64 --estimator final --model " + dir + "/w1a2.safetensors -o " + dir +

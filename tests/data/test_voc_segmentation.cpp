@@ -51,7 +51,6 @@ TEST(VocSegmentation, ImagesOfDifferentSizesCannotShareABatch) {
   std::mt19937_64 rng;
   EXPECT_EQ(val->load({1}, false, rng).images.size(3), 10);
   EXPECT_NE(input_error_message([&] { val->load({0, 1}, false, rng); }).find("batch size 1"), std::string::npos);
-  EXPECT_NE(input_error_message([&] { val->load({0}, true, rng); }).find("augmentation"), std::string::npos);
 }
 
 TEST(VocSegmentation, BadFilesAreNamedOrSkippedAndCounted) {
@@ -90,4 +89,39 @@ TEST(VocSegmentation, ReadsTheGeneratedFashionMosaic) {
   const at::Tensor m = val->masks({0, 1, 2});
   EXPECT_EQ(m.sizes(), (std::vector<int64_t>{3, 64, 64}));
   EXPECT_TRUE(((m <= 10) | (m == 255)).all().item<bool>());
+}
+
+// Training augmentation flips an image and its mask together; the batch carries the masks.
+TEST(VocSegmentation, AugmentationFlipsImageAndMaskTogether) {
+  const std::string root = make_voc_fixture({{4, 6}, {4, 6}});
+  const auto val = open_voc_segmentation(root, Split::kTest);
+  EXPECT_TRUE(val->default_augmentation().horizontal_flip);
+  std::mt19937_64 rng(3);
+  const Batch plain = val->load({0, 1}, false, rng);
+  ASSERT_TRUE(plain.masks.defined());
+  EXPECT_TRUE(plain.masks.equal(val->masks({0, 1})));
+  int flipped = 0, kept = 0;
+  for (int draw = 0; draw < 8; ++draw) {
+    const Batch b = val->load({0, 1}, true, rng);
+    for (int64_t i = 0; i < 2; ++i) {
+      const bool same = b.images[i].equal(plain.images[i]) && b.masks[i].equal(plain.masks[i]);
+      const bool mirrored = b.images[i].equal(plain.images[i].flip({2})) && b.masks[i].equal(plain.masks[i].flip({1}));
+      ASSERT_TRUE(same != mirrored) << "image and mask must flip together (draw " << draw << ", image " << i << ")";
+      (mirrored ? flipped : kept)++;
+    }
+  }
+  EXPECT_GT(flipped, 0);
+  EXPECT_GT(kept, 0);
+}
+
+TEST(VocSegmentation, IsADataSpecFormAndAPlainPath) {
+  const std::string root = make_voc_fixture({{4, 6}});
+  EXPECT_TRUE(looks_like_voc_segmentation(root));
+  EXPECT_FALSE(looks_like_voc_segmentation(bnrecal::testing::temp_dir()));
+  for (const std::string& spec : {"voc:" + root, root}) {
+    const auto source = open_dataset(spec, Split::kTest);
+    EXPECT_NE(dynamic_cast<const SegmentationSource*>(source.get()), nullptr) << spec;
+  }
+  // voc:DIR:SIZE resizes the shorter side (4 -> 8), as torchvision's preset does to 520.
+  EXPECT_EQ(open_dataset("voc:" + root + ":8", Split::kTest)->image_shape(), (std::vector<int64_t>{3, 8, 12}));
 }

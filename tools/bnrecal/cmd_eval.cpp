@@ -3,8 +3,11 @@
 #include <chrono>
 #include <cstdio>
 
+#include "bnrecal/core/error.h"
 #include "bnrecal/core/stage_profile.h"
+#include "bnrecal/eval/detection_eval.h"
 #include "bnrecal/eval/evaluate.h"
+#include "bnrecal/eval/segmentation_eval.h"
 #include "bnrecal/models/checkpoint.h"
 #include "bnrecal/nn/policy_resolution.h"
 #include "cli_common.h"
@@ -62,11 +65,27 @@ EvalPerturbation eval_perturbation(const PerturbationOptions& flags, const EvalS
   }
   return p;
 }
+nlohmann::json eval_config(const EvalSpec& spec, const std::string& data, const EvalPerturbation& p,
+                           const ModelCard& card, const EvalOptions& options) {
+  nlohmann::json config = {{"model", spec.model},       {"data", data},
+                           {"split", spec.split},       {"limit", spec.limit},
+                           {"batch_size", spec.batch_size}, {"perturbation", p.spec.to_json()},
+                           {"perturbation_source", p.source}, {"model_card", card.to_json()}};
+  if (options.streaming) config["streaming"] = options.streaming->to_json();
+  return config;
+}
+
+// The dense tasks' evaluations make the pass top-1 evaluation makes: same batch, limit,
+// normalization, streaming and progress.
+PassOptions pass_options(const EvalOptions& options) {
+  return {options.batch_size, options.limit, options.normalization, options.streaming, options.progress};
+}
+
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
   auto spec = std::make_shared<EvalSpec>();
-  CLI::App* sub = app.add_subcommand("eval", "Evaluate a checkpoint: top-1 and top-5 with standard errors, images/s");
+  CLI::App* sub = app.add_subcommand("eval", "Evaluate a checkpoint: top-1 and top-5 (segmentation: mean IoU and pixel accuracy; detection: COCO AP and AR) with standard errors, images/s");
   add_model_and_data_options(*sub, spec->model, spec->data);
   sub->add_option("--split", spec->split, "Which split to evaluate on")
       ->check(CLI::IsMember({"test", "train"}))->capture_default_str();
@@ -103,6 +122,38 @@ void add_eval_command(CLI::App& app) {
       if (!progress) progress = std::make_unique<Progress>("eval", total, quiet);
       progress->update(done);
     };
+    if (const auto* segmentation = dynamic_cast<const SegmentationSource*>(source.get())) {
+      require(!job, "segmentation models are evaluated in a single process");
+      const SegmentationEvalResult r = evaluate_segmentation(*model.network, *segmentation, {pass_options(options)});
+      if (progress) progress->finish();
+      const SegmentationEstimate& e = r.estimate;
+      std::printf("model  %s (%s)\narith  %s (from %s, seed %llu)\ndata   %s, %lld images\nmIoU   %s\n"
+                  "pixel  %s (pixel accuracy)\nspeed  %.0f images/s (%d threads, batch %lld)\n",
+                  spec->model.c_str(), model.card.arch.c_str(), p.spec.to_text().c_str(), p.source.c_str(),
+                  static_cast<unsigned long long>(p.seed), source->name().c_str(),
+                  static_cast<long long>(e.scores.images),
+                  format_percent(100 * e.scores.mean_iou, 100 * e.mean_iou_stderr).c_str(),
+                  format_percent(100 * e.scores.pixel_accuracy, 100 * e.pixel_accuracy_stderr).c_str(),
+                  r.images_per_second, threads, static_cast<long long>(spec->batch_size));
+      write_json_result(*common, r.to_json(), eval_config(*spec, data, p, model.card, options), p.seed);
+      return;
+    }
+    if (const auto* detection = dynamic_cast<const DetectionSource*>(source.get())) {
+      require(!job, "detection models are evaluated in a single process");
+      const DetectionEvalResult r = evaluate_detector(*model.network, *detection, {pass_options(options)});
+      if (progress) progress->finish();
+      const DetectionEstimate& e = r.estimate;
+      std::printf("model  %s (%s)\narith  %s (from %s, seed %llu)\ndata   %s, %lld images\nAP@.5  %s\n"
+                  "AR@.5  %.2f %%\nAP     %s (IoU .50:.95)\nspeed  %.0f images/s (%d threads, batch %lld)\n",
+                  spec->model.c_str(), model.card.arch.c_str(), p.spec.to_text().c_str(), p.source.c_str(),
+                  static_cast<unsigned long long>(p.seed), source->name().c_str(),
+                  static_cast<long long>(r.image_ids.size()),
+                  format_percent(100 * e.metrics.ap50, 100 * e.ap50_stderr).c_str(), 100 * e.metrics.ar50,
+                  format_percent(100 * e.metrics.ap, 100 * e.ap_stderr).c_str(), r.images_per_second, threads,
+                  static_cast<long long>(spec->batch_size));
+      write_json_result(*common, r.to_json(), eval_config(*spec, data, p, model.card, options), p.seed);
+      return;
+    }
     set_stage_profiling(spec->profile);
     const auto start = std::chrono::steady_clock::now();
     const EvalResult r = evaluate(*model.network, *source, options);
@@ -128,12 +179,7 @@ void add_eval_command(CLI::App& app) {
     std::printf("speed  %.0f images/s (%d threads%s, batch %lld)\n", r.images_per_second, threads,
                 processes.c_str(), static_cast<long long>(spec->batch_size));
     if (spec->profile) print_stage_profile(wall.count());
-    nlohmann::json config = {{"model", spec->model}, {"data", data},           {"split", spec->split},
-                                   {"limit", spec->limit}, {"batch_size", spec->batch_size},
-                                   {"perturbation", p.spec.to_json()}, {"perturbation_source", p.source},
-                                   {"model_card", model.card.to_json()}};
-    if (options.streaming) config["streaming"] = options.streaming->to_json();
-    write_json_result(*common, r.to_json(), config, p.seed);
+    write_json_result(*common, r.to_json(), eval_config(*spec, data, p, model.card, options), p.seed);
   });
 }
 

@@ -2,6 +2,7 @@
 // quantization rows, as JSON and a Markdown table.
 
 #include "bnrecal/core/error.h"
+#include "bnrecal/eval/dense_noise_study.h"
 #include "bnrecal/eval/noise_study.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -39,7 +40,8 @@ std::vector<double> parse_etas(const std::string& text) {
 void add_experiment_noise_command(CLI::App& experiment) {
   auto spec = std::make_shared<NoiseExperimentSpec>();
   CLI::App* sub = experiment.add_subcommand(
-      "noise", "Accuracy under analog weight noise, plain and BN-recalibrated, over etas and seeds");
+      "noise", "Accuracy under analog weight noise, plain and BN-recalibrated, over etas and seeds (segmentation "
+               "models: mean IoU and pixel accuracy; detectors: COCO AP and AR at IoU 0.5)");
   auto study = add_study_options(*sub, "Checkpoint (.safetensors; calibrated for the A8W8 rows)");
   sub->add_option("--eta", spec->etas, "Comma-separated noise levels eta0")->capture_default_str();
   sub->add_option("--seeds", spec->seeds, "Noise seeds per eta")->check(kPositive)->capture_default_str();
@@ -57,6 +59,14 @@ void add_experiment_noise_command(CLI::App& experiment) {
     const StudyInputs in = open_study_inputs(*study);
     opt.base = policy_spec(*perturbation, in.model.card.native_arithmetic());
     opt.protocol = study_protocol(*study, in, "noise", common->quiet);
+    // A dense task's test split scores itself (task_scorer.h); no quantization rows.
+    if (std::unique_ptr<TaskScorer> scorer = dense_task_scorer(*in.test)) {
+      const DenseNoiseStudyResult r =
+          run_dense_noise_study(*in.model.network, in.model.card.calibration, *in.train, *scorer, opt);
+      write_study_outputs(dense_noise_study_markdown(r, in.model.card.arch), r.to_json(), r.config, *study, in,
+                          *common, spec->seed);
+      return;
+    }
     const NoiseStudyResult r = run_noise_study(*in.model.network, in.model.card.calibration, in.splits(), opt);
     write_study_outputs(noise_study_markdown(r, in.model.card.arch), r.to_json(), r.config, *study, in, *common,
                         spec->seed);

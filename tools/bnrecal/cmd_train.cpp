@@ -6,6 +6,7 @@
 #include "bnrecal/core/error.h"
 #include "bnrecal/core/files.h"
 #include "bnrecal/core/run_info.h"
+#include "bnrecal/data/data_task.h"
 #include "bnrecal/data/subset.h"
 #include "bnrecal/eval/evaluate.h"
 #include "bnrecal/models/checkpoint.h"
@@ -116,12 +117,33 @@ PolicySpec training_arithmetic(const PerturbationOptions& flags, const ModelCard
   return spec;
 }
 
+// The epoch's test score as the card records it (percent): top-1, mean IoU for segmentation, AP at
+// IoU 0.5 for detection.
+AccuracyRecord accuracy_of(const EpochReport& r, const DataSource& eval_split) {
+  if (r.eval_detection) {
+    const DetectionEstimate& d = *r.eval_detection;
+    return {AccuracyRecord::kAp50, 100 * d.metrics.ap50, 100 * d.ap50_stderr, r.eval_n, eval_split.name()};
+  }
+  if (r.eval_segmentation) {
+    return {AccuracyRecord::kMeanIou, 100 * r.eval_segmentation->scores.mean_iou,
+            100 * r.eval_segmentation->mean_iou_stderr, r.eval_n, eval_split.name()};
+  }
+  return {AccuracyRecord::kTop1, r.eval_top1, r.eval_top1_stderr, r.eval_n, eval_split.name()};
+}
+
+std::string metric_label(const std::string& metric) {
+  if (metric == AccuracyRecord::kMeanIou) return "mIoU";
+  if (metric == AccuracyRecord::kAp50) return "AP@.5";
+  return "top-1";
+}
+
 // Progress, the per-epoch checkpoint and the record of the run: the training record of the card,
 // the test evaluations (also OUTPUT.evals.jsonl, rewritten atomically), the final accuracy.
 class TrainingLog {
  public:
-  TrainingLog(const TrainSpec& spec, ModelCard& card, Network& net, int threads, bool quiet)
-      : spec_(spec), card_(card), net_(net), threads_(threads), quiet_(quiet), epoch_(spec.options.start_epoch) {
+  TrainingLog(const TrainSpec& spec, ModelCard& card, Network& net, DataTask task, int threads, bool quiet)
+      : spec_(spec), card_(card), net_(net), task_(task), threads_(threads), quiet_(quiet),
+        epoch_(spec.options.start_epoch) {
     if (spec.resume && card.training) evaluations_ = card.training->evaluations;
   }
 
@@ -130,7 +152,7 @@ class TrainingLog {
     c.on_step = [this](int64_t step, int64_t steps, double loss, double top1, double ips) {
       if (!progress_) progress_ = std::make_unique<Progress>(epoch_label(), steps, quiet_);
       char extra[128];
-      std::snprintf(extra, sizeof extra, "loss %.4f acc %.2f%% %.0f img/s", loss, top1, ips);
+      std::snprintf(extra, sizeof extra, "loss %.4f%s %.0f img/s", loss, accuracy_text(" acc", top1).c_str(), ips);
       progress_->update(step, extra);
     };
     c.on_evaluation = [this](const TrainEvaluation& e) {
@@ -146,8 +168,8 @@ class TrainingLog {
   void finish(const std::vector<EpochReport>&, const DataSource& eval_split) const {
     std::printf("saved %s\n", spec_.output.c_str());
     if (card_.accuracy)
-      std::printf("final %s top-1 %s (n=%lld)\n", eval_split.name().c_str(),
-                  format_percent(card_.accuracy->top1, card_.accuracy->top1_stderr).c_str(),
+      std::printf("final %s %s %s (n=%lld)\n", eval_split.name().c_str(), metric_label(card_.accuracy->metric).c_str(),
+                  format_percent(card_.accuracy->value, card_.accuracy->stderr_value).c_str(),
                   static_cast<long long>(card_.accuracy->n));
   }
 
@@ -161,15 +183,27 @@ class TrainingLog {
   }
 
  private:
+  // " train 93.12%": top-1, or pixel accuracy for segmentation; a detector has none while training.
+  std::string accuracy_text(const char* label, double percent) const {
+    if (task_ == DataTask::kDetection) return "";
+    char text[48];
+    std::snprintf(text, sizeof text, "%s %.2f%%", label, percent);
+    return text;
+  }
+
   std::string epoch_label() const {
     return "epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(spec_.options.epochs);
   }
 
   void on_epoch(const EpochReport& r, const DataSource& eval_split) {
-    char extra[160];
-    std::snprintf(extra, sizeof extra, "lr %.4f loss %.4f train %.2f%% %.0f img/s%s", r.lr, r.train_loss,
-                  r.train_top1, r.images_per_second,
-                  r.evaluated ? (" | eval " + format_percent(r.eval_top1, r.eval_top1_stderr)).c_str() : "");
+    const std::optional<AccuracyRecord> score = r.evaluated ? std::optional(accuracy_of(r, eval_split)) : std::nullopt;
+    std::string eval_text;
+    if (score) {
+      eval_text = " | eval " + metric_label(score->metric) + " " + format_percent(score->value, score->stderr_value);
+    }
+    char extra[192];
+    std::snprintf(extra, sizeof extra, "lr %.4f loss %.4f%s %.0f img/s%s", r.lr, r.train_loss,
+                  accuracy_text(" train", r.train_top1).c_str(), r.images_per_second, eval_text.c_str());
     if (progress_) progress_->finish(extra);
     progress_.reset();
     epoch_ = r.epoch;
@@ -177,13 +211,14 @@ class TrainingLog {
     const TrainOptions& o = spec_.options;
     card_.training = TrainingRecord{command_line(), o.seed, threads_, o.to_json(), r.epoch, seconds_,
                                     git_revision(), evaluations_};
-    if (r.evaluated) card_.accuracy = AccuracyRecord{r.eval_top1, r.eval_top1_stderr, r.eval_n, eval_split.name()};
+    if (score) card_.accuracy = score;
     save_checkpoint(spec_.output, net_, card_);  // every epoch: an interruption loses one epoch at most
   }
 
   const TrainSpec& spec_;
   ModelCard& card_;
   Network& net_;
+  DataTask task_;
   int threads_;
   bool quiet_;
   int64_t epoch_;  // epochs done
@@ -191,6 +226,22 @@ class TrainingLog {
   double seconds_ = 0;
   nlohmann::json evaluations_ = nlohmann::json::array();
 };
+
+// A segmentation architecture trains on segmentation data, a detector on detection data, a
+// classifier on labels (a dense task's zoo family is its task's name).
+void check_task_matches_data(const std::string& arch, const DataSource& train_split) {
+  const std::string data = data_task_name(data_task(train_split));
+  for (const ZooEntry& entry : model_zoo()) {
+    if (entry.name != arch) continue;
+    const std::string model = entry.family == "segmentation" || entry.family == "detection" ? entry.family
+                                                                                            : "classification";
+    const std::string hint = model == "segmentation" ? " (segmentation trains on voc:DIR, e.g. from `bnrecal make-task segmentation`)"
+                             : model == "detection"  ? " (detection trains on coco:DIR, e.g. from `bnrecal make-task detection`)"
+                                                     : "";
+    require(model == data, "'" + arch + "' is a " + model + " model but '" + train_split.name() + "' is " + data +
+                               " data" + hint);
+  }
+}
 
 }  // namespace
 
@@ -211,15 +262,14 @@ void add_train_command(CLI::App& app) {
     // Fine-tuning keeps the checkpoint's class names (and so its labels).
     std::shared_ptr<DataSource> train_split = open_dataset_for_model(spec->data, Split::kTrain, card);
     std::shared_ptr<DataSource> eval_split = open_dataset_for_model(spec->data, Split::kTest, card);
+    require(spec->val_fraction == 0 || data_task(*train_split) == DataTask::kClassification,
+            "--val-fraction holds out classification images only; a dense task brings its own val split");
     if (spec->val_fraction > 0) std::tie(train_split, eval_split) = split_for_validation(train_split, spec->val_fraction, o.seed);
     // divide255 low-bit models read pixels / 255; others keep the starting model's, else the dataset's.
     o.normalization = input_normalization(
         arithmetic, card.normalization.mean.empty() ? train_split->default_normalization() : card.normalization);
+    check_task_matches_data(spec->arch, *train_split);
     if (!start.network) {
-      for (const ZooEntry& entry : model_zoo()) {
-        require(entry.name != spec->arch || entry.family != "segmentation",
-                "'" + spec->arch + "' is a segmentation model; `bnrecal train` trains classifiers");
-      }
       torch::manual_seed(o.seed);  // initialisation depends on the seed only
       ModelOptions model_options;
       model_options.num_classes = train_split->num_classes();
@@ -238,7 +288,7 @@ void add_train_command(CLI::App& app) {
         arithmetic.policy == "fp32" ? std::nullopt : std::optional<PolicySpec>(arithmetic);
     check_data_fits_model(*train_split, card);
     apply_policy(*start.network, arithmetic, o.seed, card.calibration);
-    TrainingLog log{*spec, card, *start.network, threads, common->quiet};
+    TrainingLog log{*spec, card, *start.network, data_task(*train_split), threads, common->quiet};
     const auto reports = train_model(*start.network, *train_split, eval_split.get(), o, log.callbacks(*eval_split));
     log.finish(reports, *eval_split);
     write_json_result(*common, log.results(reports), {{"arch", spec->arch}, {"data", spec->data}, {"from", spec->from},

@@ -99,6 +99,46 @@ std::string noise_study_markdown(const NoiseStudyResult& r, const std::string& m
   return md.str();
 }
 
+namespace {
+
+// "+1.23 +- 0.40 (3/3 *)": the mean paired difference, the RMS standard error, the significant runs.
+std::string dense_gain_text(const DenseGain& g) {
+  return signed_text(g.difference.mean) + " +- " + fixed(g.standard_error) + " (" +
+         std::to_string(g.significant_runs) + "/" + std::to_string(g.runs) + " *)";
+}
+
+}  // namespace
+
+std::string dense_noise_study_markdown(const DenseNoiseStudyResult& r, const std::string& model_name) {
+  std::ostringstream md;
+  md << model_name << ", " << r.task << ", " << r.test_images << " test images, analog weight noise ("
+     << r.config.value("noise_preset", "?") << "); scores in %, mean +- std over " << r.seeds
+     << " noise seed(s); recalibration: " << recal_text(r.config);
+  if (r.streamed) {
+    const nlohmann::json& s = r.config["streaming"];
+    md << "; streaming: batch " << s.value("batch_size", 0) << ", momentum " << s.value("momentum_pytorch", 0.0)
+       << ", update " << s.value("order", "?") << ", " << s.value("variance", "batch") << " variance";
+  }
+  md << ". Without noise:";
+  for (const NamedScore& c : r.clean) md << " " << c.metric << " " << fixed(c.value);
+  md << ".\n\n| eta0 | metric | plain | offline recal | gain (paired) |";
+  if (r.streamed) md << " streaming | gain (paired) |";
+  md << "\n|---|---|---|---|---|" << (r.streamed ? "---|---|" : "") << "\n";
+  for (const DenseNoiseCell& c : r.cells) {
+    for (const DenseMetricCell& m : c.metrics) {
+      md << "| " << fixed(c.eta, 2) << " | " << m.metric << " | " << seed_cell(m.plain, r.seeds > 1) << " | "
+         << seed_cell(m.recalibrated, m.recalibrated.values.size() > 1) << " | " << dense_gain_text(m.gain) << " |";
+      if (r.streamed) md << " " << seed_cell(m.streamed, r.seeds > 1) << " | " << dense_gain_text(m.streaming_gain) << " |";
+      md << "\n";
+    }
+  }
+  md << "\nPaired differences are taken on the same test images: B - A +- the standard deviation of B - A over "
+        "bootstrap resamples of the images shared by both runs; * marks |difference| > 1.96 standard errors. Over "
+        "repeated runs (noise seeds x recalibration draws): the mean difference, the root-mean-square standard "
+        "error and how many runs are significant.\n";
+  return md.str();
+}
+
 std::string nbsmt_study_markdown(const NbsmtStudyResult& r, const std::string& model_name) {
   std::ostringstream md;
   md << "Top-1 (%) +- stderr, " << r.fp32.n << " test images, " << model_name << "; recalibration: "

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bnrecal/eval/activation_divergence.h"
+#include "bnrecal/eval/dense_noise_study.h"
 #include "bnrecal/eval/nbsmt_assignment.h"
 #include "bnrecal/eval/nbsmt_study.h"
 #include "bnrecal/eval/noise_study.h"
@@ -17,6 +18,9 @@ namespace bnrecal::cli {
 std::string noise_study_markdown(const NoiseStudyResult& result, const std::string& model_name);
 // The NB-SMT table (FP32, A8W8, T without / with recalibration, speedups), the per-layer
 // diagnostics of every T and the sweep.
+// The noise study of a dense task: per eta and metric, plain / offline recal / streaming, paired gains.
+std::string dense_noise_study_markdown(const DenseNoiseStudyResult& result, const std::string& model_name);
+
 std::string nbsmt_study_markdown(const NbsmtStudyResult& result, const std::string& model_name);
 
 // The thread-assignment search: each evaluated point of the greedy path (speedup, validation and

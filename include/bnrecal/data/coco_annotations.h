@@ -30,6 +30,15 @@ struct Box {
   double x = 0, y = 0, w = 0, h = 0;
 };
 
+// One ground-truth object as eval/detection_metrics.h scores it. Declared here for the same reason as
+// Box: detection data sources (data/detection_source.h) hand it out.
+struct GroundTruth {
+  int64_t image_id = 0, category_id = 0;
+  Box box;
+  bool iscrowd = false;  // crowd regions are ignored ground truth (see detection_metrics.h)
+  double area = 0;       // decides the area range; COCO's 'area' field, else box w * h
+};
+
 struct CocoImage {
   int64_t id = 0;
   std::string file_name;

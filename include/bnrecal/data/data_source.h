@@ -35,6 +35,14 @@ struct Augmentation {
 struct Batch {
   at::Tensor images;  // float32 [B, C, H, W]: in [0, 1] from DataSource::load, normalized from BatchLoader
   at::Tensor labels;  // int64 [B]
+  // The members below have initializers so that `Batch{images, labels}` still says all a classification
+  // source has to say.
+  // Segmentation sources only: uint8 [B, H, W] class masks aligned pixel for pixel with the images
+  // (after the same augmentation); 255 = ignore. Undefined for classification data.
+  at::Tensor masks{};
+  // Which images of the source these are (set by BatchLoader): what a detection source's boxes are
+  // looked up by.
+  std::vector<int64_t> indices{};
 };
 
 class DataSource {

@@ -13,6 +13,9 @@
 // (8-bit palette PNG of class indices, 255 on object boundaries = ignored). The classes are VOC's
 // 21 (background first) unless ROOT/task.json lists "class_names" (the generated tasks do).
 //
+// Training augmentation: a random horizontal flip of image and mask together (Batch::masks holds the
+// masks of every loaded batch).
+//
 // Evaluation transform: torchvision's segmentation preset: the shorter side resized to `resize`
 // pixels (images bilinear as PIL, masks nearest), no crop; resize 0 keeps the files' size. Images
 // of one batch must share a size (VOC's do not: evaluate those with batch size 1).
@@ -51,5 +54,12 @@ const std::vector<std::string>& voc_class_names();
 
 std::unique_ptr<SegmentationSource> open_voc_segmentation(const std::string& root, Split split,
                                                           const VocOptions& options = {});
+
+// --data forms: "voc:DIR", or DIR itself when it looks like the VOC segmentation layout.
+class DatasetRegistry;
+struct PathFallback;
+bool looks_like_voc_segmentation(const std::string& path);
+void register_voc_datasets(DatasetRegistry& registry);
+PathFallback voc_path_fallback();
 
 }  // namespace bnrecal

@@ -55,12 +55,8 @@
 
 namespace bnrecal {
 
-struct GroundTruth {
-  int64_t image_id = 0, category_id = 0;
-  Box box;
-  bool iscrowd = false;  // crowd regions are ignored ground truth (see above)
-  double area = 0;       // decides the area range; COCO's 'area' field, else box w * h
-};
+// GroundTruth (one annotated object) is declared in data/coco_annotations.h, beside Box: detection
+// data sources (data/detection_source.h) hand it out, and data sits below eval.
 
 struct Detection {
   int64_t image_id = 0, category_id = 0;

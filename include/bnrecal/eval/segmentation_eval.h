@@ -18,19 +18,14 @@
 #include <nlohmann/json.hpp>
 
 #include "bnrecal/data/segmentation_source.h"
+#include "bnrecal/eval/evaluation_pass.h"
 #include "bnrecal/eval/segmentation_metrics.h"
 #include "bnrecal/nn/network.h"
-#include "bnrecal/recal/streaming_calibration.h"
 
 namespace bnrecal {
 
-struct SegmentationEvalOptions {
-  int64_t batch_size = 16;
-  int64_t limit = -1;           // first `limit` images (-1: all)
-  Normalization normalization;  // empty: the source's default
-  std::optional<StreamingOptions> streaming;
+struct SegmentationEvalOptions : PassOptions {
   int bootstrap_resamples = 200;
-  std::function<void(int64_t, int64_t)> progress;  // (images done, images total)
 };
 
 struct SegmentationEvalResult {

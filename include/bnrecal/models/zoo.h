@@ -41,6 +41,7 @@ void add_mobilenet_v1_models(std::vector<ZooEntry>& zoo);
 void add_mobilenet_v2_models(std::vector<ZooEntry>& zoo);
 void add_vgg_small_models(std::vector<ZooEntry>& zoo);
 void add_fcn_models(std::vector<ZooEntry>& zoo);  // fcn.cpp
+void add_detection_models(std::vector<ZooEntry>& zoo);  // yolo.cpp
 }  // namespace detail
 
 }  // namespace bnrecal

@@ -1,10 +1,18 @@
 // Supervised training with SGD (momentum, optional Nesterov, weight decay) and a cosine or step
 // learning-rate schedule. Seeded: for a given thread count the same options give the same model.
 //
+// Classification trains on cross-entropy of the labels. A segmentation source (SegmentationSource)
+// makes it per-pixel: cross-entropy over every pixel whose mask is not the ignore label (255),
+// the scores upsampled bilinearly to the mask's size when smaller; the running "accuracy" is then
+// pixel accuracy, and the evaluations score mean IoU and pixel accuracy (evaluate_segmentation).
+// A detection source (DetectionSource) trains a YOLO-style map with train/detection_targets.h's loss
+// on the boxes of each batch's images, without augmentation; evaluations score COCO AP and AR.
+//
 //   bnrecal::TrainOptions opt; opt.epochs = 10;
 //   bnrecal::train_model(*net, *train_split, test_split.get(), opt, callbacks);
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +20,8 @@
 
 #include "bnrecal/data/data_source.h"
 #include "bnrecal/eval/evaluate.h"
+#include "bnrecal/eval/detection_metrics.h"
+#include "bnrecal/eval/segmentation_metrics.h"
 #include "bnrecal/nn/network.h"
 
 namespace bnrecal {
@@ -44,10 +54,13 @@ struct TrainOptions {
 
 struct EpochReport {
   int64_t epoch = 0;  // 1-based
-  double lr = 0, train_loss = 0, train_top1 = 0, images_per_second = 0, seconds = 0;
+  double lr = 0, train_loss = 0, images_per_second = 0, seconds = 0;
+  double train_top1 = 0;  // percent of the images, or of the counted pixels for segmentation; 0 for detection
   bool evaluated = false;
-  double eval_top1 = 0, eval_top1_stderr = 0, eval_loss = 0;
+  double eval_top1 = 0, eval_top1_stderr = 0, eval_loss = 0;  // classification
   int64_t eval_n = 0;
+  std::optional<SegmentationEstimate> eval_segmentation;        // segmentation instead of eval_top1
+  std::optional<DetectionEstimate> eval_detection;              // detection instead of eval_top1
   nlohmann::json to_json() const;
 };
 
