@@ -202,7 +202,8 @@ std::unique_ptr<SegmentationSource> open_voc_segmentation(const std::string& roo
 
 bool looks_like_voc_segmentation(const std::string& path) {
   std::error_code ec;
-  return file_exists(path + "/ImageSets/Segmentation/val.txt") && std::filesystem::is_directory(path + "/SegmentationClass", ec);
+  return file_exists(path + "/ImageSets/Segmentation/val.txt") &&
+         std::filesystem::is_directory(path + "/SegmentationClass", ec);
 }
 
 namespace {

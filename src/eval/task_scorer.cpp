@@ -69,7 +69,9 @@ std::unique_ptr<TaskScorer> segmentation_scorer(const SegmentationSource& test) 
 }
 
 std::unique_ptr<TaskScorer> dense_task_scorer(const DataSource& test) {
-  if (const auto* segmentation = dynamic_cast<const SegmentationSource*>(&test)) return segmentation_scorer(*segmentation);
+  if (const auto* segmentation = dynamic_cast<const SegmentationSource*>(&test)) {
+    return segmentation_scorer(*segmentation);
+  }
   if (const auto* detection = dynamic_cast<const DetectionSource*>(&test)) return detection_scorer(*detection);
   return nullptr;
 }

@@ -1,9 +1,10 @@
 // The committed reference models still reach the test accuracy their training records state (the
 // figures README and docs/results.md quote), evaluated from scratch by the CLI on all 10,000
-// test images of their dataset; segmentation models reach their mIoU on the val split of the
-// task they were trained on, generated again.
+// test images of their dataset; segmentation and detection models reach their mIoU or AP@.5 on the
+// val split of the task they were trained on, generated again.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <filesystem>
@@ -27,20 +28,33 @@ TEST(ReferenceModels, ReachTheAccuracyTheirTrainingRecords) {
     }
   }
   ASSERT_GE(cases.size(), 4u);
-  std::string mosaic;  // the segmentation task, made once (it is byte-identical for the same options)
+  // Dense-task models: their metric, the generated task they were trained on and its --data form,
+  // and where `eval --json` puts the metric (a fraction). Each task is made once, byte-identical.
+  struct DenseTask {
+    const char* metric;
+    const char* kind;
+    const char* data_prefix;
+    nlohmann::json::json_pointer result;
+    std::string folder = {};
+  };
+  using pointer = nlohmann::json::json_pointer;
+  std::vector<DenseTask> dense = {{"mean_iou", "segmentation", "voc:", pointer("/scores/mean_iou")},
+                                  {"ap50", "detection", "coco:", pointer("/metrics/ap50")}};
   for (const auto& [model, record] : cases) {
     const nlohmann::json accuracy = nlohmann::json::parse(read_file((models / record).string()))["accuracy"];
     const std::string json = temp_dir() + "/" + model + ".eval.json";
-    if (accuracy.contains("mean_iou")) {  // a segmentation model of the generated fashion-mosaic
-      if (mosaic.empty()) {
-        mosaic = temp_dir() + "/fashion-mosaic";
-        ASSERT_EQ(bnrecal_cli("make-task segmentation -q -o " + mosaic).exit_code, 0);
+    const auto task =
+        std::find_if(dense.begin(), dense.end(), [&](const DenseTask& t) { return accuracy.contains(t.metric); });
+    if (task != dense.end()) {
+      if (task->folder.empty()) {
+        task->folder = temp_dir() + "/" + task->kind;
+        ASSERT_EQ(bnrecal_cli(std::string("make-task ") + task->kind + " -q -o " + task->folder).exit_code, 0);
       }
-      const CommandResult r = bnrecal_cli("eval -m " + (models / model).string() + " --data voc:" + mosaic +
-                                          " --json " + json);
+      const CommandResult r = bnrecal_cli("eval -m " + (models / model).string() + " --data " + task->data_prefix +
+                                          task->folder + " --json " + json);
       ASSERT_EQ(r.exit_code, 0) << model << ": " << r.output;
-      const double mean_iou = 100 * nlohmann::json::parse(read_file(json))["scores"]["mean_iou"].get<double>();
-      EXPECT_NEAR(mean_iou, accuracy["mean_iou"].get<double>(), 0.05) << model << " against " << record;
+      const double score = 100 * nlohmann::json::parse(read_file(json)).at(task->result).get<double>();
+      EXPECT_NEAR(score, accuracy[task->metric].get<double>(), 0.05) << model << " against " << record;
       continue;
     }
     const double recorded = accuracy["top1"];

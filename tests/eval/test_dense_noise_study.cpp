@@ -68,7 +68,9 @@ TEST(DenseNoiseStudy, StreamingAtMomentumZeroIsPlainAndTheModelIsLeftClean) {
   EXPECT_NE(r.cells[1].metrics[1].plain.values[0], r.clean[1].value);
   // The model leaves with its own statistics and without noise.
   const std::vector<BnLayerRef> after = bn_layers(*net);
-  for (size_t i = 0; i < after.size(); ++i) EXPECT_TRUE(after[i].bn->running_mean.equal(means_before[i])) << after[i].name;
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_TRUE(after[i].bn->running_mean.equal(means_before[i])) << after[i].name;
+  }
   const ScoredRun again = scorer->score(*net, o.protocol.eval, std::nullopt);
   EXPECT_EQ(again.scores[0].value, r.clean[0].value);
 

@@ -85,7 +85,9 @@ PassOptions pass_options(const EvalOptions& options) {
 
 void add_eval_command(CLI::App& app) {
   auto spec = std::make_shared<EvalSpec>();
-  CLI::App* sub = app.add_subcommand("eval", "Evaluate a checkpoint: top-1 and top-5 (segmentation: mean IoU and pixel accuracy; detection: COCO AP and AR) with standard errors, images/s");
+  CLI::App* sub = app.add_subcommand("eval",
+                                     "Evaluate a checkpoint: top-1 and top-5 (segmentation: mean IoU and pixel "
+                                     "accuracy; detection: COCO AP and AR) with standard errors, images/s");
   add_model_and_data_options(*sub, spec->model, spec->data);
   sub->add_option("--split", spec->split, "Which split to evaluate on")
       ->check(CLI::IsMember({"test", "train"}))->capture_default_str();

@@ -235,9 +235,10 @@ void check_task_matches_data(const std::string& arch, const DataSource& train_sp
     if (entry.name != arch) continue;
     const std::string model = entry.family == "segmentation" || entry.family == "detection" ? entry.family
                                                                                             : "classification";
-    const std::string hint = model == "segmentation" ? " (segmentation trains on voc:DIR, e.g. from `bnrecal make-task segmentation`)"
-                             : model == "detection"  ? " (detection trains on coco:DIR, e.g. from `bnrecal make-task detection`)"
-                                                     : "";
+    const std::string data_form = model == "segmentation" ? "voc:DIR" : "coco:DIR";
+    const std::string hint = model == "classification" ? ""
+                                                       : " (" + model + " trains on " + data_form +
+                                                             ", e.g. from `bnrecal make-task " + model + "`)";
     require(model == data, "'" + arch + "' is a " + model + " model but '" + train_split.name() + "' is " + data +
                                " data" + hint);
   }

@@ -128,7 +128,9 @@ std::string dense_noise_study_markdown(const DenseNoiseStudyResult& r, const std
     for (const DenseMetricCell& m : c.metrics) {
       md << "| " << fixed(c.eta, 2) << " | " << m.metric << " | " << seed_cell(m.plain, r.seeds > 1) << " | "
          << seed_cell(m.recalibrated, m.recalibrated.values.size() > 1) << " | " << dense_gain_text(m.gain) << " |";
-      if (r.streamed) md << " " << seed_cell(m.streamed, r.seeds > 1) << " | " << dense_gain_text(m.streaming_gain) << " |";
+      if (r.streamed) {
+        md << " " << seed_cell(m.streamed, r.seeds > 1) << " | " << dense_gain_text(m.streaming_gain) << " |";
+      }
       md << "\n";
     }
   }
