@@ -61,26 +61,19 @@ nlohmann::json differences_json(const std::vector<ScoreDifference>& d) {
 DenseNoiseStudyResult run_dense_noise_study(Network& model, const ModelCalibration& calibration,
                                             const DataSource& train, const TaskScorer& test,
                                             const NoiseStudyOptions& opt) {
-  require(!opt.etas.empty(), "the noise study needs at least one eta");
-  require(opt.seeds >= 1, "the noise study needs at least one seed");
-  for (double eta : opt.etas) require(eta >= 0, "eta must be >= 0, got " + std::to_string(eta));
+  const NoiseStudySetup setup = noise_study_setup(opt);
   const StudyData data{train, test.test_data()};
   const StudyProtocol& p = opt.protocol;
   check_study_inputs(model, data, p);
-  PolicySpec base = opt.base;
-  if (!base.noise.enabled()) base.noise.preset = "seed-003";
-  PolicySpec clean_spec = base;
-  clean_spec.noise = NoiseSpec{};
+  const PolicySpec& base = setup.noisy;
+  const PolicySpec& clean_spec = setup.clean;
 
   DenseNoiseStudyResult result;
   result.task = test.task();
   result.seeds = opt.seeds;
   result.streamed = p.streaming.has_value();
-  result.config = {{"task", test.task()}, {"etas", opt.etas}, {"seeds", opt.seeds}, {"base_seed", opt.base_seed},
-                   {"noise_preset", base.noise.preset}, {"sigma_t", base.noise.params.sigma_t},
-                   {"sigma_s", base.noise.params.sigma_s}, {"policy", base.to_json()},
-                   {"recal", p.recal.to_json()}, {"test_limit", p.eval.limit}};
-  if (p.streaming) result.config["streaming"] = p.streaming->to_json();
+  result.config = setup.config;
+  result.config["task"] = test.task();
   const BnSnapshot clean(model);
   apply_policy(model, clean_spec, opt.base_seed, calibration);
   const ScoredRun clean_run = test.score(model, p.eval, std::nullopt);

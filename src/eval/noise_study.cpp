@@ -42,24 +42,34 @@ nlohmann::json quantization_rows(Network& model, const ModelCalibration& calibra
 
 }  // namespace
 
-NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibration,
-                                 const StudyData& data, const NoiseStudyOptions& opt) {
+NoiseStudySetup noise_study_setup(const NoiseStudyOptions& opt) {
   require(!opt.etas.empty(), "the noise study needs at least one eta");
   require(opt.seeds >= 1, "the noise study needs at least one seed");
   for (double eta : opt.etas) require(eta >= 0, "eta must be >= 0, got " + std::to_string(eta));
+  NoiseStudySetup setup;
+  setup.noisy = opt.base;
+  if (!setup.noisy.noise.enabled()) setup.noisy.noise.preset = "seed-003";
+  setup.clean = setup.noisy;  // the model's arithmetic without noise
+  setup.clean.noise = NoiseSpec{};
+  const PolicySpec& noisy = setup.noisy;
+  setup.config = {{"etas", opt.etas}, {"seeds", opt.seeds}, {"base_seed", opt.base_seed},
+                  {"noise_preset", noisy.noise.preset}, {"sigma_t", noisy.noise.params.sigma_t},
+                  {"sigma_s", noisy.noise.params.sigma_s}, {"policy", noisy.to_json()},
+                  {"recal", opt.protocol.recal.to_json()}, {"test_limit", opt.protocol.eval.limit}};
+  if (opt.protocol.streaming) setup.config["streaming"] = opt.protocol.streaming->to_json();
+  return setup;
+}
+
+NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibration,
+                                 const StudyData& data, const NoiseStudyOptions& opt) {
+  const NoiseStudySetup setup = noise_study_setup(opt);
   check_study_inputs(model, data, opt.protocol);
-  PolicySpec base = opt.base;
-  if (!base.noise.enabled()) base.noise.preset = "seed-003";
-  PolicySpec clean_spec = base;  // the model's arithmetic without noise
-  clean_spec.noise = NoiseSpec{};
+  const PolicySpec& base = setup.noisy;
+  const PolicySpec& clean_spec = setup.clean;
 
   NoiseStudyResult result;
   result.seeds = opt.seeds;
-  result.config = {{"etas", opt.etas}, {"seeds", opt.seeds}, {"base_seed", opt.base_seed},
-                   {"noise_preset", base.noise.preset}, {"sigma_t", base.noise.params.sigma_t},
-                   {"sigma_s", base.noise.params.sigma_s}, {"policy", base.to_json()},
-                   {"recal", opt.protocol.recal.to_json()}, {"test_limit", opt.protocol.eval.limit}};
-  if (opt.protocol.streaming) result.config["streaming"] = opt.protocol.streaming->to_json();
+  result.config = setup.config;
   const BnSnapshot clean(model);
   if (opt.quantization_rows) result.quantization = quantization_rows(model, calibration, data, opt, clean_spec, clean);
 

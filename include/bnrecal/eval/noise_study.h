@@ -51,6 +51,15 @@ struct NoiseStudyResult {
   nlohmann::json to_json() const;
 };
 
+// What every noise study starts from (this one and dense_noise_study.h): the options checked
+// (InputError for no eta, no seed or a negative eta), the noisy policy (seed-003 unless the base
+// names a noise model), the same policy without noise, and the configuration the results record.
+struct NoiseStudySetup {
+  PolicySpec noisy, clean;
+  nlohmann::json config;
+};
+NoiseStudySetup noise_study_setup(const NoiseStudyOptions& options);
+
 NoiseStudyResult run_noise_study(Network& model, const ModelCalibration& calibration,
                                  const StudyData& data, const NoiseStudyOptions& options);
 
