@@ -1,6 +1,8 @@
 #include "bnrecal/data/detection_source.h"
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <map>
 
 #include "bnrecal/core/error.h"
@@ -16,12 +18,30 @@ namespace {
 
 std::string size_text(int64_t width, int64_t height) { return std::to_string(width) + "x" + std::to_string(height); }
 
+// annotations/instances_<split>.json, else COCO 2017's instances_<split>2017.json when only it exists.
+std::string annotations_path(const std::string& root, const std::string& split) {
+  const std::string plain = root + "/annotations/instances_" + split + ".json";
+  const std::string coco2017 = root + "/annotations/instances_" + split + "2017.json";
+  return !file_exists(plain) && file_exists(coco2017) ? coco2017 : plain;
+}
+
+// images/<split>, else COCO 2017's <split>2017 (as unpacked) or images/<split>2017.
+std::string images_folder(const std::string& root, const std::string& split) {
+  for (const std::string& folder : {root + "/images/" + split, root + "/" + split + "2017", root + "/images/" + split + "2017"}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(folder, ec)) return folder;
+  }
+  return root + "/images/" + split;  // missing: the first image names it
+}
+
 class CocoDetection : public DetectionSource {
  public:
   CocoDetection(const std::string& root, Split split, const CocoDetectionOptions& options)
       : root_(root), split_dir_(split == Split::kTrain ? "train" : "val"), options_(options) {
-    const std::string json = root + "/annotations/instances_" + split_dir_ + ".json";
+    require(options.letterbox >= 0, "COCO detection: the letterbox side must not be negative");
+    const std::string json = annotations_path(root, split_dir_);
     require(file_exists(json), "cannot open '" + json + "' (is '" + root + "' a COCO detection folder?)");
+    image_dir_ = images_folder(root, split_dir_);
     const CocoInstances instances = read_coco_instances(json, {options.skip_bad});
     require(!instances.images.empty(), "'" + json + "' lists no images");
     skipped_ = instances.skipped.count;
@@ -37,7 +57,10 @@ class CocoDetection : public DetectionSource {
   int64_t num_classes() const override { return static_cast<int64_t>(category_ids_.size()); }
   std::vector<std::string> class_names() const override { return class_names_; }
   // The first image's shape; the others may differ (then batches must hold one image).
-  std::vector<int64_t> image_shape() const override { return {3, images_[0].height, images_[0].width}; }
+  std::vector<int64_t> image_shape() const override {
+    if (options_.letterbox > 0) return {3, options_.letterbox, options_.letterbox};
+    return {3, images_[0].height, images_[0].width};
+  }
   Normalization default_normalization() const override { return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}}; }
   Augmentation default_augmentation() const override { return {0, false}; }
 
@@ -48,7 +71,9 @@ class CocoDetection : public DetectionSource {
     check_one_size(indices);
     std::vector<at::Tensor> images(indices.size());
     parallel_for_each(static_cast<int64_t>(indices.size()), options_.threads, [&](int64_t i) {
-      images[static_cast<size_t>(i)] = image_to_tensor(decode_image_file(image_path(indices[static_cast<size_t>(i)])));
+      const int64_t index = indices[static_cast<size_t>(i)];
+      const Image image = decode_image_file(image_path(index));
+      images[static_cast<size_t>(i)] = options_.letterbox > 0 ? letterboxed(image, index) : image_to_tensor(image);
     });
     return {at::stack(images), at::zeros({static_cast<int64_t>(indices.size())}, at::kLong), at::Tensor()};
   }
@@ -56,6 +81,12 @@ class CocoDetection : public DetectionSource {
   const std::vector<GroundTruth>& ground_truths() const override { return ground_truths_; }
   int64_t image_id(int64_t index) const override { return images_[checked(index)].id; }
   const std::vector<int64_t>& category_ids() const override { return category_ids_; }
+  ImageScale image_scale(int64_t index) const override {
+    if (options_.letterbox == 0) return {};
+    const auto [height, width] = letterbox_shape(images_[checked(index)]);
+    return {static_cast<double>(width) / static_cast<double>(images_[checked(index)].width),
+            static_cast<double>(height) / static_cast<double>(images_[checked(index)].height)};
+  }
 
   std::vector<std::vector<GroundTruthBox>> boxes(const std::vector<int64_t>& indices) const override {
     std::vector<std::vector<GroundTruthBox>> out;
@@ -69,8 +100,26 @@ class CocoDetection : public DetectionSource {
 
  private:
   std::string image_path(int64_t index) const { return image_path(images_[checked(index)]); }
-  std::string image_path(const CocoImage& image) const {
-    return root_ + "/images/" + split_dir_ + "/" + image.file_name;
+  std::string image_path(const CocoImage& image) const { return image_dir_ + "/" + image.file_name; }
+
+  // {height, width} of the image scaled into the letterbox: the longer side fills it exactly.
+  std::pair<int64_t, int64_t> letterbox_shape(const CocoImage& image) const {
+    const int64_t side = options_.letterbox, longer = std::max(image.height, image.width);
+    const auto scaled = [&](int64_t extent) {
+      return std::max<int64_t>(1, static_cast<int64_t>(std::lround(static_cast<double>(extent * side) / longer)));
+    };
+    return {scaled(image.height), scaled(image.width)};
+  }
+
+  at::Tensor letterboxed(const Image& image, int64_t index) const {
+    const auto [height, width] = letterbox_shape(images_[checked(index)]);
+    const Image scaled =
+        height == image.height && width == image.width ? image : resize_bilinear(image, height, width);
+    const std::vector<double>& mean = default_normalization().mean;
+    at::Tensor canvas = at::empty({3, options_.letterbox, options_.letterbox}, at::kFloat);
+    for (int64_t c = 0; c < 3; ++c) canvas[c].fill_(mean[static_cast<size_t>(c)]);
+    canvas.slice(1, 0, height).slice(2, 0, width).copy_(image_to_tensor(scaled));
+    return canvas;
   }
 
   size_t checked(int64_t index) const {
@@ -131,23 +180,27 @@ class CocoDetection : public DetectionSource {
       const auto image = index_of_image.find(a.image_id);
       if (image == index_of_image.end()) continue;
       ground_truths_.push_back({a.image_id, a.category_id, a.bbox, a.iscrowd, a.area});
-      if (!a.iscrowd) boxes_[image->second].push_back({a.bbox, class_of_category.at(a.category_id)});
+      if (a.iscrowd) continue;
+      const ImageScale scale = image_scale(static_cast<int64_t>(image->second));
+      const Box box{a.bbox.x * scale.x, a.bbox.y * scale.y, a.bbox.w * scale.x, a.bbox.h * scale.y};
+      boxes_[image->second].push_back({box, class_of_category.at(a.category_id)});
     }
   }
 
   void check_one_size(const std::vector<int64_t>& indices) const {
     require(!indices.empty(), "COCO detection '" + name() + "': an empty batch");
+    if (options_.letterbox > 0) return;
     const CocoImage& first = images_[checked(indices[0])];
     for (int64_t i : indices) {
       const CocoImage& image = images_[checked(i)];
       if (image.height == first.height && image.width == first.width) continue;
       throw InputError("COCO images '" + first.file_name + "' (" + size_text(first.width, first.height) + ") and '" +
                        image.file_name + "' (" + size_text(image.width, image.height) +
-                       ") differ in size and cannot share a batch: use batch size 1");
+                       ") differ in size and cannot share a batch: use batch size 1, or a letterbox (coco:DIR:N)");
     }
   }
 
-  std::string root_, split_dir_;
+  std::string root_, split_dir_, image_dir_;
   CocoDetectionOptions options_;
   std::vector<CocoImage> images_;  // the kept images, in file order
   std::vector<int64_t> category_ids_;
@@ -164,20 +217,30 @@ std::unique_ptr<DetectionSource> open_coco_detection(const std::string& root, Sp
   return std::make_unique<CocoDetection>(root, split, options);
 }
 
-bool looks_like_coco_detection(const std::string& path) {
-  return file_exists(path + "/annotations/instances_val.json");
+bool looks_like_coco_detection(const std::string& path) { return file_exists(annotations_path(path, "val")); }
+
+namespace {
+
+std::unique_ptr<DataSource> open_coco_spec(const std::string& argument, Split split) {
+  const auto [root, side] = split_size_suffix(argument, "coco:DIR[:N]");
+  CocoDetectionOptions options;
+  options.letterbox = side;
+  return open_coco_detection(root, split, options);
 }
 
+}  // namespace
+
 void register_coco_datasets(DatasetRegistry& registry) {
-  registry.add({"coco:DIR", "COCO instances layout: images/{train,val}/ and annotations/instances_{train,val}.json "
-                            "(`bnrecal make-task detection` writes one)",
-                [](const std::string& root, Split split, const std::vector<std::string>&) {
-                  return std::unique_ptr<DataSource>(open_coco_detection(root, split));
+  registry.add({"coco:DIR[:N]",
+                "COCO instances layout: images/{train,val}/ and annotations/instances_{train,val}.json, or COCO "
+                "2017's names (`bnrecal make-task detection` writes one); N letterboxes every image into N x N",
+                [](const std::string& argument, Split split, const std::vector<std::string>&) {
+                  return open_coco_spec(argument, split);
                 }});
 }
 
 PathFallback coco_path_fallback() {
-  return {"COCO detection folder", "annotations/instances_val.json", looks_like_coco_detection,
+  return {"COCO detection folder", "annotations/instances_val.json or instances_val2017.json", looks_like_coco_detection,
           [](const std::string& root, Split split, const std::vector<std::string>&) {
             return std::unique_ptr<DataSource>(open_coco_detection(root, split));
           }};

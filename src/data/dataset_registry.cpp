@@ -1,5 +1,7 @@
 #include "bnrecal/data/dataset_registry.h"
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include "bnrecal/core/error.h"
@@ -123,5 +125,17 @@ std::unique_ptr<DataSource> open_dataset(const std::string& spec, Split split,
 std::vector<std::pair<std::string, std::string>> known_datasets() { return builtin_datasets().known(); }
 
 std::string dataset_spec_help() { return builtin_datasets().help(); }
+
+std::pair<std::string, int64_t> split_size_suffix(const std::string& argument, const std::string& form) {
+  const size_t colon = argument.rfind(':');
+  const std::string size = colon == std::string::npos ? "" : argument.substr(colon + 1);
+  if (size.empty() || !std::all_of(size.begin(), size.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return {argument, 0};
+  }
+  require(size.size() <= 5, form + ": the size '" + size + "' is too large");
+  const int64_t value = std::stoll(size);
+  require(value > 0, form + ": the size must be at least 1");
+  return {argument.substr(0, colon), value};
+}
 
 }  // namespace bnrecal

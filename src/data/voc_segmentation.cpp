@@ -210,15 +210,10 @@ namespace {
 
 // "DIR" or "DIR:SIZE" (the shorter side resized to SIZE pixels, torchvision's preset being 520).
 std::unique_ptr<DataSource> open_voc_spec(const std::string& argument, Split split) {
-  const size_t colon = argument.rfind(':');
-  const std::string size = colon == std::string::npos ? "" : argument.substr(colon + 1);
-  if (size.empty() || !std::all_of(size.begin(), size.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    return open_voc_segmentation(argument, split);
-  }
-  require(size.size() <= 5, "voc:DIR:SIZE: the size '" + size + "' is too large");
+  const auto [root, size] = split_size_suffix(argument, "voc:DIR[:SIZE]");
   VocOptions options;
-  options.resize = std::stoll(size);
-  return open_voc_segmentation(argument.substr(0, colon), split, options);
+  options.resize = size;
+  return open_voc_segmentation(root, split, options);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "bnrecal/eval/detection_eval.h"
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -58,9 +59,15 @@ DetectionEvalResult evaluate_detector(Network& model, const DetectionSource& sou
   const auto score = [&](const Batch& batch, const at::Tensor& raw) {
     check_map(raw, batch.images, source, options.decode.stride);
     std::vector<int64_t> ids;
-    for (int64_t index : batch.indices) ids.push_back(source.image_id(index));
+    std::map<int64_t, ImageScale> scale_of;  // by image id: boxes go back to the stored image's pixels
+    for (int64_t index : batch.indices) {
+      ids.push_back(source.image_id(index));
+      scale_of[ids.back()] = source.image_scale(index);
+    }
     for (Detection d : decode_detections(raw, options.decode, ids)) {
       d.category_id = category_ids.at(static_cast<size_t>(d.category_id - 1));  // decoding names class c as c + 1
+      const ImageScale scale = scale_of.at(d.image_id);
+      d.box = {d.box.x / scale.x, d.box.y / scale.y, d.box.w / scale.x, d.box.h / scale.y};
       result.detections.push_back(d);
     }
     result.image_ids.insert(result.image_ids.end(), ids.begin(), ids.end());

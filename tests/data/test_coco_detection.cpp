@@ -149,3 +149,51 @@ TEST(CocoDetection, AFolderWithoutAnnotationsIsNamed) {
   EXPECT_NE(input_error_message([&] { open_coco_detection(empty, Split::kTest, {true}); }).find("every image"),
             std::string::npos);
 }
+
+TEST(CocoDetection, ALetterboxFitsEveryImageAndScalesTheTrainingBoxesOnly) {
+  CocoFixture f = standard_coco_fixture();
+  f.images[1].height = f.images[1].stored_height = 48;  // image 9: 64 wide, 48 high
+  f.annotations.pop_back();                              // its crowd would not fit 48 rows
+  CocoDetectionOptions options;
+  options.letterbox = 32;
+  const auto val = open_coco_detection(write_coco_fixture(f), Split::kTest, options);
+  EXPECT_EQ(val->image_shape(), (std::vector<int64_t>{3, 32, 32}));
+
+  std::mt19937_64 rng;
+  const Batch b = val->load({0, 1}, false, rng);  // 64x64 and 64x48 share a batch now
+  ASSERT_EQ(b.images.sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+  EXPECT_NEAR(b.images[0][0][31][31].item<float>(), 40 / 255.0, 1e-6);   // a square image fills it
+  EXPECT_NEAR(b.images[1][2][23][31].item<float>(), 80 / 255.0, 1e-6);   // 64x48 becomes 32x24 ...
+  EXPECT_NEAR(b.images[1][0][24][0].item<float>(), 0.485, 1e-6);         // ... over rows of the mean
+  EXPECT_NEAR(b.images[1][2][31][31].item<float>(), 0.406, 1e-6);
+
+  const ImageScale scale = val->image_scale(1);
+  EXPECT_DOUBLE_EQ(scale.x, 0.5);
+  EXPECT_DOUBLE_EQ(scale.y, 0.5);
+  expect_box(val->boxes({1})[0][0].box, {10, 6, 16, 16});     // the shirt {20, 12, 32, 32}, halved
+  expect_box(val->ground_truths()[2].box, {20, 12, 32, 32});  // scored where COCO scores it
+
+  // Without a letterbox nothing is scaled.
+  const ImageScale unscaled = open_coco_detection(write_coco_fixture(f), Split::kTest)->image_scale(1);
+  EXPECT_EQ(unscaled.x, 1.0);
+  EXPECT_EQ(unscaled.y, 1.0);
+}
+
+TEST(CocoDetection, TheSpecTakesALetterboxSide) {
+  const std::string root = write_coco_fixture(standard_coco_fixture());
+  EXPECT_EQ(open_dataset("coco:" + root + ":48", Split::kTest)->image_shape(), (std::vector<int64_t>{3, 48, 48}));
+  EXPECT_EQ(open_dataset("coco:" + root, Split::kTest)->image_shape(), (std::vector<int64_t>{3, 64, 64}));
+  const std::string zero = input_error_message([&] { open_dataset("coco:" + root + ":0", Split::kTest); });
+  EXPECT_NE(zero.find("coco:DIR[:N]"), std::string::npos) << zero;
+}
+
+TEST(CocoDetection, Coco2017NamesAreFound) {
+  const std::string root = write_coco_fixture(standard_coco_fixture());
+  std::filesystem::rename(root + "/annotations/instances_val.json", root + "/annotations/instances_val2017.json");
+  std::filesystem::rename(root + "/images/val", root + "/val2017");  // as COCO's val2017.zip unpacks
+  EXPECT_TRUE(looks_like_coco_detection(root));
+  const auto val = open_dataset(root, Split::kTest);
+  EXPECT_EQ(val->size(), 3);
+  std::mt19937_64 rng;
+  EXPECT_NEAR(val->load({2}, false, rng).images[0][0][0][0].item<float>(), 120 / 255.0, 1e-6);
+}

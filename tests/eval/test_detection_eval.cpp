@@ -215,3 +215,17 @@ TEST(DetectionScorer, ImagesWithoutObjectsHaveNothingToScore) {
   const std::string error = input_error_message([&] { detection_scorer(*val)->score(net, eval, std::nullopt); });
   EXPECT_NE(error.find("no ground-truth object"), std::string::npos) << error;
 }
+
+TEST(DetectionEval, LetterboxedDetectionsAreScoredInTheStoredImagesPixels) {
+  CocoDetectionOptions letterbox;
+  letterbox.letterbox = 128;  // the 64x64 images doubled: a 16x16 grid
+  const auto val = open_coco_detection(write_coco_fixture(standard_coco_fixture()), Split::kTest, letterbox);
+  // Cell (2, 2) of the doubled image decodes to {4, 4, 32, 32} there, {2, 2, 16, 16} in the stored one.
+  FixedMapNet net({raw_map({{2, 2, 1}}, 2, 16), raw_map({}, 2, 16), raw_map({}, 2, 16)});
+  const DetectionEvalResult r = evaluate_detector(net, *val, options());
+  ASSERT_EQ(r.detections.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.detections[0].box.x, 2);
+  EXPECT_DOUBLE_EQ(r.detections[0].box.y, 2);
+  EXPECT_DOUBLE_EQ(r.detections[0].box.w, 16);
+  EXPECT_DOUBLE_EQ(r.detections[0].box.h, 16);
+}

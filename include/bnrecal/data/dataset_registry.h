@@ -78,4 +78,9 @@ class DatasetRegistry {
 // it is cheap, and descriptions that name install folders then follow the environment.
 DatasetRegistry builtin_datasets();
 
+// The optional trailing size of a folder form, "DIR:SIZE" -> {DIR, SIZE}; {argument, 0} when the
+// part after the last colon is not a number (a path may hold colons). InputError for a SIZE of 0 or
+// over 5 digits, naming the form ("voc:DIR[:SIZE]").
+std::pair<std::string, int64_t> split_size_suffix(const std::string& argument, const std::string& form);
+
 }  // namespace bnrecal
