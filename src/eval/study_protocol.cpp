@@ -63,6 +63,7 @@ int64_t RecalProtocol::batch_for(Network& model, const std::vector<int64_t>& ima
 nlohmann::json StreamingProtocol::to_json() const {
   nlohmann::json j = options.to_json();
   j["batch_size"] = batch_size;
+  j["warmup_images"] = warmup_images;
   return j;
 }
 
@@ -92,6 +93,24 @@ RecalReport recalibrate_on_training_draw(Network& model, const StudyData& data, 
   return recalibrate_bn(model, stream, r.options);
 }
 
+uint64_t warmup_draw_seed(uint64_t recal_seed) { return recal_draw_seed(recal_seed, -1); }  // not a recal draw
+
+void warm_up_streaming(Network& model, const StudyData& data, const StudyProtocol& protocol, uint64_t seed) {
+  if (!protocol.streaming || protocol.streaming->warmup_images == 0) return;
+  const StreamingProtocol& s = *protocol.streaming;
+  LoaderBatchStream stream(data.train, LoaderOptions::sample(s.warmup_images, s.batch_size, seed, false,
+                                                            protocol.eval.normalization));
+  const bool was_training = model.is_training();
+  model.eval();
+  {
+    at::NoGradGuard no_grad;
+    StreamingCalibration streaming(model, s.options);
+    for (at::Tensor images; stream.next(images);) model.forward(images);
+    streaming.keep_statistics();
+  }
+  model.train(was_training);
+}
+
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
                                                     const StudyProtocol& protocol,
                                                     uint64_t recal_seed, const BnSnapshot& clean) {
@@ -118,7 +137,9 @@ PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyD
     e.limit = protocol.eval.limit;
     e.normalization = protocol.eval.normalization;
     e.streaming = protocol.streaming->options;
+    warm_up_streaming(model, data, protocol, warmup_draw_seed(recal_seed));
     out.streamed = evaluate(model, data.test, e);
+    clean.restore(model);
     out.streaming_gain = compare_paired(out.plain.correct, out.streamed->correct);
   }
   return out;
@@ -133,6 +154,9 @@ void check_study_inputs(Network& model, const StudyData& data, const StudyProtoc
   require(!bn_layers(model).empty(), "the model has no BatchNorm layers to recalibrate");
   if (protocol.streaming) {
     require(protocol.streaming->batch_size >= 1, "the streaming batch size must be >= 1");
+    require(protocol.streaming->warmup_images >= 0 && protocol.streaming->warmup_images <= data.train.size(),
+            "--stream-warmup must be in 0.." + std::to_string(data.train.size()) + " (the training split), got " +
+                std::to_string(protocol.streaming->warmup_images));
     check_momentum(protocol.streaming->options.momentum);
   }
 }

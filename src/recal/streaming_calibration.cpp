@@ -48,7 +48,7 @@ StreamingCalibration::StreamingCalibration(torch::nn::Module& model, const Strea
 
 StreamingCalibration::~StreamingCalibration() {
   for (BatchNorm2dImpl* bn : streaming_) bn->stream_statistics(std::nullopt);
-  snapshot_.restore(model_);
+  if (!keep_) snapshot_.restore(model_);
 }
 
 }  // namespace bnrecal

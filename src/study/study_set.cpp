@@ -39,7 +39,7 @@ RecalProtocol read_recal(ConfigObject o) {
   return r;
 }
 
-// "streaming": {"momentum" or "decay", "order", "variance", "batch_size", "layers"}
+// "streaming": {"momentum" or "decay", "order", "variance", "batch_size", "warmup_images", "layers"}
 // (recal/streaming_calibration.h).
 StreamingProtocol read_streaming(ConfigObject o) {
   StreamingProtocol s;
@@ -55,6 +55,8 @@ StreamingProtocol read_streaming(ConfigObject o) {
   s.options.layers = o.get<std::vector<std::string>>("layers", {});
   s.batch_size = o.get<int64_t>("batch_size", s.batch_size);
   require(s.batch_size >= 1, o.path() + ".batch_size: must be >= 1");
+  s.warmup_images = o.get<int64_t>("warmup_images", 0);
+  require(s.warmup_images >= 0, o.path() + ".warmup_images: must be >= 0");
   o.finish();
   return s;
 }
@@ -155,8 +157,10 @@ double arithmetic_cost(const std::string& spec_text) {
 // Relative work of a step, for the study's ETA only: image passes weighted by arithmetic_cost.
 double step_cost(const StudyJob& job, const StudyStep& step) {
   const double n = job.limit > 0 ? static_cast<double>(job.limit) : 10000.0;
-  // Streaming evaluates every test image once more, in small batches (about 3x the cost per image at batch 1).
-  const double streaming_pass = job.streaming ? n * (job.streaming->batch_size < 8 ? 3.0 : 1.2) : 0.0;
+  // Streaming evaluates every test image (and the warm-up's training images) once more, in small batches
+  // (about 3x the cost per image at batch 1).
+  const double streamed = job.streaming ? n + static_cast<double>(job.streaming->warmup_images) : 0.0;
+  const double streaming_pass = job.streaming ? streamed * (job.streaming->batch_size < 8 ? 3.0 : 1.2) : 0.0;
   const double recal_pass =
       static_cast<double>(job.recal.draws) * (1.1 * static_cast<double>(job.recal.images) + n) + streaming_pass;
   if (job.experiment == "nbsmt") {

@@ -28,6 +28,15 @@ EvalOptions streaming_eval(double momentum, bool before, int64_t batch) {
   return o;
 }
 
+// One recalibration draw of 32 images, and streaming at batch 1 with this momentum.
+StudyProtocol streaming_study(double momentum) {
+  StudyProtocol p;
+  p.recal.images = 32;
+  p.recal.draws = 1;
+  p.streaming = StreamingProtocol{StreamingOptions{momentum, false, false, {}}, 1};
+  return p;
+}
+
 // One process pretending to be rank 0 of two.
 class HalfGroup : public WorkGroup {
  public:
@@ -72,10 +81,7 @@ TEST(StreamingEvaluation, IsOneProcessOnly) {
 TEST(StreamingEvaluation, StudyProtocolMeasuresItBesideRecalibration) {
   auto net = random_tiny_net();
   const TensorSource train(64, 11), test(48, 12);
-  StudyProtocol p;
-  p.recal.images = 32;
-  p.recal.draws = 1;
-  p.streaming = StreamingProtocol{StreamingOptions{0.0, false, false, {}}, 1};
+  StudyProtocol p = streaming_study(0.0);
   const BnSnapshot clean(*net);
   const PlainAndRecalibrated m = measure_plain_and_recalibrated(*net, {train, test}, p, 3, clean);
   ASSERT_TRUE(m.streamed.has_value());
@@ -85,4 +91,39 @@ TEST(StreamingEvaluation, StudyProtocolMeasuresItBesideRecalibration) {
   p.streaming->batch_size = 0;
   EXPECT_NE(bnrecal::testing::input_error_message([&] { check_study_inputs(*net, {train, test}, p); }).find("streaming"),
             std::string::npos);
+}
+
+TEST(StreamingEvaluation, AWarmUpStreamsADrawOfTrainingImagesAndTheStudyRestoresTheStatistics) {
+  auto net = random_tiny_net();
+  net->eval();
+  const TensorSource train(64, 11), test(48, 12);
+  StudyProtocol p = streaming_study(0.1);
+  const BnSnapshot clean(*net);
+  const at::Tensor clean_mean = net->bn2->running_mean.clone();
+
+  warm_up_streaming(*net, {train, test}, p, 5);  // warmup_images 0: nothing happens
+  EXPECT_TRUE(at::equal(net->bn2->running_mean, clean_mean));
+
+  p.streaming->warmup_images = 16;
+  warm_up_streaming(*net, {train, test}, p, 5);
+  const at::Tensor warmed = net->bn2->running_mean.clone();
+  EXPECT_FALSE(at::equal(warmed, clean_mean));
+  EXPECT_FALSE(net->is_training());
+  clean.restore(*net);
+  warm_up_streaming(*net, {train, test}, p, 5);  // the same draw: the same statistics
+  EXPECT_TRUE(at::equal(net->bn2->running_mean, warmed));
+  clean.restore(*net);
+  warm_up_streaming(*net, {train, test}, p, 6);  // another draw: others
+  EXPECT_FALSE(at::equal(net->bn2->running_mean, warmed));
+  clean.restore(*net);
+
+  const PlainAndRecalibrated m = measure_plain_and_recalibrated(*net, {train, test}, p, 3, clean);
+  ASSERT_TRUE(m.streamed.has_value());
+  EXPECT_TRUE(at::equal(net->bn2->running_mean, clean_mean));  // put back after the streamed run
+  EXPECT_EQ(p.streaming->to_json().at("warmup_images"), 16);
+
+  p.streaming->warmup_images = 65;  // more than the training split holds
+  const std::string error =
+      bnrecal::testing::input_error_message([&] { check_study_inputs(*net, {train, test}, p); });
+  EXPECT_NE(error.find("--stream-warmup"), std::string::npos) << error;
 }

@@ -167,3 +167,22 @@ TEST(StreamingCalibration, BadOptionsAreInputErrorsAndLeaveTheModelAlone) {
   EXPECT_FALSE(parse_streaming_order("after"));
   EXPECT_NE(input_error_message([] { parse_streaming_order("sideways"); }).find("after"), std::string::npos);
 }
+
+TEST(StreamingCalibration, KeepStatisticsLeavesTheStreamedOnesAndStopsStreaming) {
+  auto net = random_tiny_net();
+  const auto batches = bnrecal::testing::random_batches({4, 4});
+  const at::Tensor clean_mean = net->bn2->running_mean.clone();
+  at::Tensor streamed_mean, streamed_var;
+  {
+    StreamingCalibration s(*net, streaming(0.5, false));
+    outputs(*net, batches);
+    streamed_mean = net->bn2->running_mean.clone();
+    streamed_var = net->bn2->running_var.clone();
+    s.keep_statistics();
+  }
+  EXPECT_FALSE(at::equal(streamed_mean, clean_mean));
+  EXPECT_TRUE(at::equal(net->bn2->running_mean, streamed_mean));
+  EXPECT_TRUE(at::equal(net->bn2->running_var, streamed_var));
+  outputs(*net, batches);  // plain evaluation again: nothing folds in any more
+  EXPECT_TRUE(at::equal(net->bn2->running_mean, streamed_mean));
+}

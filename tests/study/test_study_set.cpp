@@ -120,4 +120,16 @@ TEST(StudyConfig, StreamingIsReadMergedAndChecked) {
   EXPECT_NE(error_of(j).find("sideways"), std::string::npos) << error_of(j);
   j["jobs"][1]["streaming"] = {{"batch_size", 0}};
   EXPECT_NE(error_of(j).find("batch_size"), std::string::npos) << error_of(j);
+  j["jobs"][1]["streaming"] = {{"warmup_images", -1}};
+  EXPECT_NE(error_of(j).find("warmup_images"), std::string::npos) << error_of(j);
+}
+
+TEST(StudyConfig, AStreamingWarmUpIsReadAndCostsTime) {
+  nlohmann::json j = config();
+  j["jobs"][1]["streaming"] = {{"decay", 0.999}};
+  const double cold = parse_study_set(j, "studies").steps[3].cost;
+  j["jobs"][1]["streaming"]["warmup_images"] = 5000;
+  const StudySet warmed = parse_study_set(j, "studies");
+  EXPECT_EQ(warmed.jobs[1].streaming->warmup_images, 5000);
+  EXPECT_GT(warmed.steps[3].cost, cold);
 }

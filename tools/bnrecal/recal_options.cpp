@@ -76,6 +76,10 @@ std::shared_ptr<StreamingFlags> add_streaming_options(CLI::App& sub, RecalFlagNa
   if (names == RecalFlagNames::kStudy) {
     sub.add_option("--stream-batch-size", s->batch_size, "Images per streamed batch")
         ->check(kPositive)->capture_default_str()->group(group);
+    sub.add_option("--stream-warmup", s->warmup_images,
+                   "Training images streamed (unscored, a seeded draw) before the test stream, so that it starts "
+                   "from statistics already adapted to the perturbation; 0: from the clean model's (the paper's)")
+        ->check(kNonNegative)->capture_default_str()->group(group);
   }
   return s;
 }

@@ -35,11 +35,12 @@ std::shared_ptr<RecalFlags> add_recal_options(CLI::App& sub, RecalFlagNames name
 RecalProtocol recal_protocol(const RecalFlags& flags);
 
 // Streaming calibration (recal/streaming_calibration.h): --stream-momentum or --stream-decay turns
-// it on; --stream-order, --stream-variance; studies add --stream-batch-size (`eval` streams in its own --batch-size).
+// it on; --stream-order, --stream-variance; studies add --stream-batch-size (`eval` streams in its own
+// --batch-size) and --stream-warmup.
 struct StreamingFlags {
   double momentum = 0.001, decay = 0.999;
   std::string order = "after", variance = "batch";
-  int64_t batch_size = 1;
+  int64_t batch_size = 1, warmup_images = 0;
   CLI::Option *momentum_option = nullptr, *decay_option = nullptr;
 };
 std::shared_ptr<StreamingFlags> add_streaming_options(CLI::App& sub, RecalFlagNames names);

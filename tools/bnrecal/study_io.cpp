@@ -34,7 +34,7 @@ StudyProtocol study_protocol(const StudyOptions& options, const StudyInputs& in,
   p.eval.normalization = in.model.card.normalization;
   p.recal = recal_protocol(*options.recal);
   if (const auto streaming = streaming_options(*options.streaming)) {
-    p.streaming = StreamingProtocol{*streaming, options.streaming->batch_size};
+    p.streaming = StreamingProtocol{*streaming, options.streaming->batch_size, options.streaming->warmup_images};
   }
   p.log = [tag, quiet](const std::string& line) {
     if (!quiet) std::cerr << "[" << tag << "] " << line << "\n";

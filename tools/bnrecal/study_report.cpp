@@ -17,6 +17,15 @@ std::string with_stderr(const EvalResult& r) { return fixed(r.top1) + " +- " + f
 
 std::string signed_text(double v) { return (v >= 0 ? "+" : "") + fixed(v); }
 
+// "batch 1, momentum 0.001, update after, batch variance[, warm-up 5000 training images]"
+std::string streaming_text(const nlohmann::json& streaming) {
+  std::ostringstream s;
+  s << "batch " << streaming.value("batch_size", 0) << ", momentum " << streaming.value("momentum_pytorch", 0.0)
+    << ", update " << streaming.value("order", "?") << ", " << streaming.value("variance", "batch") << " variance";
+  const int64_t warmup = streaming.value("warmup_images", int64_t{0});
+  if (warmup > 0) s << ", warm-up " << warmup << " training images";
+  return s.str();
+}
 
 const char* kPairedNote =
     "Paired differences are measured image by image on the same test images: difference +- its standard error "
@@ -87,8 +96,7 @@ std::string noise_study_markdown(const NoiseStudyResult& r, const std::string& m
   for (const auto& c : r.cells) md << " " << paired_text(c.gain) << " |";
   if (r.config.contains("streaming")) {
     const nlohmann::json& s = r.config["streaming"];
-    md << "\n| streaming (batch " << s.value("batch_size", 0) << ", momentum " << s.value("momentum_pytorch", 0.0)
-       << ", update " << s.value("order", "?") << ", " << s.value("variance", "batch") << " variance) |";
+    md << "\n| streaming (" << streaming_text(s) << ") |";
     for (const auto& c : r.cells) md << " " << seed_cell(c.streamed, r.seeds > 1) << " |";
     md << "\n| streaming gain (paired) |";
     for (const auto& c : r.cells) md << " " << paired_text(c.streaming_gain) << " |";
@@ -116,8 +124,7 @@ std::string dense_noise_study_markdown(const DenseNoiseStudyResult& r, const std
      << " noise seed(s); recalibration: " << recal_text(r.config);
   if (r.streamed) {
     const nlohmann::json& s = r.config["streaming"];
-    md << "; streaming: batch " << s.value("batch_size", 0) << ", momentum " << s.value("momentum_pytorch", 0.0)
-       << ", update " << s.value("order", "?") << ", " << s.value("variance", "batch") << " variance";
+    md << "; streaming: " << streaming_text(s);
   }
   md << ". Without noise:";
   for (const NamedScore& c : r.clean) md << " " << c.metric << " " << fixed(c.value);

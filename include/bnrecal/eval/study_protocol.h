@@ -57,10 +57,14 @@ struct RecalProtocol {
 
 // Streaming calibration on the test images themselves (recal/streaming_calibration.h), measured
 // beside offline recalibration when a study sets it: the noise paper streams batches of 1 with
-// TensorFlow decay 0.999 (momentum 0.001).
+// TensorFlow decay 0.999 (momentum 0.001). warmup_images: training images streamed the same way,
+// unscored, before the test stream (a seeded draw, labels unused): an accelerator that has been
+// running a while, whose statistics no longer start from the clean model's. It separates the
+// stream's warm-up from its steady state; 0 (the paper's setting) starts from the clean statistics.
 struct StreamingProtocol {
   StreamingOptions options;
   int64_t batch_size = 1;
+  int64_t warmup_images = 0;
   nlohmann::json to_json() const;
 };
 
@@ -106,9 +110,17 @@ EvalResult evaluate_test(Network& model, const DataSource& test, const EvalProto
 RecalReport recalibrate_on_training_draw(Network& model, const StudyData& data, const StudyProtocol& protocol,
                                          uint64_t seed);
 
+// Streams protocol.streaming->warmup_images training images (drawn with `seed`) through the model
+// under streaming calibration and leaves the statistics they reach in it (the caller restores);
+// nothing without a warm-up.
+void warm_up_streaming(Network& model, const StudyData& data, const StudyProtocol& protocol, uint64_t seed);
+// The seed of the warm-up draw for a run whose recalibration draws derive from recal_seed.
+uint64_t warmup_draw_seed(uint64_t recal_seed);
+
 // Evaluates the model's current policies; then for each draw recalibrates its BN statistics under
 // them, evaluates again and puts back the statistics of `clean`; then, when the protocol streams,
-// evaluates with streaming calibration from the statistics of `clean`.
+// evaluates with streaming calibration from the statistics of `clean` (after the warm-up, if any)
+// and puts them back.
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
                                                     const StudyProtocol& protocol,
                                                     uint64_t recal_seed, const BnSnapshot& clean);

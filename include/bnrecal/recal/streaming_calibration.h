@@ -48,7 +48,7 @@ bool parse_streaming_order(const std::string& name);
 bool parse_streaming_variance(const std::string& name);
 
 // Switches the selected BN layers of `model` to streaming while it lives; its destructor stops
-// them and restores every BN layer's statistics bit for bit. Throws InputError (model unchanged)
+// them and restores every BN layer's statistics bit for bit (unless keep_statistics()). Throws InputError (model unchanged)
 // when the model has no BN layers, the patterns select none or the momentum is outside [0, 1].
 class StreamingCalibration {
  public:
@@ -58,12 +58,16 @@ class StreamingCalibration {
   StreamingCalibration& operator=(const StreamingCalibration&) = delete;
 
   const std::vector<std::string>& layers() const { return names_; }
+  // The destructor then leaves the streamed statistics in the model instead of restoring them (a
+  // warm-up whose state the next stream starts from).
+  void keep_statistics() { keep_ = true; }
 
  private:
   torch::nn::Module& model_;
   BnSnapshot snapshot_;
   std::vector<std::string> names_;
   std::vector<BatchNorm2dImpl*> streaming_;
+  bool keep_ = false;
 };
 
 }  // namespace bnrecal
