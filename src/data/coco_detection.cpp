@@ -83,9 +83,10 @@ class CocoDetection : public DetectionSource {
   const std::vector<int64_t>& category_ids() const override { return category_ids_; }
   ImageScale image_scale(int64_t index) const override {
     if (options_.letterbox == 0) return {};
-    const auto [height, width] = letterbox_shape(images_[checked(index)]);
-    return {static_cast<double>(width) / static_cast<double>(images_[checked(index)].width),
-            static_cast<double>(height) / static_cast<double>(images_[checked(index)].height)};
+    const CocoImage& image = images_[checked(index)];
+    const auto [height, width] = letterbox_shape(image);
+    return {static_cast<double>(width) / static_cast<double>(image.width),
+            static_cast<double>(height) / static_cast<double>(image.height)};
   }
 
   std::vector<std::vector<GroundTruthBox>> boxes(const std::vector<int64_t>& indices) const override {

@@ -114,7 +114,7 @@ DenseNoiseStudyResult run_dense_noise_study(Network& model, const ModelCalibrati
         if (k == 0) line += "; recalibrated " + scores_text(recal.scores);
       }
       if (p.streaming) {
-        warm_up_streaming(model, data, p, warmup_draw_seed(seed));
+        warm_up_streaming(model, data, p, seed);
         const ScoredRun streamed = test.score(model, p.eval, p.streaming);
         clean.restore(model);
         const std::vector<ScoreDifference> gain = test.compare(plain, streamed);

@@ -93,12 +93,11 @@ RecalReport recalibrate_on_training_draw(Network& model, const StudyData& data, 
   return recalibrate_bn(model, stream, r.options);
 }
 
-uint64_t warmup_draw_seed(uint64_t recal_seed) { return recal_draw_seed(recal_seed, -1); }  // not a recal draw
-
-void warm_up_streaming(Network& model, const StudyData& data, const StudyProtocol& protocol, uint64_t seed) {
+void warm_up_streaming(Network& model, const StudyData& data, const StudyProtocol& protocol, uint64_t recal_seed) {
   if (!protocol.streaming || protocol.streaming->warmup_images == 0) return;
   const StreamingProtocol& s = *protocol.streaming;
-  LoaderBatchStream stream(data.train, LoaderOptions::sample(s.warmup_images, s.batch_size, seed, false,
+  LoaderBatchStream stream(data.train, LoaderOptions::sample(s.warmup_images, s.batch_size,
+                                                            recal_draw_seed(recal_seed, -1), false,
                                                             protocol.eval.normalization));
   const bool was_training = model.is_training();
   model.eval();
@@ -137,7 +136,7 @@ PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyD
     e.limit = protocol.eval.limit;
     e.normalization = protocol.eval.normalization;
     e.streaming = protocol.streaming->options;
-    warm_up_streaming(model, data, protocol, warmup_draw_seed(recal_seed));
+    warm_up_streaming(model, data, protocol, recal_seed);
     out.streamed = evaluate(model, data.test, e);
     clean.restore(model);
     out.streaming_gain = compare_paired(out.plain.correct, out.streamed->correct);

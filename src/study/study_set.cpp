@@ -159,8 +159,9 @@ double step_cost(const StudyJob& job, const StudyStep& step) {
   const double n = job.limit > 0 ? static_cast<double>(job.limit) : 10000.0;
   // Streaming evaluates every test image (and the warm-up's training images) once more, in small batches
   // (about 3x the cost per image at batch 1).
-  const double streamed = job.streaming ? n + static_cast<double>(job.streaming->warmup_images) : 0.0;
-  const double streaming_pass = job.streaming ? streamed * (job.streaming->batch_size < 8 ? 3.0 : 1.2) : 0.0;
+  const double streaming_pass =
+      job.streaming ? (n + static_cast<double>(job.streaming->warmup_images)) * (job.streaming->batch_size < 8 ? 3.0 : 1.2)
+                    : 0.0;
   const double recal_pass =
       static_cast<double>(job.recal.draws) * (1.1 * static_cast<double>(job.recal.images) + n) + streaming_pass;
   if (job.experiment == "nbsmt") {

@@ -110,12 +110,11 @@ EvalResult evaluate_test(Network& model, const DataSource& test, const EvalProto
 RecalReport recalibrate_on_training_draw(Network& model, const StudyData& data, const StudyProtocol& protocol,
                                          uint64_t seed);
 
-// Streams protocol.streaming->warmup_images training images (drawn with `seed`) through the model
-// under streaming calibration and leaves the statistics they reach in it (the caller restores);
-// nothing without a warm-up.
-void warm_up_streaming(Network& model, const StudyData& data, const StudyProtocol& protocol, uint64_t seed);
-// The seed of the warm-up draw for a run whose recalibration draws derive from recal_seed.
-uint64_t warmup_draw_seed(uint64_t recal_seed);
+// Streams protocol.streaming->warmup_images training images through the model under streaming
+// calibration and leaves the statistics they reach in it (the caller restores); nothing without a
+// warm-up. The images are drawn with the seed before the recalibration draws of recal_seed
+// (recal_draw_seed(recal_seed, -1)), so the warm-up is not one of them.
+void warm_up_streaming(Network& model, const StudyData& data, const StudyProtocol& protocol, uint64_t recal_seed);
 
 // Evaluates the model's current policies; then for each draw recalibrates its BN statistics under
 // them, evaluates again and puts back the statistics of `clean`; then, when the protocol streams,

@@ -48,8 +48,9 @@ bool parse_streaming_order(const std::string& name);
 bool parse_streaming_variance(const std::string& name);
 
 // Switches the selected BN layers of `model` to streaming while it lives; its destructor stops
-// them and restores every BN layer's statistics bit for bit (unless keep_statistics()). Throws InputError (model unchanged)
-// when the model has no BN layers, the patterns select none or the momentum is outside [0, 1].
+// them and restores every BN layer's statistics bit for bit (unless keep_statistics()). Throws
+// InputError (model unchanged) when the model has no BN layers, the patterns select none or the
+// momentum is outside [0, 1].
 class StreamingCalibration {
  public:
   StreamingCalibration(torch::nn::Module& model, const StreamingOptions& options);
