@@ -217,8 +217,9 @@ def main():
         plot_nbsmt(nbsmt, out + ".nbsmt")
     if assign:
         plot_assign(assign, out + ".assign")
-    if len(noise) >= 2 or len(nbsmt) >= 2:
-        plot_models(noise, nbsmt, out + ".models")
+    fixed = [j for j in nbsmt if j["settings"]]  # a sweep-only job has no fixed-T settings to put beside the others
+    if len(noise) >= 2 or len(fixed) >= 2:
+        plot_models(noise, fixed, out + ".models")
     if divergence:
         plot_divergence.plot(out + ".divergence", divergence)
         print(f"wrote {out}.divergence.png and {out}.divergence.svg")
