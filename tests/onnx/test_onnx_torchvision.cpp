@@ -1,10 +1,11 @@
 // torchvision models exported by torch.onnx.export (Debian's python3-torch, random weights with
 // non-trivial BatchNorm: scripts/torchvision_reference.py --onnx) and imported by bnrecal: the
 // logits must agree with torchvision's to 1e-4 of their magnitude (float32 summation order
-// differs), with BatchNorm kept and with torch.onnx's folding, across opsets 9 to 17. The kept-BN
-// import must have the zoo model's perturbable layers under the zoo's names, and a checkpoint and
-// an ONNX export of the import must reproduce its logits bit for bit. Skipped when torchvision or
-// onnx export is unavailable to /usr/bin/python3.
+// differs), with BatchNorm kept and with torch.onnx's folding, across opsets 9 to 17, for every
+// architecture of the zoo that torchvision defines. The kept-BN import must have the zoo model's
+// perturbable layers under the zoo's names, and a checkpoint and an ONNX export of the import must
+// reproduce its logits bit for bit. Skipped when torchvision or onnx export is unavailable to
+// /usr/bin/python3.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -90,6 +91,9 @@ TEST_F(OnnxTorchvision, ResNet50Opset11) { check("resnet50", "2,3,64,64", 11); }
 TEST_F(OnnxTorchvision, GoogLeNetOpset13) { check("googlenet", "2,3,76,76", 13); }
 TEST_F(OnnxTorchvision, DenseNet121Opset13) { check("densenet121", "2,3,64,64", 13); }
 TEST_F(OnnxTorchvision, MobileNetV2Opset17) { check("mobilenet_v2", "2,3,64,64", 17); }
+TEST_F(OnnxTorchvision, ResNet34Opset10) { check("resnet34", "2,3,64,64", 10); }
+TEST_F(OnnxTorchvision, ResNet101Opset15) { check("resnet101", "2,3,64,64", 15); }
+TEST_F(OnnxTorchvision, WideResNet50x2Opset12) { check("wide_resnet50_2", "2,3,64,64", 12); }
 
 }  // namespace
 }  // namespace bnrecal
