@@ -6,6 +6,7 @@
 #include "bnrecal/nn/policy_resolution.h"
 #include "bnrecal/onnx/batch_norm_folding.h"
 #include "bnrecal/onnx/graph_network.h"
+#include "bnrecal/recal/recalibrate.h"
 
 namespace bnrecal {
 
@@ -25,7 +26,8 @@ nlohmann::json FoldedBnStudy::to_json() const {
           {"clean_unfolded", clean_unfolded.to_json()},
           {"clean_folded", clean_folded.to_json()},
           {"clean_folded_vs_unfolded", clean_folded_vs_unfolded.to_json()},
-          {"draws", d}};
+          {"draws", d},
+          {"recalibrated_overall", recalibrated_overall.to_json()}};
 }
 
 FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, const StudyProtocol& protocol,
@@ -43,13 +45,30 @@ FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, con
   folded.eval();
   check_study_inputs(unfolded, data, protocol);
 
-  // The re-normalization layers learn the clean model's statistics first: the identity on it.
+  // The re-normalization layers learn the clean model's statistics first: the identity on it. A
+  // recalibration draw then moves them from the clean to the perturbed statistics, and both are
+  // measured on that draw's own training images (as `bnrecal recalibrate` does): their sampling
+  // errors are shared and largely cancel, where a clean target from other images would add its
+  // own. The clean statistics come from a copy of the folded network that is never perturbed.
   protocol.say("folded: " + std::to_string(study.folded_layers) + " BatchNorms folded, " +
                std::to_string(study.renormalized_layers) + " re-normalization layers estimated on clean images");
   const RecalProtocol& r = protocol.recal;
-  LoaderBatchStream clean_images(data.train, LoaderOptions::sample(r.images, r.batch_for(folded, data.train.image_shape()),
-                                                                  seed, r.augment, protocol.eval.normalization));
-  estimate_renormalization(folded, clean_images, renorm);
+  GraphNetwork never_perturbed(folded_graph.graph, folded_graph.values);
+  const std::vector<BatchNorm2dImpl*> targets = bn_layers_named(folded, renorm);
+  const std::vector<BatchNorm2dImpl*> clean_estimates = bn_layers_named(never_perturbed, renorm);
+  auto set_clean_target = [&](uint64_t images_seed) {
+    LoaderBatchStream images(data.train, LoaderOptions::sample(r.images, r.batch_for(folded, data.train.image_shape()),
+                                                              images_seed, r.augment, protocol.eval.normalization));
+    estimate_renormalization(never_perturbed, images, renorm);
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      targets[i]->weight.copy_(clean_estimates[i]->weight);
+      targets[i]->bias.copy_(clean_estimates[i]->bias);
+      targets[i]->running_mean.copy_(clean_estimates[i]->running_mean);
+      targets[i]->running_var.copy_(clean_estimates[i]->running_var);
+    }
+  };
+  set_clean_target(seed);
   const int64_t limit = protocol.eval.limit;
   study.clean_unfolded = evaluate_test(unfolded, data.test, protocol.eval, limit);
   study.clean_folded = evaluate_test(folded, data.test, protocol.eval, limit);
@@ -64,11 +83,16 @@ FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, con
     apply_policy(unfolded, perturbation, draw.seed, model.card.calibration);
     apply_policy(folded, perturbation, draw.seed, model.card.calibration);
     draw.unfolded = measure_plain_and_recalibrated(unfolded, data, protocol, draw.seed, clean_unfolded);
-    draw.folded = measure_plain_and_recalibrated(folded, data, protocol, draw.seed, clean_folded);
+    draw.folded = measure_plain_and_recalibrated(folded, data, protocol, draw.seed, clean_folded, set_clean_target);
+    set_clean_target(seed);  // back to the identity of the first estimate, as clean_folded holds it
     draw.folded_vs_unfolded_plain = compare_paired(draw.unfolded.plain.correct, draw.folded.plain.correct);
     std::vector<PairedAccuracy> recal;
-    for (size_t r = 0; r < draw.folded.recalibrated.draws.size(); ++r)
-      recal.push_back(compare_paired(draw.unfolded.recalibrated.draws[r].correct, draw.folded.recalibrated.draws[r].correct));
+    for (size_t i = 0; i < draw.folded.recalibrated.draws.size(); ++i) {
+      const auto& a = draw.unfolded.recalibrated.draws[i].correct;
+      const auto& b = draw.folded.recalibrated.draws[i].correct;
+      recal.push_back(compare_paired(a, b));
+      study.recalibrated_overall.add(a, b);
+    }
     draw.folded_vs_unfolded_recalibrated = repeated_gain(std::move(recal));
     protocol.say("seed " + std::to_string(draw.seed) + ": plain unfolded " + fixed(draw.unfolded.plain.top1) +
                  " %, folded " + fixed(draw.folded.plain.top1) + " %; recalibrated unfolded " +

@@ -70,6 +70,46 @@ nlohmann::json RepeatedGain::to_json() const {
           {"significant_draws", significant_draws}, {"draws", per_draw}};
 }
 
+void PooledDifference::add(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+  if (a.size() != b.size() || (pairs_ > 0 && a.size() != sum_.size())) {
+    throw std::invalid_argument("pooled paired comparison of " + std::to_string(a.size()) + " and " +
+                                std::to_string(b.size()) + " images after pairs of " + std::to_string(sum_.size()) +
+                                ": every pair must be evaluated on the same images");
+  }
+  if (pairs_ == 0) sum_.assign(a.size(), 0);
+  for (size_t i = 0; i < a.size(); ++i) sum_[i] += static_cast<int64_t>(b[i] != 0) - static_cast<int64_t>(a[i] != 0);
+  ++pairs_;
+}
+
+double PooledDifference::difference() const {
+  if (sum_.empty()) return 0;
+  double total = 0;
+  for (int64_t s : sum_) total += static_cast<double>(s);
+  return 100.0 * total / (static_cast<double>(pairs_) * static_cast<double>(sum_.size()));
+}
+
+double PooledDifference::standard_error() const {
+  if (sum_.empty()) return 0;
+  const double n = static_cast<double>(sum_.size()), mean = difference() / 100.0;
+  double squares = 0;
+  for (int64_t s : sum_) {
+    const double d = static_cast<double>(s) / static_cast<double>(pairs_) - mean;
+    squares += d * d;
+  }
+  return 100.0 * std::sqrt(squares / n / n);  // the population variance, as compare_paired
+}
+
+double PooledDifference::p_value() const {
+  const double se = standard_error();
+  if (se == 0) return difference() == 0 ? 1.0 : 0.0;
+  return std::erfc(std::fabs(difference() / se) / std::sqrt(2.0));
+}
+
+nlohmann::json PooledDifference::to_json() const {
+  return {{"pairs", pairs_}, {"images", images()}, {"difference", difference()},
+          {"standard_error", standard_error()}, {"p_value", p_value()}};
+}
+
 namespace {
 
 std::string signed_fixed(double v) {
@@ -92,6 +132,13 @@ std::string paired_text(const RepeatedGain& g) {
   std::snprintf(se, sizeof se, "%.2f", g.standard_error);
   return signed_fixed(g.difference.mean) + " +- " + se + " (" + std::to_string(g.significant_draws) + "/" +
          std::to_string(g.draws.size()) + " *)";
+}
+
+std::string paired_text(const PooledDifference& g) {
+  char se[32];
+  std::snprintf(se, sizeof se, "%.2f", g.standard_error());
+  return signed_fixed(g.difference()) + " +- " + se + " (" + std::to_string(g.pairs()) + " pairs)" +
+         (g.p_value() < 0.05 ? " *" : "");
 }
 
 }  // namespace bnrecal

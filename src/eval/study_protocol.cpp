@@ -112,7 +112,8 @@ void warm_up_streaming(Network& model, const StudyData& data, const StudyProtoco
 
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
                                                     const StudyProtocol& protocol,
-                                                    uint64_t recal_seed, const BnSnapshot& clean) {
+                                                    uint64_t recal_seed, const BnSnapshot& clean,
+                                                    const std::function<void(uint64_t)>& before_each_draw) {
   PlainAndRecalibrated out;
   out.plain = evaluate_test(model, data.test, protocol.eval, protocol.eval.limit);
   const RecalProtocol& r = protocol.recal;
@@ -121,6 +122,7 @@ PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyD
   std::vector<PairedAccuracy> gains;
   for (int64_t k = 0; k < r.draws; ++k) {
     const uint64_t seed = recal_draw_seed(recal_seed, k);
+    if (before_each_draw) before_each_draw(seed);
     recal.reports.push_back(recalibrate_on_training_draw(model, data, protocol, seed));
     recal.draws.push_back(evaluate_test(model, data.test, protocol.eval, protocol.eval.limit));
     recal.seeds.push_back(seed);

@@ -362,8 +362,6 @@ RecalReport recalibrate_bn(Network& model, BatchStream& stream, const RecalOptio
   return report;
 }
 
-namespace {
-// The BN layers of the given exact names, in that order; InputError naming an unknown one.
 std::vector<BatchNorm2dImpl*> bn_layers_named(torch::nn::Module& model, const std::vector<std::string>& names) {
   const std::vector<BnLayerRef> all = bn_layers(model);
   std::vector<BatchNorm2dImpl*> selected;
@@ -374,7 +372,6 @@ std::vector<BatchNorm2dImpl*> bn_layers_named(torch::nn::Module& model, const st
   }
   return selected;
 }
-}  // namespace
 
 void make_identity_at_running_statistics(torch::nn::Module& model, const std::vector<std::string>& layers) {
   at::NoGradGuard no_grad;

@@ -80,5 +80,41 @@ TEST(PairedAccuracy, RepeatedDrawsSummarizeMeanRmsErrorAndSignificantCount) {
   EXPECT_EQ(g.to_json()["draws"].size(), 2u);
 }
 
+TEST(PairedAccuracy, PooledDifferenceOfOnePairIsThePairedOne) {
+  std::vector<uint8_t> a, b;
+  outcomes(1000, 900, 10, 30, a, b);
+  PooledDifference pooled;
+  pooled.add(a, b);
+  const PairedAccuracy d = compare_paired(a, b);
+  EXPECT_EQ(pooled.pairs(), 1);
+  EXPECT_EQ(pooled.images(), 1000);
+  EXPECT_NEAR(pooled.difference(), d.difference, 1e-12);
+  EXPECT_NEAR(pooled.standard_error(), d.standard_error, 1e-12);
+  EXPECT_LT(pooled.p_value(), 0.05);
+  EXPECT_NE(paired_text(pooled).find("(1 pairs) *"), std::string::npos);
+}
+
+TEST(PairedAccuracy, PooledDifferenceAveragesEachImageOverThePairs) {
+  // Two pairs that disagree on the same 20 images cancel image by image: no difference, no error.
+  std::vector<uint8_t> a, b;
+  outcomes(100, 50, 20, 0, a, b);
+  PooledDifference cancelled;
+  cancelled.add(a, b);
+  cancelled.add(b, a);
+  EXPECT_EQ(cancelled.difference(), 0.0);
+  EXPECT_EQ(cancelled.standard_error(), 0.0);
+  EXPECT_EQ(cancelled.p_value(), 1.0);
+  // The same pair twice is one pair's evidence, not twice it: the error does not shrink.
+  PooledDifference repeated, once;
+  repeated.add(a, b);
+  repeated.add(a, b);
+  once.add(a, b);
+  EXPECT_NEAR(repeated.standard_error(), once.standard_error(), 1e-12);
+  EXPECT_NEAR(repeated.difference(), -20.0, 1e-12);
+  EXPECT_THROW(repeated.add(a, std::vector<uint8_t>(99, 1)), std::invalid_argument);
+  EXPECT_THROW(repeated.add(std::vector<uint8_t>(99, 1), std::vector<uint8_t>(99, 1)), std::invalid_argument);
+  EXPECT_EQ(once.to_json()["pairs"], 1);
+}
+
 }  // namespace
 }  // namespace bnrecal

@@ -9,16 +9,16 @@ namespace bnrecal::testing {
 
 class TensorSource : public DataSource {
  public:
-  // `size` images 1x8x8 in [0, 1] (`classes` labels), drawn from `seed`.
-  TensorSource(int64_t size, uint64_t seed, int64_t classes = 3) : classes_(classes) {
+  // `size` images 1 x side x side in [0, 1] (`classes` labels), drawn from `seed`.
+  TensorSource(int64_t size, uint64_t seed, int64_t classes = 3, int64_t side = 8) : classes_(classes) {
     torch::manual_seed(seed);
-    images_ = torch::rand({size, 1, 8, 8});
+    images_ = torch::rand({size, 1, side, side});
     labels_ = torch::randint(0, classes, {size}, torch::kLong);
   }
   std::string name() const override { return "tensors"; }
   int64_t size() const override { return images_.size(0); }
   int64_t num_classes() const override { return classes_; }
-  std::vector<int64_t> image_shape() const override { return {1, 8, 8}; }
+  std::vector<int64_t> image_shape() const override { return {1, images_.size(2), images_.size(3)}; }
   Normalization default_normalization() const override { return {{0.5}, {0.25}}; }
   Augmentation default_augmentation() const override { return {}; }
   Batch load(const std::vector<int64_t>& indices, bool, std::mt19937_64&) const override {

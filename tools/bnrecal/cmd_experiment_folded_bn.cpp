@@ -31,6 +31,9 @@ std::string markdown(const FoldedBnStudy& s, const std::string& perturbation) {
           paired_text(d.folded_vs_unfolded_plain) + " | " + pct(d.unfolded.recalibrated.top1.mean) + " | " +
           pct(d.folded.recalibrated.top1.mean) + " | " + paired_text(d.folded_vs_unfolded_recalibrated) + " |\n";
   }
+  md += "\nAfter recalibration, over all " + std::to_string(s.recalibrated_overall.pairs()) +
+        " seeds x draws (each test image's difference averaged over them): folded - unfolded " +
+        paired_text(s.recalibrated_overall) + "\n";
   return md;
 }
 }  // namespace

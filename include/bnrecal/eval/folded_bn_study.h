@@ -1,7 +1,9 @@
 // Does recalibration still work once BatchNorm is folded into the convolutions, as deployment
 // toolchains fold it? The same model two ways, under the same perturbation draws, on the same test
 // images: unfolded with ordinary recalibration, and folded with a re-normalization layer after each
-// conv (onnx/batch_norm_folding.h) made the identity on the clean model and then recalibrated.
+// conv (onnx/batch_norm_folding.h) made the identity on the clean model and then recalibrated; each
+// recalibration draw measures the clean target on its own training images, as `bnrecal recalibrate`
+// does.
 // Each perturbation seed is compared image by image: folded vs unfolded without and with
 // recalibration (paired_accuracy.h).
 //
@@ -32,6 +34,7 @@ struct FoldedBnStudy {
   EvalResult clean_unfolded, clean_folded;  // fp32, no perturbation
   PairedAccuracy clean_folded_vs_unfolded;
   std::vector<FoldedBnDraw> draws;
+  PooledDifference recalibrated_overall;  // folded - unfolded, every seed and recalibration draw
   nlohmann::json to_json() const;
 };
 

@@ -11,7 +11,8 @@
 //   gain.difference;  gain.standard_error;  gain.significant();   // percent, percent, p < 0.05
 //
 // RepeatedGain summarizes several B's against one A (e.g. recalibration on several independent
-// draws of training images, each compared with the same plain model).
+// draws of training images, each compared with the same plain model); PooledDifference pools many
+// pairs into one estimate.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -48,8 +49,31 @@ struct RepeatedGain {
 };
 RepeatedGain repeated_gain(std::vector<PairedAccuracy> draws);
 
+// Many (A, B) pairs on the same images, e.g. every seed and recalibration draw of a study, as one
+// estimate: each image's B - A averaged over the pairs, then the mean and its standard error over
+// the images. The images are the unit, so pairs that share them do not count as independent
+// evidence. With one pair it is compare_paired's difference and standard error; p is the normal
+// approximation (two-sided).
+class PooledDifference {
+ public:
+  // Throws std::invalid_argument when a or b differs in length from the pairs before.
+  void add(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b);
+  int64_t pairs() const { return pairs_; }
+  int64_t images() const { return static_cast<int64_t>(sum_.size()); }
+  double difference() const;      // percent, B - A
+  double standard_error() const;  // percent
+  double p_value() const;
+  nlohmann::json to_json() const;
+
+ private:
+  std::vector<int64_t> sum_;  // per image: sum over pairs of b - a
+  int64_t pairs_ = 0;
+};
+
 // "+0.56 +- 0.18 *" (the star: significant at 95 %); for repeated draws "+0.56 +- 0.18 (3/3 *)".
 std::string paired_text(const PairedAccuracy& d);
 std::string paired_text(const RepeatedGain& g);
+// "-0.03 +- 0.05 (9 pairs)", a star when p < 0.05.
+std::string paired_text(const PooledDifference& g);
 
 }  // namespace bnrecal

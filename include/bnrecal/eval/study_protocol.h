@@ -119,10 +119,12 @@ void warm_up_streaming(Network& model, const StudyData& data, const StudyProtoco
 // Evaluates the model's current policies; then for each draw recalibrates its BN statistics under
 // them, evaluates again and puts back the statistics of `clean`; then, when the protocol streams,
 // evaluates with streaming calibration from the statistics of `clean` (after the warm-up, if any)
-// and puts them back.
+// and puts them back. before_each_draw, when given, runs before each recalibration with the seed
+// of that draw's training images.
 PlainAndRecalibrated measure_plain_and_recalibrated(Network& model, const StudyData& data,
                                                     const StudyProtocol& protocol,
-                                                    uint64_t recal_seed, const BnSnapshot& clean);
+                                                    uint64_t recal_seed, const BnSnapshot& clean,
+                                                    const std::function<void(uint64_t)>& before_each_draw = {});
 // InputError unless the training split holds the recalibration images and the model has BN layers.
 void check_study_inputs(Network& model, const StudyData& data, const StudyProtocol& protocol);
 

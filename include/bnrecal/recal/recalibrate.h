@@ -81,6 +81,8 @@ struct BnLayerRef {
 // Every BatchNorm2d with running statistics, in registration (= network) order. Throws
 // InputError on a stock torch::nn::BatchNorm2d.
 std::vector<BnLayerRef> bn_layers(torch::nn::Module& model);
+// The BN layers of the given exact names, in that order; InputError naming an unknown one.
+std::vector<BatchNorm2dImpl*> bn_layers_named(torch::nn::Module& model, const std::vector<std::string>& names);
 
 // Copies of every BN layer's running_mean, running_var, num_batches_tracked and momentum;
 // restore() puts them back bit for bit (gamma/beta are never changed, so not stored).
