@@ -39,5 +39,11 @@ for target in "${targets[@]}"; do
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   corpus=$(ls "$work/$target/corpus" | wc -l)
   printf '%-18s %10s executions  cov %6s  corpus %5s  %s\n' "$target" "$runs" "$cov" "$corpus" "$verdict"
+  if [[ "$verdict" != "no finding" ]]; then  # what was found, in the output itself (CI keeps no files)
+    grep -E '^(finding:|==[0-9]+== ?ERROR|SUMMARY:|    #[0-9]+ .*bnrecal)' "$log" | head -20 | sed 's/^/  /'
+    for f in "$work/$target/findings"/*; do
+      [[ -f "$f" ]] && echo "  input (base64): $(head -c 4096 "$f" | base64 -w0)"
+    done
+  fi
 done
 exit $failed

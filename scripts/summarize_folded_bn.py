@@ -2,7 +2,8 @@
 """One Markdown table of every folded-BN run under a directory: for each model and perturbation,
 clean, plain and recalibrated accuracy of the unfolded and the folded form, and the pooled paired
 difference folded - unfolded after recalibration (every seed and recalibration draw, each test
-image's difference averaged over them, images as the unit).
+image's difference averaged over them, images as the unit). Runs with --renorm-epsilon matched or
+--renorm-target training say so after the perturbation.
 
     /usr/bin/python3 scripts/summarize_folded_bn.py results/folded   # DIR/MODEL/folded_bn_*.json
 """
@@ -10,7 +11,8 @@ import json
 import os
 import sys
 
-PERTURBATIONS = [("noise", "noise seed-003, eta0 0.10"), ("sysmt4", "SySMT 4T"), ("a8w8", "A8W8")]
+PERTURBATIONS = [("fp32", "none (fp32)"), ("noise", "noise seed-003, eta0 0.10"), ("sysmt4", "SySMT 4T"),
+                 ("a8w8", "A8W8")]
 
 
 def mean(values):
@@ -28,6 +30,11 @@ def row(model, label, run):
     pooled = run["recalibrated_overall"]
     star = " *" if pooled["p_value"] < 0.05 else ""
     clean = f'{run["clean_unfolded"]["top1"]:.2f} / {run["clean_folded"]["top1"]:.2f}'
+    renorm = run.get("renorm", {})
+    if renorm.get("epsilon") == "matched":
+        label += ", matched eps"
+    if renorm.get("target") == "training":
+        label += ", training target"
     return (f'| {model} | {label} | {run["folded_layers"]} | {clean} | {plain_u:.2f} / {plain_f:.2f} ({discordant:g}) '
             f'| {recal_u:.2f} | {recal_f:.2f} | {pooled["difference"]:+.2f} +- {pooled["standard_error"]:.2f}{star} '
             f'| {significant}/{pooled["pairs"]} |')

@@ -1,5 +1,7 @@
 #include "bnrecal/eval/folded_bn_study.h"
 
+#include <map>
+
 #include "bnrecal/core/error.h"
 
 #include "bnrecal/models/onnx_model.h"
@@ -18,10 +20,16 @@ nlohmann::json FoldedBnDraw::to_json() const {
           {"folded_vs_unfolded_recalibrated", folded_vs_unfolded_recalibrated.to_json()}};
 }
 
+nlohmann::json RenormOptions::to_json() const {
+  return {{"epsilon", epsilon == RenormEpsilon::kMatched ? "matched" : "fixed"},
+          {"target", target == RenormTarget::kTraining ? "training" : "measured"}};
+}
+
 nlohmann::json FoldedBnStudy::to_json() const {
   nlohmann::json d = nlohmann::json::array();
   for (const auto& x : draws) d.push_back(x.to_json());
-  return {{"folded_layers", folded_layers},
+  return {{"renorm", renorm.to_json()},
+          {"folded_layers", folded_layers},
           {"renormalized_layers", renormalized_layers},
           {"clean_unfolded", clean_unfolded.to_json()},
           {"clean_folded", clean_folded.to_json()},
@@ -31,14 +39,21 @@ nlohmann::json FoldedBnStudy::to_json() const {
 }
 
 FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, const StudyProtocol& protocol,
-                                  const PolicySpec& perturbation, int64_t perturbation_draws, uint64_t seed) {
+                                  const PolicySpec& perturbation, int64_t perturbation_draws, uint64_t seed,
+                                  const RenormOptions& renorm_options) {
   require(perturbation_draws >= 1, "the folded-BN study needs at least one perturbation draw");
   FoldedBnStudy study;
+  study.renorm = renorm_options;
   OnnxModel unfolded_graph = onnx_graph_of(model);
   OnnxModel folded_graph = unfolded_graph;
   study.folded_layers = fold_batch_norms(folded_graph);
   require(study.folded_layers > 0, "the model has no BatchNorm directly after a conv to fold");
-  const std::vector<std::string> renorm = add_renormalization(folded_graph);
+  const std::map<std::string, FoldedScale> scales = folded_scales(unfolded_graph);
+  const bool matched = renorm_options.epsilon == RenormEpsilon::kMatched;
+  const std::vector<RenormLayer> layers =
+      add_renormalization(folded_graph, matched ? scales : std::map<std::string, FoldedScale>{});
+  std::vector<std::string> renorm;
+  for (const auto& l : layers) renorm.push_back(l.name);
   study.renormalized_layers = static_cast<int>(renorm.size());
   GraphNetwork unfolded(unfolded_graph.graph, unfolded_graph.values), folded(folded_graph.graph, folded_graph.values);
   unfolded.eval();
@@ -56,6 +71,17 @@ FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, con
   GraphNetwork never_perturbed(folded_graph.graph, folded_graph.values);
   const std::vector<BatchNorm2dImpl*> targets = bn_layers_named(folded, renorm);
   const std::vector<BatchNorm2dImpl*> clean_estimates = bn_layers_named(never_perturbed, renorm);
+  // The training target, per layer that follows a folded BN, in its input's units (z / g when matched).
+  std::vector<std::pair<at::Tensor, at::Tensor>> training_moments(renorm.size());
+  if (renorm_options.target == RenormTarget::kTraining) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      auto s = scales.find(layers[i].output);
+      if (s == scales.end()) continue;
+      const at::Tensor unit = matched ? s->second.g.reciprocal() : at::ones_like(s->second.g);
+      training_moments[i] = {(s->second.training_mean * unit).to(at::kFloat),
+                             (s->second.training_variance * unit.square()).to(at::kFloat)};
+    }
+  }
   auto set_clean_target = [&](uint64_t images_seed) {
     LoaderBatchStream images(data.train, LoaderOptions::sample(r.images, r.batch_for(folded, data.train.image_shape()),
                                                               images_seed, r.augment, protocol.eval.normalization));
@@ -66,6 +92,12 @@ FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, con
       targets[i]->bias.copy_(clean_estimates[i]->bias);
       targets[i]->running_mean.copy_(clean_estimates[i]->running_mean);
       targets[i]->running_var.copy_(clean_estimates[i]->running_var);
+      const auto& [mean, variance] = training_moments[i];
+      if (!mean.defined()) continue;
+      targets[i]->running_mean.copy_(mean);
+      targets[i]->running_var.copy_(variance);
+      targets[i]->bias.copy_(mean);
+      targets[i]->weight.copy_((variance + targets[i]->options.eps()).sqrt());
     }
   };
   set_clean_target(seed);
@@ -83,8 +115,9 @@ FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, con
     apply_policy(unfolded, perturbation, draw.seed, model.card.calibration);
     apply_policy(folded, perturbation, draw.seed, model.card.calibration);
     draw.unfolded = measure_plain_and_recalibrated(unfolded, data, protocol, draw.seed, clean_unfolded);
+    // Each draw's target replaces the re-normalization layers' gamma/beta as well as their
+    // statistics; the snapshot restores all four, so the next seed starts from clean_folded.
     draw.folded = measure_plain_and_recalibrated(folded, data, protocol, draw.seed, clean_folded, set_clean_target);
-    set_clean_target(seed);  // back to the identity of the first estimate, as clean_folded holds it
     draw.folded_vs_unfolded_plain = compare_paired(draw.unfolded.plain.correct, draw.folded.plain.correct);
     std::vector<PairedAccuracy> recal;
     for (size_t i = 0; i < draw.folded.recalibrated.draws.size(); ++i) {

@@ -63,7 +63,8 @@ OnnxModel onnx_graph_of(LoadedModel& model) {
 
 std::vector<std::string> add_renormalization_layers(LoadedModel& model) {
   OnnxModel graph = onnx_graph_of(model);
-  std::vector<std::string> layers = add_renormalization(graph);
+  std::vector<std::string> layers;
+  for (const auto& l : add_renormalization(graph)) layers.push_back(l.name);
   auto network = std::make_shared<GraphNetwork>(graph.graph, graph.values);
   network->eval();
   model.network = network;

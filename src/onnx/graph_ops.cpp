@@ -389,6 +389,9 @@ const std::vector<std::string>& supported_ops() {
 
 Kernel make_kernel(const GraphNode& node, int64_t opset, const NodeModules& modules, const ConstantLookup& constant) {
   const std::string& op = node.op;
+  // Every op that reaches here reads its first input (Constant nodes became constants in the
+  // reader); the kernels take it for granted.
+  require(!node.input(0).empty(), node.where() + ": input 0 is missing");
   if (op == "Conv") return conv_kernel(node, modules);
   if (op == "BatchNormalization") return batch_norm_kernel(node, modules);
   if (op == "Gemm") return gemm_kernel(node, modules);

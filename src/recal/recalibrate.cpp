@@ -101,6 +101,8 @@ BnSnapshot::BnSnapshot(torch::nn::Module& model) {
                         l.bn->running_var.detach().clone(),
                         l.bn->num_batches_tracked.defined() ? l.bn->num_batches_tracked.clone()
                                                             : at::Tensor(),
+                        l.bn->weight.defined() ? l.bn->weight.detach().clone() : at::Tensor(),
+                        l.bn->bias.defined() ? l.bn->bias.detach().clone() : at::Tensor(),
                         l.bn->options.momentum()});
   }
 }
@@ -115,6 +117,8 @@ void BnSnapshot::restore(torch::nn::Module& model) const {
     layers[i].bn->running_mean.copy_(e.mean);
     layers[i].bn->running_var.copy_(e.var);
     if (e.batches.defined()) layers[i].bn->num_batches_tracked.copy_(e.batches);
+    if (e.weight.defined()) layers[i].bn->weight.copy_(e.weight);
+    if (e.bias.defined()) layers[i].bn->bias.copy_(e.bias);
     layers[i].bn->options.momentum(e.momentum);
   }
 }

@@ -245,6 +245,14 @@ TEST(OnnxImport, RefusesWhatItCannotRunNamingTheNodeOrField) {
     b.ints(*b.graph().mutable_node(0), "strides", {1, 1, 1});
     expect_refused(b, {"node 'conv' (Conv)", "strides"});
   }
+  for (int index : {1, 2, 3, 4}) {  // found by fuzz_onnx: a node without its input
+    ModelBuilder b;
+    b.classifier();
+    onnx::NodeProto& n = *b.graph().mutable_node(index);
+    if (n.op_type() == "BatchNormalization") n.set_input(0, "");  // the data input omitted, the weights kept
+    else n.clear_input();
+    expect_refused(b, {"(" + n.op_type() + ")", "input 0 is missing"});
+  }
 }
 
 TEST(OnnxImport, RefusesBytesThatAreNotAModel) {

@@ -171,6 +171,20 @@ TEST(Recalibrate, UndoRestoresBitIdenticalStatistics) {
   EXPECT_TRUE(net->bn2->num_batches_tracked.equal(tracked));
 }
 
+TEST(Recalibrate, UndoRestoresGammaAndBeta) {
+  // Re-normalization layers take a new gamma/beta with each clean target; the snapshot undoes it.
+  auto net = std::make_shared<TinyNetImpl>();
+  net->randomize_bn(5);
+  const auto gamma = net->bn1->weight.detach().clone(), beta = net->bn2->bias.detach().clone();
+  BnSnapshot snap(*net);
+  make_identity_at_running_statistics(*net, {"bn1", "bn2"});
+  EXPECT_FALSE(net->bn1->weight.equal(gamma));
+  EXPECT_FALSE(net->bn2->bias.equal(beta));
+  snap.restore(*net);
+  EXPECT_TRUE(net->bn1->weight.equal(gamma));
+  EXPECT_TRUE(net->bn2->bias.equal(beta));
+}
+
 TEST(Recalibrate, SequentialDiffersFromOnePassWhereItShould) {
   auto batches = bnrecal::testing::random_batches({5, 5, 5});
   auto make = [] {

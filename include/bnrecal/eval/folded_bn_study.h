@@ -20,6 +20,25 @@
 
 namespace bnrecal {
 
+// The re-normalization layers' epsilon, and where their clean target comes from.
+enum class RenormEpsilon {
+  kFixed,    // 1e-5 in every channel: all a model folded by a deployment toolchain allows
+  kMatched,  // the folded BN's own epsilon, g^2 eps per channel on the conv's output (add_renormalization
+             // with folded_scales): recalibration then corrects as the unfolded model's does
+};
+enum class RenormTarget {
+  kMeasured,  // the clean model's moments on each recalibration draw's own images (as `bnrecal
+              // recalibrate`): the clean model exactly
+  kTraining,  // the folded BN's training statistics (folded_scales): with the matched epsilon, the
+              // unfolded model's recalibration exactly; a layer after a conv without a BN keeps the
+              // measured target
+};
+struct RenormOptions {
+  RenormEpsilon epsilon = RenormEpsilon::kFixed;
+  RenormTarget target = RenormTarget::kMeasured;
+  nlohmann::json to_json() const;
+};
+
 struct FoldedBnDraw {
   uint64_t seed = 0;
   PlainAndRecalibrated unfolded, folded;
@@ -29,6 +48,7 @@ struct FoldedBnDraw {
 };
 
 struct FoldedBnStudy {
+  RenormOptions renorm;
   int folded_layers = 0;        // BatchNorms folded
   int renormalized_layers = 0;  // re-normalization layers inserted
   EvalResult clean_unfolded, clean_folded;  // fp32, no perturbation
@@ -41,6 +61,7 @@ struct FoldedBnStudy {
 // model: any model (a zoo architecture is traced); its card's calibration serves both forms (the
 // layers keep their names). Perturbation seeds seed .. seed + perturbation_draws - 1.
 FoldedBnStudy run_folded_bn_study(LoadedModel& model, const StudyData& data, const StudyProtocol& protocol,
-                                  const PolicySpec& perturbation, int64_t perturbation_draws, uint64_t seed);
+                                  const PolicySpec& perturbation, int64_t perturbation_draws, uint64_t seed,
+                                  const RenormOptions& renorm = {});
 
 }  // namespace bnrecal

@@ -84,8 +84,9 @@ std::vector<BnLayerRef> bn_layers(torch::nn::Module& model);
 // The BN layers of the given exact names, in that order; InputError naming an unknown one.
 std::vector<BatchNorm2dImpl*> bn_layers_named(torch::nn::Module& model, const std::vector<std::string>& names);
 
-// Copies of every BN layer's running_mean, running_var, num_batches_tracked and momentum;
-// restore() puts them back bit for bit (gamma/beta are never changed, so not stored).
+// Copies of every BN layer's running_mean, running_var, num_batches_tracked, momentum and
+// affine gamma/beta (re-normalization layers change gamma/beta when they take a new target);
+// restore() puts them back bit for bit.
 class BnSnapshot {
  public:
   explicit BnSnapshot(torch::nn::Module& model);
@@ -94,7 +95,7 @@ class BnSnapshot {
  private:
   struct Entry {
     std::string name;
-    at::Tensor mean, var, batches;
+    at::Tensor mean, var, batches, weight, bias;
     c10::optional<double> momentum;
   };
   std::vector<Entry> entries_;
