@@ -21,6 +21,7 @@ if(BNRECAL_CXX_HAS_X86_ISA_FLAGS)
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/arith/sysmt_expand_avx512.cpp
     PROPERTIES COMPILE_OPTIONS "${BNRECAL_AVX512VBMI_FLAGS}")
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/arith/channel_moments_avx512.cpp
+    ${PROJECT_SOURCE_DIR}/src/arith/activation_codes_avx512.cpp
     PROPERTIES COMPILE_OPTIONS "${BNRECAL_AVX512_FLAGS}")
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/arith/channel_moments_avx2.cpp
     PROPERTIES COMPILE_OPTIONS "${BNRECAL_AVX2_FLAGS}")

@@ -54,6 +54,7 @@ detail::VariantSet& variants(Kernel kernel) {
   switch (kernel) {
     case Kernel::kSysmtExpand: return detail::sysmt_expand_variants();
     case Kernel::kChannelMoments: return detail::channel_moments_variants();
+    case Kernel::kActivationCodes: return detail::activation_codes_variants();
   }
   throw std::logic_error("invalid Kernel value");
 }
@@ -63,6 +64,7 @@ std::string to_string(Kernel kernel) {
   switch (kernel) {
     case Kernel::kSysmtExpand: return "sysmt_expand";
     case Kernel::kChannelMoments: return "channel_moments";
+    case Kernel::kActivationCodes: return "activation_codes";
   }
   throw std::logic_error("invalid Kernel value");
 }

@@ -1,26 +1,29 @@
 // Fast exact SySMT GEMM: the perturbed dot products are rewritten as ONE exact
-// u8 x s8 -> s32 GEMM over an expanded depth (nt terms per lane), run by oneDNN.
+// u8 x s8 -> s32 GEMM over an expanded depth, run by oneDNN.
 //
-// Why this is exact: per lane j of a group, with c = number of OTHER active
-// lanes, d = R4a(x) - x and delta = R4w(w) - w, the spec's table is
-//   x*w + [c>=1]*d*w                          (T = 2, and T = 4 up to c = 1)
-//   x*w + [c>=1]*d*w + [c>=2]*R4a(x)*delta    (T = 4)
-// (an idle lane adds 0 in every term because x, d, R4a(x) or w, delta vanish).
-// With idle rule `act` the indicators depend only on activations, so each term
-// is (activation-side value) * (weight-side value). With `either`, a lane i is
-// active iff a_i*b_i (a = [x != 0], b = [w != 0]) and inclusion-exclusion over
-// the subsets S of the other lanes, [c>=1] = e1 - e2 + e3 and
-// [c>=2] = e2 - 2 e3 with e_r = sum_{|S|=r} prod_S a * prod_S b, splits every
-// indicator into products of an activation-only and a weight-only factor.
-// Each (term, lane) is one column of the expanded GEMM. Signed activation-side
-// values (d in -15..8) are stored with a +16 bias so A stays uint8; the bias is
-// removed afterwards with per-output-channel column sums.
+// Why this is exact: lane j of a group adds (spec section 5), with c = the number of OTHER
+// active lanes,
+//   x*w          if c = 0,
+//   R4a(x)*w     if c = 1 (and for every c >= 1 at T = 2),
+//   R4a(x)*R4w(w) if c >= 2 (T = 4),
+// and nothing when it is idle itself (x, R4a(x), w or R4w(w) vanish). For one output channel
+// the weights are known, so which other lanes CAN be active is known too: the set S of other
+// lanes whose weight is nonzero (idle rule `either`), or all of them (`act`). Given S, c counts
+// the lanes of S with a nonzero activation, an activation-only quantity. So lane j's
+// contribution is
+//   w * [R4a(x) if c >= 1 else x]  +  (R4w(w) - w) * [R4a(x) if c >= 2 else 0]
+// with both brackets functions of the activations alone: two columns of the expanded GEMM
+// (sysmt_expand.h's kind-1 and kind-2 variants of S), whose weight-side values are w and
+// R4w(w) - w for that channel and 0 for channels with another S. A lane needs one column pair
+// per distinct S among the output channels: with dense weights one pair (or one column at T = 2,
+// or when no weight of the lane changes under R4w), at most 8 + 4 columns at T = 4. The plan is
+// therefore built from the weights (SysmtPackedWeights). Every value is in 0..255 on the
+// activation side and in -128..127 on the weight side, so the GEMM is the hardware's integer
+// arithmetic, only regrouped; its int32 accumulation wraps (VNNI, portable_gemm), so the result
+// is exact whenever the true sum is within int32, which spec section 2's bound guarantees.
 //
-// Terms per lane: 1 (1T), 1 (2T act), 2 (2T either, 4T act), 12 (4T either).
-// The expanded rows are term-major (column t * k_pad + k) and built 64 lanes at
-// a time by a row kernel chosen at run time (sysmt_expand_avx512.cpp, else
-// sysmt_expand_portable.cpp); weights are expanded once (SysmtPackedWeights),
-// activations in row chunks of about 4 MB.
+// Activations are expanded in row chunks of about 4 MB by a row kernel chosen at run time
+// (sysmt_expand_avx512.cpp, else sysmt_expand_portable.cpp).
 #include <omp.h>
 
 #include <algorithm>
@@ -40,85 +43,6 @@ namespace {
 
 using namespace expand;
 
-int a_value(AKind kind, int x, Rounding r) {
-  const int rx = reduce_activation4(x, r);
-  switch (kind) {
-    case AKind::kZero: return 0;
-    case AKind::kX: return x;
-    case AKind::kRx: return rx;
-    case AKind::kD: return rx - x + kBias;
-    case AKind::kNegD: return x - rx + kBias;
-    case AKind::kBias: return kBias;
-  }
-  return 0;
-}
-
-int w_value(WKind kind, int w, Rounding r) {
-  const int delta = reduce_weight4(w, r) - w;
-  switch (kind) {
-    case WKind::kZero: return 0;
-    case WKind::kW: return w;
-    case WKind::kDelta: return delta;
-    case WKind::kMinus2Delta: return -2 * delta;
-  }
-  return 0;
-}
-
-std::vector<Term> terms_for(const SysmtConfig& c) {
-  const Selector always{};
-  std::vector<Term> t;
-  t.push_back({AKind::kX, AKind::kX, always, WKind::kW, always});  // exact product
-  if (c.threads == 1) return t;
-  if (c.idle == IdleRule::kAct) {
-    // x -> R4a(x) when at least one other lane holds a nonzero activation.
-    t[0] = {AKind::kRx, AKind::kX, Selector{0, 1}, WKind::kW, always};
-    if (c.threads == 4) t.push_back({AKind::kRx, AKind::kZero, Selector{0, 2}, WKind::kDelta, always});
-    return t;
-  }
-  if (c.threads == 2) {
-    t.push_back({AKind::kD, AKind::kBias, Selector{1, 0}, WKind::kW, Selector{1, 0}});
-    return t;
-  }
-  for (int s = 1; s < 8; ++s) {  // nonempty subsets of the 3 other lanes
-    const int size = __builtin_popcount(s);
-    const Selector sel{s, 0};
-    if (size == 1) t.push_back({AKind::kD, AKind::kBias, sel, WKind::kW, sel});     // +e1
-    if (size == 2) {
-      t.push_back({AKind::kNegD, AKind::kBias, sel, WKind::kW, sel});               // -e2
-      t.push_back({AKind::kRx, AKind::kZero, sel, WKind::kDelta, sel});             // +e2
-    }
-    if (size == 3) {
-      t.push_back({AKind::kD, AKind::kBias, sel, WKind::kW, sel});                  // +e3
-      t.push_back({AKind::kRx, AKind::kZero, sel, WKind::kMinus2Delta, sel});       // -2 e3
-    }
-  }
-  return t;
-}
-
-std::unique_ptr<Plan> make_plan(const SysmtConfig& c, int64_t K) {
-  auto p = std::make_unique<Plan>();  // value-initialised: all tables zero
-  p->T = c.threads;
-  const std::vector<Term> terms = terms_for(c);
-  if (terms.size() > static_cast<size_t>(kMaxTerms)) throw std::logic_error("too many SySMT terms");
-  p->nt = static_cast<int>(terms.size());
-  std::copy(terms.begin(), terms.end(), p->terms);
-  p->k_pad = (K + kBlock - 1) / kBlock * kBlock;
-  for (int x = 0; x < 256; ++x) p->rx[x] = static_cast<uint8_t>(reduce_activation4(x, c.rounding));
-  for (int w = -128; w < 128; ++w)
-    p->delta[static_cast<uint8_t>(w)] = static_cast<int8_t>(reduce_weight4(w, c.rounding) - w);
-  for (int t = 0; t < p->nt; ++t) {
-    const Term& term = p->terms[t];
-    p->biased = p->biased || term.a_off == AKind::kBias;
-    for (int x = 0; x < 256; ++x) {
-      p->a_on[t][x] = static_cast<uint8_t>(a_value(term.a_on, x, c.rounding));
-      p->a_off[t][x] = static_cast<uint8_t>(a_value(term.a_off, x, c.rounding));
-    }
-    for (int w = -128; w < 128; ++w)
-      p->w_on[t][w + 128] = static_cast<int8_t>(w_value(term.w_on, w, c.rounding));
-  }
-  return p;
-}
-
 // Portable exact int8 GEMM (row-major, B transposed), used when oneDNN's
 // kernel is not exact on this CPU. Unsigned accumulation: wraps like VNNI.
 void portable_gemm(const uint8_t* A, int64_t lda, const int8_t* B, int64_t ldb,
@@ -135,19 +59,14 @@ void portable_gemm(const uint8_t* A, int64_t lda, const int8_t* B, int64_t ldb,
   }
 }
 
-// Row expansion kernels, fastest first (bnrecal/arith/dispatch.h, Kernel::kSysmtExpand).
-struct ExpandKernels {
-  ExpandActivationRow a_row;
-  ExpandWeightRow w_row;
-};
-
-arith::detail::Variants<ExpandKernels>& expand_kernels() {
-  static arith::detail::Variants<ExpandKernels> table({
+// Activation row expansion kernels, fastest first (bnrecal/arith/dispatch.h,
+// Kernel::kSysmtExpand).
+arith::detail::Variants<ExpandActivationRow>& expand_kernels() {
+  static arith::detail::Variants<ExpandActivationRow> table({
 #ifdef BNRECAL_HAVE_X86_KERNELS
-      {"avx512_vbmi", arith::detail::cpu_has_avx512_vbmi,
-       {expand_a_row_avx512, expand_w_row_avx512}},
+      {"avx512_vbmi", arith::detail::cpu_has_avx512_vbmi, expand_a_row_avx512},
 #endif
-      {"portable", arith::detail::cpu_any, {expand_a_row_portable, expand_w_row_portable}},
+      {"portable", arith::detail::cpu_any, expand_a_row_portable},
   });
   return table;
 }
@@ -203,11 +122,35 @@ VariantSet& sysmt_expand_variants() { return sysmt::expand_kernels(); }
 namespace bnrecal::sysmt {
 
 struct SysmtPackedWeights::Impl {
-  std::unique_ptr<Plan> plan;     // null for T = 1 (the expanded weights are W itself)
-  std::vector<int8_t> w_ext;      // [N, terms * k_pad]
-  std::vector<int32_t> bias_fix;  // [N]: kBias * sum of the biased columns
+  std::unique_ptr<Plan> plan;      // null for T = 1 (the expanded weights are W itself)
+  std::vector<Segment> segments;   // plan->segments points here
+  std::vector<int8_t> w_ext;       // [N, ld]
   int64_t ld = 0;
 };
+
+namespace {
+
+// The variants (sysmt_expand.h) lane k of output channel n needs, as a 16-bit set; empty for a
+// zero weight, whose lane adds nothing under either idle rule.
+uint32_t lane_variants(const int8_t* w_row, int64_t K, int64_t k, const SysmtConfig& c) {
+  const int w = w_row[k];
+  if (w == 0) return 0;
+  const int T = c.threads;
+  const int64_t base = k - k % T;
+  const int j = static_cast<int>(k % T);
+  int others = 0;  // bit i: other lane o_i can be active
+  for (int i = 0; i < T - 1; ++i) {
+    const int64_t o = base + (j + i + 1) % T;
+    // Lanes past K (the last group's padding) hold x = 0 and are never active.
+    if (o < K && (c.idle == IdleRule::kAct || w_row[o] != 0)) others |= 1 << i;
+  }
+  uint32_t variants = 1u << others;
+  if (T == 4 && __builtin_popcount(others) >= 2 && reduce_weight4(w, c.rounding) != w)
+    variants |= 1u << (kSecondKind | others);
+  return variants;
+}
+
+}  // namespace
 
 SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
                                        const SysmtConfig& config)
@@ -217,22 +160,58 @@ SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
   if (config.threads == 1 || K == 0) {
     impl->w_ext.assign(W, W + N * K);
     impl->ld = K;
-  } else {
-    impl->plan = make_plan(config, K);
-    const Plan& plan = *impl->plan;
-    impl->ld = plan.nt * plan.k_pad;
-    impl->w_ext.resize(static_cast<size_t>(N * impl->ld));
-    impl->bias_fix.assign(N, 0);
-    const bool either = config.idle == IdleRule::kEither;
-    const ExpandWeightRow expand_w_row = expand_kernels().active().w_row;
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; ++n) {
-      int8_t* row = impl->w_ext.data() + n * impl->ld;
-      impl->bias_fix[n] = kBias * expand_w_row(plan, W + n * K, K, row, either);
+    impl_ = std::move(impl);
+    return;
+  }
+  // Which variants each lane needs, over all output channels.
+  const int64_t k_pad = (K + kBlock - 1) / kBlock * kBlock;
+  std::vector<uint32_t> needed(k_pad, 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) needed[k] |= lane_variants(W + n * K, K, k, config);
+  // Segments, and the column of every (lane, variant) pair.
+  std::vector<int64_t> column(k_pad * kVariants, -1);
+  int64_t columns = 0;
+  for (int64_t k0 = 0; k0 < k_pad; k0 += kBlock)
+    for (int v = 0; v < kVariants; ++v) {
+      Segment seg{};
+      seg.k0 = k0;
+      seg.offset = columns;
+      seg.variant = v;
+      for (int64_t i = 0; i < kBlock; ++i) {
+        if (!((needed[k0 + i] >> v) & 1)) continue;
+        column[(k0 + i) * kVariants + v] = columns++;
+        seg.perm[seg.count++] = static_cast<uint8_t>(i);
+      }
+      if (seg.count > 0) impl->segments.push_back(seg);
+    }
+  auto plan = std::make_unique<Plan>();
+  plan->T = config.threads;
+  plan->columns = columns;
+  plan->segments = impl->segments.data();
+  plan->n_segments = static_cast<int64_t>(impl->segments.size());
+  for (int x = 0; x < 256; ++x)
+    plan->rx[x] = static_cast<uint8_t>(reduce_activation4(x, config.rounding));
+  impl->plan = std::move(plan);
+  // Weight side: w in the lane's kind-1 column, R4w(w) - w in its kind-2 column.
+  impl->ld = columns;
+  impl->w_ext.assign(static_cast<size_t>(N * columns), 0);
+  for (int64_t n = 0; n < N; ++n) {
+    const int8_t* w_row = W + n * K;
+    int8_t* out = impl->w_ext.data() + n * columns;
+    for (int64_t k = 0; k < K; ++k) {
+      const uint32_t variants = lane_variants(w_row, K, k, config);
+      for (int v = 0; v < kVariants; ++v) {
+        if (!((variants >> v) & 1)) continue;
+        const int w = w_row[k];
+        const int value = (v & kSecondKind) ? reduce_weight4(w, config.rounding) - w : w;
+        out[column[k * kVariants + v]] = static_cast<int8_t>(value);
+      }
     }
   }
   impl_ = std::move(impl);
 }
+
+int64_t SysmtPackedWeights::expanded_depth() const { return impl_->ld; }
 
 void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& weights,
                        int32_t* Y) {
@@ -245,26 +224,24 @@ void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& we
   }
   const Plan& plan = *w.plan;
   const int64_t ld = w.ld;
-  // Row chunks keep the expanded activations around 4 MB (never M x K_ext at once).
+  if (ld == 0) {  // every weight is zero
+    std::fill(Y, Y + M * N, 0);
+    return;
+  }
+  // Row chunks keep the expanded activations around 4 MB (never M x ld at once).
   const int64_t chunk = std::max<int64_t>(64, (int64_t{4} << 20) / ld);
   // Per calling thread and kept: allocating megabytes per call costs page faults every call.
   thread_local std::vector<uint8_t> a_ext;
   if (a_ext.size() < static_cast<size_t>(std::min(chunk, M) * ld))
     a_ext.resize(static_cast<size_t>(std::min(chunk, M) * ld));
   uint8_t* const a_buf = a_ext.data();  // named inside the parallel loop, a_ext is the worker's own
-  const ExpandActivationRow expand_a_row = expand_kernels().active().a_row;
+  const ExpandActivationRow expand_a_row = expand_kernels().active();
   for (int64_t m0 = 0; m0 < M; m0 += chunk) {
     const int64_t rows = std::min(chunk, M - m0);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r)
       expand_a_row(plan, A + (m0 + r) * K, K, a_buf + r * ld);
-    int32_t* y = Y + m0 * N;
-    int8_gemm(a_buf, ld, w.w_ext.data(), ld, y, N, rows, N, ld);
-    if (plan.biased) {
-#pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t n = 0; n < N; ++n) y[r * N + n] -= w.bias_fix[n];
-    }
+    int8_gemm(a_buf, ld, w.w_ext.data(), ld, Y + m0 * N, N, rows, N, ld);
   }
 }
 

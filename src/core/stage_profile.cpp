@@ -12,6 +12,7 @@ std::atomic<bool> g_on{false};
 // after seeing g_on (acquire). The header asks for profiling to be switched on before a forward.
 std::thread::id g_timed_thread;
 std::array<std::atomic<int64_t>, kStageCount> g_ns{};
+std::atomic<int64_t> g_exact_macs{0}, g_run_macs{0};
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -40,7 +41,17 @@ std::array<double, kStageCount> stage_seconds() {
 
 void reset_stage_profile() {
   for (auto& ns : g_ns) ns.store(0);
+  g_exact_macs.store(0);
+  g_run_macs.store(0);
 }
+
+void count_integer_macs(int64_t exact, int64_t run) {
+  if (!g_on.load(std::memory_order_relaxed)) return;
+  g_exact_macs.fetch_add(exact, std::memory_order_relaxed);
+  g_run_macs.fetch_add(run, std::memory_order_relaxed);
+}
+
+IntegerMacs integer_macs() { return {g_exact_macs.load(), g_run_macs.load()}; }
 
 StageTimer::StageTimer(Stage stage)
     : stage_(stage),

@@ -120,6 +120,7 @@ void IntegerGemm::gemm_tile(const uint8_t* a, int64_t rows, int64_t row0, int64_
     const StageTimer timer(Stage::kKernel);
     sysmt::sysmt_gemm_packed(a, rows, pw, acc);
   }
+  count_integer_macs(rows * n * pw.k(), rows * n * pw.expanded_depth());
   {
     const StageTimer timer(Stage::kRescale);
     arith::rescale_rows_to_nchw(acc, rows, n, row0, hw, channels, col0, scale + col0,

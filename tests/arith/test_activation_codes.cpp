@@ -1,7 +1,9 @@
 // The fused quantize-to-NHWC and rescale-to-NCHW passes equal their one-value-at-a-time
 // definitions bit for bit: blocks that do not divide the image, more channels than one tile,
 // permuted channels, ties, values outside the code range, NaN, and tiles of GEMM rows that start
-// mid-image and cross image boundaries.
+// mid-image and cross image boundaries. Every implementation this CPU supports runs them (the
+// AVX-512 one computes 16 x 16 blocks in registers and the rest one value at a time, so the cases
+// mix full blocks with leftover pixels and channels).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "bnrecal/arith/activation_codes.h"
+#include "kernel_implementations.h"
 
 namespace bnrecal::arith {
 namespace {
@@ -28,13 +31,21 @@ struct QuantizeCase {
   bool permute;
 };
 
-TEST(QuantizeToNhwc, EqualsTheDefinitionForEveryLayoutAndValue) {
+using testing_support::ImplementationTest;
+using testing_support::implementation_name;
+using testing_support::implementation_names;
+
+class QuantizeToNhwc : public ImplementationTest<Kernel::kActivationCodes, std::string> {};
+class RescaleRowsToNchw : public ImplementationTest<Kernel::kActivationCodes, std::string> {};
+
+TEST_P(QuantizeToNhwc, EqualsTheDefinitionForEveryLayoutAndValue) {
   const float scale = 0.05f, inv = 1.0f / scale;
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> uniform(-1.0f, 16.0f);
   for (const QuantizeCase& q : {QuantizeCase{1, 1, 1, false}, QuantizeCase{2, 3, 49, false},
                                 QuantizeCase{3, 70, 130, true}, QuantizeCase{2, 16, 784, true},
-                                QuantizeCase{5, 129, 1, true}}) {
+                                QuantizeCase{2, 48, 49, true}, QuantizeCase{5, 129, 1, true},
+                                QuantizeCase{3, 40, 1, false}}) {
     SCOPED_TRACE(std::to_string(q.n) + "x" + std::to_string(q.c) + "x" + std::to_string(q.hw));
     std::vector<float> x(static_cast<size_t>(q.n * q.c * q.hw));
     for (float& v : x) v = std::max(0.0f, uniform(rng));
@@ -55,7 +66,7 @@ TEST(QuantizeToNhwc, EqualsTheDefinitionForEveryLayoutAndValue) {
   }
 }
 
-TEST(QuantizeToNhwc, FlagsNegativesAndMapsNanToZero) {
+TEST_P(QuantizeToNhwc, FlagsNegativesAndMapsNanToZero) {
   std::vector<float> x = {0.25f, -0.0f, std::numeric_limits<float>::quiet_NaN(), 1e30f};
   std::vector<uint8_t> out(4);
   EXPECT_FALSE(quantize_to_nhwc_u8(x.data(), 1, 1, 4, 4.0f, nullptr, out.data()));  // -0 is not negative
@@ -63,14 +74,26 @@ TEST(QuantizeToNhwc, FlagsNegativesAndMapsNanToZero) {
   x[1] = -1e-30f;
   EXPECT_TRUE(quantize_to_nhwc_u8(x.data(), 1, 1, 4, 4.0f, nullptr, out.data()));
   EXPECT_EQ(out[1], 0);
+  // The same inside a 16 x 16 block: 16 channels of 16 pixels, the specials in channel 5.
+  std::vector<float> block(16 * 16, 1.0f);
+  block[5 * 16 + 3] = std::numeric_limits<float>::quiet_NaN();
+  block[5 * 16 + 4] = -0.0f;
+  std::vector<uint8_t> codes(16 * 16);
+  EXPECT_FALSE(quantize_to_nhwc_u8(block.data(), 1, 16, 16, 4.0f, nullptr, codes.data()));
+  EXPECT_EQ(codes[3 * 16 + 5], 0);
+  EXPECT_EQ(codes[4 * 16 + 5], 0);
+  EXPECT_EQ(codes[4 * 16 + 6], 4);
+  block[9 * 16 + 15] = -2.0f;
+  EXPECT_TRUE(quantize_to_nhwc_u8(block.data(), 1, 16, 16, 4.0f, nullptr, codes.data()));
+  EXPECT_EQ(codes[15 * 16 + 9], 0);
 }
 
-TEST(RescaleRowsToNchw, EqualsTheDefinitionForTilesAcrossImages) {
+TEST_P(RescaleRowsToNchw, EqualsTheDefinitionForTilesAcrossImages) {
   std::mt19937 rng(4);
   std::uniform_int_distribution<int32_t> acc_value(-2000000, 2000000);
   const int64_t images = 3, hw = 50;
   // A few columns, and more than one tile of columns.
-  for (const auto& [cols, col0] : {std::pair<int64_t, int64_t>{5, 4}, {70, 3}}) {
+  for (const auto& [cols, col0] : {std::pair<int64_t, int64_t>{5, 4}, {70, 3}, {16, 0}}) {
     const int64_t channels = col0 + cols + 3;
     std::vector<double> scale(cols);
     std::vector<float> bias(cols);
@@ -103,13 +126,20 @@ TEST(RescaleRowsToNchw, EqualsTheDefinitionForTilesAcrossImages) {
   }
 }
 
-TEST(RescaleRowsToNchw, OnePixelPerImageIsARowMajorMatrix) {
+TEST_P(RescaleRowsToNchw, OnePixelPerImageIsARowMajorMatrix) {
   const std::vector<int32_t> acc = {1, -2, 3, 4, 5, -6};  // [3 rows, 2 cols]
   const std::vector<double> scale = {0.5, 2.0};
   std::vector<float> out(6);
   rescale_rows_to_nchw(acc.data(), 3, 2, 0, 1, 2, 0, scale.data(), nullptr, out.data());
   EXPECT_EQ(out, (std::vector<float>{0.5f, -4.0f, 1.5f, 8.0f, 2.5f, -12.0f}));
 }
+
+INSTANTIATE_TEST_SUITE_P(AllImplementations, QuantizeToNhwc,
+                         ::testing::ValuesIn(implementation_names(Kernel::kActivationCodes)),
+                         implementation_name);
+INSTANTIATE_TEST_SUITE_P(AllImplementations, RescaleRowsToNchw,
+                         ::testing::ValuesIn(implementation_names(Kernel::kActivationCodes)),
+                         implementation_name);
 
 }  // namespace
 }  // namespace bnrecal::arith

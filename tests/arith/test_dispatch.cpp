@@ -77,7 +77,8 @@ TEST_P(DispatchTest, SupportMatchesCpuFeatures) {
 #endif
 
 INSTANTIATE_TEST_SUITE_P(Kernels, DispatchTest,
-                         ::testing::Values(Kernel::kSysmtExpand, Kernel::kChannelMoments),
+                         ::testing::Values(Kernel::kSysmtExpand, Kernel::kChannelMoments,
+                                           Kernel::kActivationCodes),
                          [](const ::testing::TestParamInfo<Kernel>& info) {
                            return to_string(info.param);
                          });
@@ -85,6 +86,7 @@ INSTANTIATE_TEST_SUITE_P(Kernels, DispatchTest,
 TEST(Dispatch, KernelNames) {
   EXPECT_EQ(to_string(Kernel::kSysmtExpand), "sysmt_expand");
   EXPECT_EQ(to_string(Kernel::kChannelMoments), "channel_moments");
+  EXPECT_EQ(to_string(Kernel::kActivationCodes), "activation_codes");
 }
 
 }  // namespace

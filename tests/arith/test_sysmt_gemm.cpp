@@ -3,6 +3,7 @@
 // with every row-expansion implementation this CPU supports (AVX-512, portable).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <tuple>
@@ -14,7 +15,11 @@
 namespace bnrecal::sysmt {
 namespace {
 
-enum class Fill { kDense, kSparseWeights50, kSparseWeights90, kExtremes, kZeroRows, kSmallValues };
+// kFewZeroWeights: about 3 % zero weights, as in a trained 8-bit layer, so that output channels
+// differ in which lanes of a group their weights keep active (the expansion plans per pattern).
+enum class Fill {
+  kDense, kSparseWeights50, kSparseWeights90, kExtremes, kZeroRows, kSmallValues, kFewZeroWeights
+};
 
 struct Shape {
   int64_t M, N, K;
@@ -41,6 +46,9 @@ Operands make_operands(const Shape& s, Fill fill, uint32_t seed) {
       break;
     case Fill::kSparseWeights90:
       for (auto& w : o.W) if (pct(rng) < 90) w = 0;
+      break;
+    case Fill::kFewZeroWeights:
+      for (auto& w : o.W) if (pct(rng) < 3) w = 0;
       break;
     case Fill::kExtremes:
       for (auto& a : o.A) a = pct(rng) < 80 ? 255 : 0;
@@ -96,13 +104,13 @@ TEST_P(SysmtDifferential, EdgeShapes) {
   uint32_t seed = 1;
   for (const Shape& s : shapes)
     for (Fill f : {Fill::kDense, Fill::kSparseWeights50, Fill::kExtremes, Fill::kZeroRows,
-                   Fill::kSmallValues})
+                   Fill::kSmallValues, Fill::kFewZeroWeights})
       expect_fast_equals_ref(s, f, config(), seed++);
 }
 
 TEST_P(SysmtDifferential, RandomShapes) {
   std::mt19937 rng(1234);
-  std::uniform_int_distribution<int> dim(1, 40), depth(1, 150), fill(0, 5);
+  std::uniform_int_distribution<int> dim(1, 40), depth(1, 150), fill(0, 6);
   for (int i = 0; i < 25; ++i)
     expect_fast_equals_ref({dim(rng), dim(rng), depth(rng)}, static_cast<Fill>(fill(rng)),
                            config(), 100 + i);
@@ -115,6 +123,7 @@ TEST_P(SysmtDifferential, SparseWeights90) {
 TEST_P(SysmtDifferential, LargeTiledShape) {
   // Several OpenMP threads per chunk; K = 577 leaves a partial last group.
   expect_fast_equals_ref({300, 70, 577}, Fill::kDense, config(), 11);
+  expect_fast_equals_ref({300, 70, 577}, Fill::kFewZeroWeights, config(), 15);
 }
 
 TEST_P(SysmtDifferential, ManyRowChunks) {
@@ -157,6 +166,44 @@ TEST(SysmtGemm, OneThreadIsPlainDotProduct) {
       ASSERT_EQ(fast[m * s.N + n], dot);
       ASSERT_EQ(ref[m * s.N + n], dot);
     }
+}
+
+// The expansion is planned from the weights: a lane needs a column pair per distinct set of
+// other lanes the output channels' weights keep active, so dense weights cost at most two
+// columns per lane (one at T = 2), and each zero weight adds columns only to its own group.
+TEST(SysmtPackedWeights, ExpandedDepthFollowsTheWeightsZeroPattern) {
+  const int64_t N = 19, K = 301;  // K odd: the last group is partial
+  Operands o = make_operands({1, N, K}, Fill::kDense, 21);
+  for (auto& w : o.W) if (w == 0) w = 1;
+  const auto depth = [&](int T, IdleRule idle) {
+    SysmtConfig c;
+    c.threads = T;
+    c.idle = idle;
+    return SysmtPackedWeights(o.W.data(), N, K, c).expanded_depth();
+  };
+  EXPECT_EQ(depth(1, IdleRule::kEither), K);
+  EXPECT_EQ(depth(2, IdleRule::kEither), K);
+  EXPECT_EQ(depth(2, IdleRule::kAct), K);
+  const int64_t dense4 = depth(4, IdleRule::kEither);
+  EXPECT_GT(dense4, K);
+  EXPECT_LE(dense4, 2 * K);
+  EXPECT_EQ(depth(4, IdleRule::kAct), dense4);
+  // One zero weight at lane 5 (group 4..7): lanes 4, 6 and 7 each need at most one more column
+  // of each kind for that channel; under `act` the weights' zeros free no lane.
+  o.W[5] = 0;
+  EXPECT_GT(depth(4, IdleRule::kEither), dense4);
+  EXPECT_LE(depth(4, IdleRule::kEither), dense4 + 6);
+  EXPECT_EQ(depth(2, IdleRule::kEither), K + 1);  // lane 4 alone in its pair for channel 0
+  EXPECT_EQ(depth(4, IdleRule::kAct), dense4);
+  // All weights zero: nothing to multiply.
+  std::fill(o.W.begin(), o.W.end(), 0);
+  EXPECT_EQ(depth(4, IdleRule::kEither), 0);
+  std::vector<int32_t> y(N, -1);
+  std::vector<uint8_t> a(K, 200);
+  SysmtConfig c;
+  c.threads = 4;
+  sysmt_gemm(a.data(), o.W.data(), y.data(), 1, N, K, c);
+  EXPECT_EQ(y, std::vector<int32_t>(N, 0));
 }
 
 class SysmtExtremes : public ImplementationTest<Kernel::kSysmtExpand, std::string> {};

@@ -13,8 +13,9 @@
 // "portable" (baseline x86-64 / any CPU) last. The library is built without -march=native: every
 // ISA-specific build lives in its own translation unit with its own target flags, and the first
 // implementation this CPU supports is chosen once, at the kernel's first use. All implementations
-// of a kernel compute the same results (bit for bit for the SySMT expansion; within the tested
-// float tolerance for channel moments, whose summation order depends on the vector width).
+// of a kernel compute the same results (bit for bit for the SySMT expansion and the activation
+// codes passes; within the tested float tolerance for channel moments, whose summation order
+// depends on the vector width).
 #pragma once
 #include <string>
 #include <vector>
@@ -24,9 +25,10 @@ namespace bnrecal::arith {
 enum class Kernel {
   kSysmtExpand,     // SySMT operand expansion behind sysmt_gemm / SysmtPackedWeights
   kChannelMoments,  // channel_moments (BatchNorm batch statistics)
+  kActivationCodes, // quantize_to_nhwc_u8 and rescale_rows_to_nchw (around every integer GEMM)
 };
 
-// "sysmt_expand", "channel_moments".
+// "sysmt_expand", "channel_moments", "activation_codes".
 std::string to_string(Kernel kernel);
 
 struct Implementation {

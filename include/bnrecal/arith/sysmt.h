@@ -64,7 +64,8 @@ void sysmt_gemm(const uint8_t* A, const int8_t* W, int32_t* Y, int64_t M,
                 int64_t N, int64_t K, const SysmtConfig& config);
 
 // Weights expanded once for sysmt_gemm_packed (inference reuses them for every
-// batch; expansion costs about as much as a small-M GEMM). Immutable, cheap to copy.
+// batch; expansion costs about as much as a small-M GEMM). The expansion depends on
+// where the weights are zero, so it is planned from W. Immutable, cheap to copy.
 class SysmtPackedWeights {
  public:
   // W is [N,K] row-major int8; validates config and K (InputError).
@@ -72,6 +73,9 @@ class SysmtPackedWeights {
   const SysmtConfig& config() const { return config_; }
   int64_t n() const { return N_; }
   int64_t k() const { return K_; }
+  // Depth of the expanded integer GEMM (K at T = 1, at most 2K at T = 2; at T = 4 at most
+  // 2K for weights without zeros, up to 12K; see sysmt_gemm.cpp): its cost against the exact GEMM.
+  int64_t expanded_depth() const;
 
  private:
   friend void sysmt_gemm_packed(const uint8_t*, int64_t, const SysmtPackedWeights&, int32_t*);

@@ -27,6 +27,17 @@ bool stage_profiling();
 std::array<double, kStageCount> stage_seconds();
 void reset_stage_profile();
 
+// Multiply-accumulates of the integer GEMMs while profiling is on (reset with the stage times),
+// counted on every thread: `exact` are the layers' own products (rows x outputs x K), `run` those
+// of the GEMM the kernel actually runs (rows x outputs x its expanded depth, see
+// bnrecal/arith/sysmt.h). run / exact is the GEMM work SySMT's operand expansion adds.
+struct IntegerMacs {
+  int64_t exact = 0;
+  int64_t run = 0;
+};
+void count_integer_macs(int64_t exact, int64_t run);
+IntegerMacs integer_macs();
+
 class StageTimer {
  public:
   explicit StageTimer(Stage stage);
