@@ -19,6 +19,7 @@ if(BNRECAL_CXX_HAS_X86_ISA_FLAGS)
   # The macro tells the dispatch tables that the x86 entries below were compiled with their flags.
   target_compile_definitions(bnrecal_arith PRIVATE BNRECAL_HAVE_X86_KERNELS)
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/arith/sysmt_expand_avx512.cpp
+    ${PROJECT_SOURCE_DIR}/src/arith/im2col_avx512.cpp
     PROPERTIES COMPILE_OPTIONS "${BNRECAL_AVX512VBMI_FLAGS}")
   set_source_files_properties(${PROJECT_SOURCE_DIR}/src/arith/channel_moments_avx512.cpp
     ${PROJECT_SOURCE_DIR}/src/arith/activation_codes_avx512.cpp

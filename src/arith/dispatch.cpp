@@ -55,6 +55,7 @@ detail::VariantSet& variants(Kernel kernel) {
     case Kernel::kSysmtExpand: return detail::sysmt_expand_variants();
     case Kernel::kChannelMoments: return detail::channel_moments_variants();
     case Kernel::kActivationCodes: return detail::activation_codes_variants();
+    case Kernel::kIm2col: return detail::im2col_variants();
   }
   throw std::logic_error("invalid Kernel value");
 }
@@ -65,6 +66,7 @@ std::string to_string(Kernel kernel) {
     case Kernel::kSysmtExpand: return "sysmt_expand";
     case Kernel::kChannelMoments: return "channel_moments";
     case Kernel::kActivationCodes: return "activation_codes";
+    case Kernel::kIm2col: return "im2col";
   }
   throw std::logic_error("invalid Kernel value");
 }

@@ -78,6 +78,7 @@ class Variants : public VariantSet {
 // Each defined next to its kernel.
 VariantSet& sysmt_expand_variants();
 VariantSet& activation_codes_variants();
+VariantSet& im2col_variants();
 VariantSet& channel_moments_variants();
 
 }  // namespace bnrecal::arith::detail

@@ -1,6 +1,7 @@
-// im2col over NHWC uint8 codes (bnrecal/arith/im2col.h): the fast version copies runs of
+// im2col over NHWC uint8 codes (bnrecal/arith/im2col.h): the portable version copies runs of
 // contiguous channels with memcpy (a whole kernel row at once when groups == 1 and dilation_w == 1,
-// since the taps' channels are then adjacent in memory), the reference one byte at a time.
+// since the taps' channels are then adjacent in memory), the reference one byte at a time. For
+// such contiguous shapes an AVX-512 version (im2col_avx512.cpp) is chosen at run time.
 #include "bnrecal/arith/im2col.h"
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <string>
 
 #include "bnrecal/core/error.h"
+#include "dispatch_variants.h"
+#include "im2col_kernels.h"
 
 namespace bnrecal::arith {
 namespace {
@@ -35,9 +38,6 @@ void check_tile(const Im2colShape& s, int64_t group, int64_t row0, int64_t rows)
                             std::to_string(row0 + rows) + " outside 0.." +
                             std::to_string(s.rows()));
 }
-
-// Tiles smaller than this many bytes are filled by one thread: starting a team costs more.
-constexpr int64_t kParallelBytes = int64_t{1} << 16;
 
 // Kernel row i of output pixel (n, oh, ow): kw taps of cg channels each, from input row
 // `src_row` (pixel (n, ih, 0), channel g*cg). Taps left or right of the input are zero.
@@ -108,13 +108,40 @@ void Im2colShape::validate() const {
               " input padded by " + std::to_string(pad_h) + "x" + std::to_string(pad_w) + ")");
 }
 
+void im2col_rows_portable(const uint8_t* x_nhwc, const Im2colShape& shape, int64_t group,
+                          int64_t row0, int64_t rows, uint8_t* out) {
+  const int64_t K = shape.k(), out_h = shape.out_h(), out_w = shape.out_w();
+#pragma omp parallel for schedule(static) if (rows * K >= kIm2colParallelBytes)
+  for (int64_t r = 0; r < rows; ++r)
+    fill_row(x_nhwc, shape, out_h, out_w, group, row0 + r, out + r * K);
+}
+
+namespace {
+
+// Implementations for contiguous kernel rows, fastest first (bnrecal/arith/dispatch.h,
+// Kernel::kIm2col).
+detail::Variants<Im2colRows>& im2col_kernels() {
+  static detail::Variants<Im2colRows> table({
+#ifdef BNRECAL_HAVE_X86_KERNELS
+      {"avx512_vbmi", detail::cpu_has_avx512_vbmi, im2col_rows_avx512},
+#endif
+      {"portable", detail::cpu_any, im2col_rows_portable},
+  });
+  return table;
+}
+
+}  // namespace
+
+namespace detail {
+VariantSet& im2col_variants() { return im2col_kernels(); }
+}  // namespace detail
+
 void im2col_u8(const uint8_t* x_nhwc, const Im2colShape& shape, int64_t group, int64_t row0,
                int64_t rows, uint8_t* out) {
   check_tile(shape, group, row0, rows);
-  const int64_t K = shape.k(), out_h = shape.out_h(), out_w = shape.out_w();
-#pragma omp parallel for schedule(static) if (rows * K >= kParallelBytes)
-  for (int64_t r = 0; r < rows; ++r)
-    fill_row(x_nhwc, shape, out_h, out_w, group, row0 + r, out + r * K);
+  const bool contiguous = shape.groups == 1 && shape.dilation_w == 1;
+  const Im2colRows fill = contiguous ? im2col_kernels().active() : im2col_rows_portable;
+  fill(x_nhwc, shape, group, row0, rows, out);
 }
 
 void im2col_u8_ref(const uint8_t* x_nhwc, const Im2colShape& s, int64_t group, int64_t row0,

@@ -78,7 +78,7 @@ TEST_P(DispatchTest, SupportMatchesCpuFeatures) {
 
 INSTANTIATE_TEST_SUITE_P(Kernels, DispatchTest,
                          ::testing::Values(Kernel::kSysmtExpand, Kernel::kChannelMoments,
-                                           Kernel::kActivationCodes),
+                                           Kernel::kActivationCodes, Kernel::kIm2col),
                          [](const ::testing::TestParamInfo<Kernel>& info) {
                            return to_string(info.param);
                          });
@@ -87,6 +87,7 @@ TEST(Dispatch, KernelNames) {
   EXPECT_EQ(to_string(Kernel::kSysmtExpand), "sysmt_expand");
   EXPECT_EQ(to_string(Kernel::kChannelMoments), "channel_moments");
   EXPECT_EQ(to_string(Kernel::kActivationCodes), "activation_codes");
+  EXPECT_EQ(to_string(Kernel::kIm2col), "im2col");
 }
 
 }  // namespace

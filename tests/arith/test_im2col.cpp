@@ -1,6 +1,8 @@
 // im2col: the fast version equals the byte-at-a-time reference over a grid of kernels, strides,
 // paddings, dilations and groups, for whole outputs and for row tiles that start mid-image and
-// cross image boundaries; a small case against bytes worked out by hand; shape validation.
+// cross image boundaries, with every implementation this CPU supports (the AVX-512 one takes the
+// shapes with contiguous kernel rows, in 64-byte pieces: C = 40 makes a 3x3 kernel row 120 bytes);
+// a small case against bytes worked out by hand; shape validation.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -11,6 +13,7 @@
 
 #include "bnrecal/arith/im2col.h"
 #include "bnrecal/core/error.h"
+#include "kernel_implementations.h"
 
 namespace bnrecal::arith {
 namespace {
@@ -50,13 +53,17 @@ void expect_fast_equals_ref(const Im2colShape& s, const std::vector<uint8_t>& x,
   }
 }
 
-// Kernel (kh, kw), channels and groups; strides, paddings and dilations vary inside the test.
-using Param = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+using testing_support::ImplementationTest;
+using testing_support::implementation_names;
 
-class Im2colGrid : public ::testing::TestWithParam<Param> {};
+// Kernel (kh, kw), channels and groups, implementation; strides, paddings and dilations vary
+// inside the test.
+using Param = std::tuple<int64_t, int64_t, int64_t, int64_t, std::string>;
+
+class Im2colGrid : public ImplementationTest<Kernel::kIm2col, Param> {};
 
 TEST_P(Im2colGrid, FastEqualsReference) {
-  const auto [kh, kw, channels, groups] = GetParam();
+  const auto [kh, kw, channels, groups, implementation] = GetParam();
   uint32_t seed = 1;
   int tested = 0;
   for (const auto [sh, sw] : {std::pair{1, 1}, {2, 2}, {1, 2}})
@@ -79,25 +86,28 @@ TEST_P(Im2colGrid, FastEqualsReference) {
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
-  const auto [kh, kw, channels, groups] = info.param;
+  const auto [kh, kw, channels, groups, implementation] = info.param;
   return "k" + std::to_string(kh) + "x" + std::to_string(kw) + "_c" + std::to_string(channels) +
-         "_g" + std::to_string(groups);
+         "_g" + std::to_string(groups) + "_" + implementation;
 }
 
 std::vector<Param> grid() {
   const std::vector<std::pair<int64_t, int64_t>> kernels = {{1, 1}, {3, 3}, {5, 5}, {3, 5}, {1, 3}};
   const std::vector<std::pair<int64_t, int64_t>> channels_groups = {
-      {4, 1}, {4, 2}, {4, 4} /* depthwise */, {3, 1} /* odd C */, {1, 1}, {6, 3}};
+      {4, 1}, {4, 2}, {4, 4} /* depthwise */, {3, 1} /* odd C */, {1, 1}, {6, 3}, {40, 1}};
   std::vector<Param> all;
-  for (const auto& [kh, kw] : kernels)
-    for (const auto& [channels, groups] : channels_groups)
-      all.emplace_back(kh, kw, channels, groups);
+  for (const std::string& implementation : implementation_names(Kernel::kIm2col))
+    for (const auto& [kh, kw] : kernels)
+      for (const auto& [channels, groups] : channels_groups)
+        all.emplace_back(kh, kw, channels, groups, implementation);
   return all;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Im2colGrid, ::testing::ValuesIn(grid()), param_name);
 
-TEST(Im2col, LargeTileUsesThreadsAndMatches) {
+class Im2colLargeTile : public ImplementationTest<Kernel::kIm2col, std::string> {};
+
+TEST_P(Im2colLargeTile, UsesThreadsAndMatches) {
   // rows * K well above the single-thread threshold.
   Im2colShape s;
   s.n = 2, s.h = 30, s.w = 30, s.c = 16, s.kh = s.kw = 3, s.pad_h = s.pad_w = 1;
@@ -105,6 +115,10 @@ TEST(Im2col, LargeTileUsesThreadsAndMatches) {
   expect_fast_equals_ref(s, x, s.rows());
   expect_fast_equals_ref(s, x, 1000);
 }
+
+INSTANTIATE_TEST_SUITE_P(AllImplementations, Im2colLargeTile,
+                         ::testing::ValuesIn(implementation_names(Kernel::kIm2col)),
+                         testing_support::implementation_name);
 
 // x[h][w][c] = 1 + 2*(h*2 + w) + c on a 2x2 image with 2 channels:
 //   pixel (0,0): 1 2   (0,1): 3 4   (1,0): 5 6   (1,1): 7 8

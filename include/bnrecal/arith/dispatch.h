@@ -13,9 +13,9 @@
 // "portable" (baseline x86-64 / any CPU) last. The library is built without -march=native: every
 // ISA-specific build lives in its own translation unit with its own target flags, and the first
 // implementation this CPU supports is chosen once, at the kernel's first use. All implementations
-// of a kernel compute the same results (bit for bit for the SySMT expansion and the activation
-// codes passes; within the tested float tolerance for channel moments, whose summation order
-// depends on the vector width).
+// of a kernel compute the same results (bit for bit for the SySMT expansion, the activation
+// codes passes and im2col; within the tested float tolerance for channel moments, whose
+// summation order depends on the vector width).
 #pragma once
 #include <string>
 #include <vector>
@@ -26,9 +26,10 @@ enum class Kernel {
   kSysmtExpand,     // SySMT operand expansion behind sysmt_gemm / SysmtPackedWeights
   kChannelMoments,  // channel_moments (BatchNorm batch statistics)
   kActivationCodes, // quantize_to_nhwc_u8 and rescale_rows_to_nchw (around every integer GEMM)
+  kIm2col,          // im2col_u8 of shapes with contiguous kernel rows
 };
 
-// "sysmt_expand", "channel_moments", "activation_codes".
+// "sysmt_expand", "channel_moments", "activation_codes", "im2col".
 std::string to_string(Kernel kernel);
 
 struct Implementation {
