@@ -130,24 +130,47 @@ struct SysmtPackedWeights::Impl {
 
 namespace {
 
-// The variants (sysmt_expand.h) lane k of output channel n needs, as a 16-bit set; empty for a
-// zero weight, whose lane adds nothing under either idle rule.
-uint32_t lane_variants(const int8_t* w_row, int64_t K, int64_t k, const SysmtConfig& c) {
-  const int w = w_row[k];
-  if (w == 0) return 0;
-  const int T = c.threads;
-  const int64_t base = k - k % T;
-  const int j = static_cast<int>(k % T);
-  int others = 0;  // bit i: other lane o_i can be active
-  for (int i = 0; i < T - 1; ++i) {
-    const int64_t o = base + (j + i + 1) % T;
-    // Lanes past K (the last group's padding) hold x = 0 and are never active.
-    if (o < K && (c.idle == IdleRule::kAct || w_row[o] != 0)) others |= 1 << i;
+// What a lane needs to know about its group, precomputed: for each set `can` of the group's lanes
+// that can be active (bit j: lane j) and each lane j, the set S of its other lanes that can be
+// (bit i: other lane o_i = (j + i + 1) mod T), and whether |S| >= 2.
+struct GroupTable {
+  uint8_t others[16][4];
+  bool crowded[16][4];
+  explicit GroupTable(int T) {
+    for (int can = 0; can < 16; ++can)
+      for (int j = 0; j < 4; ++j) {
+        int s = 0;
+        for (int i = 0; i < T - 1; ++i) s |= ((can >> ((j + i + 1) % T)) & 1) << i;
+        others[can][j] = static_cast<uint8_t>(s);
+        crowded[can][j] = __builtin_popcount(s) >= 2;
+      }
   }
-  uint32_t variants = 1u << others;
-  if (T == 4 && __builtin_popcount(others) >= 2 && reduce_weight4(w, c.rounding) != w)
-    variants |= 1u << (kSecondKind | others);
-  return variants;
+};
+
+// Calls visit(k, variants) for every lane k in groups [g0, g1) of one output channel's weights
+// with the variants (sysmt_expand.h) it needs, as a 16-bit set; lanes with a zero weight add
+// nothing under either idle rule and are skipped. delta is R4w(w) - w indexed by uint8_t(w).
+template <class Visit>
+void for_each_lane(const int8_t* w_row, int64_t K, int64_t g0, int64_t g1, const SysmtConfig& c,
+                   const GroupTable& table, const int8_t* delta, Visit&& visit) {
+  const int T = c.threads;
+  const bool act = c.idle == IdleRule::kAct;
+  for (int64_t g = g0; g < g1; ++g) {
+    const int64_t base = g * T;
+    const int lanes = static_cast<int>(std::min<int64_t>(T, K - base));
+    // Lanes of the group that can be active (past K: padding, x = 0, never active).
+    int can = 0;
+    for (int j = 0; j < lanes; ++j) can |= (act || w_row[base + j] != 0) << j;
+    for (int j = 0; j < lanes; ++j) {
+      const int8_t w = w_row[base + j];
+      if (w == 0) continue;
+      const int others = table.others[can][j];
+      uint32_t variants = 1u << others;
+      if (T == 4 && table.crowded[can][j] && delta[static_cast<uint8_t>(w)] != 0)
+        variants |= 1u << (kSecondKind | others);
+      visit(base + j, variants);
+    }
+  }
 }
 
 }  // namespace
@@ -163,14 +186,23 @@ SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
     impl_ = std::move(impl);
     return;
   }
-  // Which variants each lane needs, over all output channels.
+  const GroupTable table(config.threads);
+  int8_t delta[256];
+  for (int w = -128; w < 128; ++w)
+    delta[static_cast<uint8_t>(w)] = static_cast<int8_t>(reduce_weight4(w, config.rounding) - w);
+  // Which variants each lane needs, over all output channels (threads take blocks of lanes).
   const int64_t k_pad = (K + kBlock - 1) / kBlock * kBlock;
+  const int64_t groups = (K + config.threads - 1) / config.threads;
+  const int64_t groups_per_block = kBlock / config.threads;
   std::vector<uint32_t> needed(k_pad, 0);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k) needed[k] |= lane_variants(W + n * K, K, k, config);
+#pragma omp parallel for schedule(static)
+  for (int64_t g0 = 0; g0 < groups; g0 += groups_per_block)
+    for (int64_t n = 0; n < N; ++n)
+      for_each_lane(W + n * K, K, g0, std::min(groups, g0 + groups_per_block), config, table, delta,
+                    [&](int64_t k, uint32_t variants) { needed[k] |= variants; });
   // Segments, and the column of every (lane, variant) pair.
-  std::vector<int64_t> column(k_pad * kVariants, -1);
-  int64_t columns = 0;
+  std::vector<int32_t> column(k_pad * kVariants, -1);
+  int32_t columns = 0;
   for (int64_t k0 = 0; k0 < k_pad; k0 += kBlock)
     for (int v = 0; v < kVariants; ++v) {
       Segment seg{};
@@ -195,18 +227,19 @@ SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
   // Weight side: w in the lane's kind-1 column, R4w(w) - w in its kind-2 column.
   impl->ld = columns;
   impl->w_ext.assign(static_cast<size_t>(N * columns), 0);
+#pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const int8_t* w_row = W + n * K;
     int8_t* out = impl->w_ext.data() + n * columns;
-    for (int64_t k = 0; k < K; ++k) {
-      const uint32_t variants = lane_variants(w_row, K, k, config);
-      for (int v = 0; v < kVariants; ++v) {
-        if (!((variants >> v) & 1)) continue;
-        const int w = w_row[k];
-        const int value = (v & kSecondKind) ? reduce_weight4(w, config.rounding) - w : w;
-        out[column[k * kVariants + v]] = static_cast<int8_t>(value);
+    for_each_lane(w_row, K, 0, groups, config, table, delta, [&](int64_t k, uint32_t variants) {
+      const int32_t* col = column.data() + k * kVariants;
+      const int v1 = __builtin_ctz(variants);  // the kind-1 variant (bits 0..7)
+      out[col[v1]] = w_row[k];
+      if (variants >> kSecondKind) {
+        const int v2 = kSecondKind + __builtin_ctz(variants >> kSecondKind);
+        out[col[v2]] = delta[static_cast<uint8_t>(w_row[k])];
       }
-    }
+    });
   }
   impl_ = std::move(impl);
 }
