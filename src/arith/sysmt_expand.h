@@ -69,15 +69,48 @@ struct Plan {
   int64_t columns;  // length of an expanded row
   const Segment* segments;
   int64_t n_segments;
-  alignas(64) uint8_t rx[256];  // R4a
+  alignas(64) uint8_t rx[256];    // R4a
+  alignas(64) int8_t delta[256];  // R4w(w) - w, indexed by uint8_t(w)
 };
+
+// The lanes of one 64-lane block of one output channel's weights that use each variant (out[v],
+// v < kVariants), from the block's lanes with a nonzero weight, those whose weight R4w changes,
+// and those that exist (k < K). `act`: idle rule act (a zero weight does not free its lane).
+// A lane with a zero weight adds nothing under either rule and uses no variant.
+static inline void block_variants(uint64_t nonzero, uint64_t reduced, uint64_t exist, int T,
+                                  bool act, uint64_t out[kVariants]) {
+  const Others o = others_of(act ? exist : nonzero, T);
+  for (int v = 0; v < kVariants; ++v) out[v] = 0;
+  for (int s = 0; s < (1 << (T - 1)); ++s) {  // s: which other lanes can be active
+    uint64_t lanes = nonzero;
+    for (int i = 0; i < T - 1; ++i) lanes &= ((s >> i) & 1) ? o.r[i] : ~o.r[i];
+    out[s] = lanes;
+    if (T == 4 && __builtin_popcount(s) >= 2) out[kSecondKind | s] = lanes & reduced;
+  }
+}
+
+// R4w(w) != w exactly when w lies outside -8..7 and is not a multiple of 16, for every rounding
+// mode (a remainder of 0 never rounds up, and multiples of 16 up to 112 are kept).
+static inline bool weight_reduced(int8_t w) { return (w < -8 || w > 7) && (w & 15) != 0; }
 
 // Expands one activation row (K values) into p.columns columns.
 using ExpandActivationRow = void (*)(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out);
+// block_variants of every 64-lane block of one weight row (K values): out[block * kVariants + v].
+using WeightRowVariants = void (*)(const int8_t* w, int64_t K, int T, bool act, uint64_t* out);
+// Expands one weight row into p.columns columns, given its row variants: w in the kind-1 column
+// the lane uses, R4w(w) - w in its kind-2 column, 0 in every other column.
+using ExpandWeightRow = void (*)(const Plan& p, const int8_t* w, int64_t K, const uint64_t* variants,
+                                 int8_t* out);
 
 void expand_a_row_portable(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out);
+void weight_row_variants_portable(const int8_t* w, int64_t K, int T, bool act, uint64_t* out);
+void expand_w_row_portable(const Plan& p, const int8_t* w, int64_t K, const uint64_t* variants,
+                           int8_t* out);
 // Defined only when BNRECAL_HAVE_X86_KERNELS (the file got its AVX-512 flags); call only when
 // arith::detail::cpu_has_avx512_vbmi().
 void expand_a_row_avx512(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out);
+void weight_row_variants_avx512(const int8_t* w, int64_t K, int T, bool act, uint64_t* out);
+void expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, const uint64_t* variants,
+                         int8_t* out);
 
 }  // namespace bnrecal::sysmt::expand

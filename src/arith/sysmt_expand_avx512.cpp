@@ -56,5 +56,37 @@ void expand_a_row_avx512(const Plan& p, const uint8_t* x, int64_t K, uint8_t* ou
   }
 }
 
+void weight_row_variants_avx512(const int8_t* w, int64_t K, int T, bool act, uint64_t* out) {
+  const __m512i low_nibble = _mm512_set1_epi8(15), top = _mm512_set1_epi8(7);
+  const __m512i bottom = _mm512_set1_epi8(-8);
+  for (int64_t k0 = 0; k0 < K; k0 += kBlock, out += kVariants) {
+    const __mmask64 exist = valid_lanes(k0, K);
+    const __m512i wv = _mm512_maskz_loadu_epi8(exist, w + k0);
+    const __mmask64 outside = _mm512_cmpgt_epi8_mask(wv, top) | _mm512_cmplt_epi8_mask(wv, bottom);
+    const __mmask64 reduced = outside & _mm512_test_epi8_mask(wv, low_nibble);  // weight_reduced
+    block_variants(_mm512_test_epi8_mask(wv, wv), reduced, exist, T, act, out);
+  }
+}
+
+void expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, const uint64_t* variants,
+                         int8_t* out) {
+  const Table delta_table(p.delta);  // indexed by the weight's byte (two's complement)
+  const Segment* seg = p.segments;
+  const Segment* const end = seg + p.n_segments;
+  while (seg != end) {
+    const int64_t k0 = seg->k0;
+    const __m512i wv = _mm512_maskz_loadu_epi8(valid_lanes(k0, K), w + k0);
+    const __m512i delta = delta_table.lookup(wv);
+    const uint64_t* lanes = variants + k0 / kBlock * kVariants;
+    for (; seg != end && seg->k0 == k0; ++seg) {
+      const __m512i values = (seg->variant & kSecondKind) ? delta : wv;
+      const __m512i v = _mm512_maskz_mov_epi8(lanes[seg->variant], values);
+      const __mmask64 head = seg->count >= kBlock ? ~0ULL : ((1ULL << seg->count) - 1);
+      const __m512i gathered = _mm512_maskz_permutexvar_epi8(head, _mm512_load_si512(seg->perm), v);
+      _mm512_mask_storeu_epi8(out + seg->offset, head, gathered);
+    }
+  }
+}
+
 }  // namespace bnrecal::sysmt::expand
 #endif

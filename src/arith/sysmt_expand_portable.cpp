@@ -29,4 +29,29 @@ void expand_a_row_portable(const Plan& p, const uint8_t* x, int64_t K, uint8_t* 
   }
 }
 
+void weight_row_variants_portable(const int8_t* w, int64_t K, int T, bool act, uint64_t* out) {
+  for (int64_t k0 = 0; k0 < K; k0 += kBlock, out += kVariants) {
+    uint64_t nonzero = 0, reduced = 0, exist = 0;
+    for (int64_t i = 0; i < kBlock && k0 + i < K; ++i) {
+      exist |= uint64_t{1} << i;
+      nonzero |= uint64_t{w[k0 + i] != 0} << i;
+      reduced |= uint64_t{weight_reduced(w[k0 + i])} << i;
+    }
+    block_variants(nonzero, reduced, exist, T, act, out);
+  }
+}
+
+void expand_w_row_portable(const Plan& p, const int8_t* w, int64_t K, const uint64_t* variants,
+                           int8_t* out) {
+  for (const Segment* seg = p.segments; seg != p.segments + p.n_segments; ++seg) {
+    const uint64_t lanes = variants[seg->k0 / kBlock * kVariants + seg->variant];
+    const bool second = seg->variant & kSecondKind;
+    for (int32_t i = 0; i < seg->count; ++i) {
+      const int j = seg->perm[i];
+      const int8_t wj = ((lanes >> j) & 1) ? w[seg->k0 + j] : 0;
+      out[seg->offset + i] = second ? p.delta[static_cast<uint8_t>(wj)] : wj;
+    }
+  }
+}
+
 }  // namespace bnrecal::sysmt::expand

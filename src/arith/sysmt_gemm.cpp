@@ -59,14 +59,21 @@ void portable_gemm(const uint8_t* A, int64_t lda, const int8_t* B, int64_t ldb,
   }
 }
 
-// Activation row expansion kernels, fastest first (bnrecal/arith/dispatch.h,
-// Kernel::kSysmtExpand).
-arith::detail::Variants<ExpandActivationRow>& expand_kernels() {
-  static arith::detail::Variants<ExpandActivationRow> table({
+// Expansion kernels, fastest first (bnrecal/arith/dispatch.h, Kernel::kSysmtExpand).
+struct ExpandKernels {
+  ExpandActivationRow a_row;
+  WeightRowVariants w_variants;
+  ExpandWeightRow w_row;
+};
+
+arith::detail::Variants<ExpandKernels>& expand_kernels() {
+  static arith::detail::Variants<ExpandKernels> table({
 #ifdef BNRECAL_HAVE_X86_KERNELS
-      {"avx512_vbmi", arith::detail::cpu_has_avx512_vbmi, expand_a_row_avx512},
+      {"avx512_vbmi", arith::detail::cpu_has_avx512_vbmi,
+       {expand_a_row_avx512, weight_row_variants_avx512, expand_w_row_avx512}},
 #endif
-      {"portable", arith::detail::cpu_any, expand_a_row_portable},
+      {"portable", arith::detail::cpu_any,
+       {expand_a_row_portable, weight_row_variants_portable, expand_w_row_portable}},
   });
   return table;
 }
@@ -128,53 +135,6 @@ struct SysmtPackedWeights::Impl {
   int64_t ld = 0;
 };
 
-namespace {
-
-// What a lane needs to know about its group, precomputed: for each set `can` of the group's lanes
-// that can be active (bit j: lane j) and each lane j, the set S of its other lanes that can be
-// (bit i: other lane o_i = (j + i + 1) mod T), and whether |S| >= 2.
-struct GroupTable {
-  uint8_t others[16][4];
-  bool crowded[16][4];
-  explicit GroupTable(int T) {
-    for (int can = 0; can < 16; ++can)
-      for (int j = 0; j < 4; ++j) {
-        int s = 0;
-        for (int i = 0; i < T - 1; ++i) s |= ((can >> ((j + i + 1) % T)) & 1) << i;
-        others[can][j] = static_cast<uint8_t>(s);
-        crowded[can][j] = __builtin_popcount(s) >= 2;
-      }
-  }
-};
-
-// Calls visit(k, variants) for every lane k in groups [g0, g1) of one output channel's weights
-// with the variants (sysmt_expand.h) it needs, as a 16-bit set; lanes with a zero weight add
-// nothing under either idle rule and are skipped. delta is R4w(w) - w indexed by uint8_t(w).
-template <class Visit>
-void for_each_lane(const int8_t* w_row, int64_t K, int64_t g0, int64_t g1, const SysmtConfig& c,
-                   const GroupTable& table, const int8_t* delta, Visit&& visit) {
-  const int T = c.threads;
-  const bool act = c.idle == IdleRule::kAct;
-  for (int64_t g = g0; g < g1; ++g) {
-    const int64_t base = g * T;
-    const int lanes = static_cast<int>(std::min<int64_t>(T, K - base));
-    // Lanes of the group that can be active (past K: padding, x = 0, never active).
-    int can = 0;
-    for (int j = 0; j < lanes; ++j) can |= (act || w_row[base + j] != 0) << j;
-    for (int j = 0; j < lanes; ++j) {
-      const int8_t w = w_row[base + j];
-      if (w == 0) continue;
-      const int others = table.others[can][j];
-      uint32_t variants = 1u << others;
-      if (T == 4 && table.crowded[can][j] && delta[static_cast<uint8_t>(w)] != 0)
-        variants |= 1u << (kSecondKind | others);
-      visit(base + j, variants);
-    }
-  }
-}
-
-}  // namespace
-
 SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
                                        const SysmtConfig& config)
     : config_(config), N_(N), K_(K) {
@@ -186,61 +146,60 @@ SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
     impl_ = std::move(impl);
     return;
   }
-  const GroupTable table(config.threads);
-  int8_t delta[256];
-  for (int w = -128; w < 128; ++w)
-    delta[static_cast<uint8_t>(w)] = static_cast<int8_t>(reduce_weight4(w, config.rounding) - w);
-  // Which variants each lane needs, over all output channels (threads take blocks of lanes).
-  const int64_t k_pad = (K + kBlock - 1) / kBlock * kBlock;
-  const int64_t groups = (K + config.threads - 1) / config.threads;
-  const int64_t groups_per_block = kBlock / config.threads;
-  std::vector<uint32_t> needed(k_pad, 0);
-#pragma omp parallel for schedule(static)
-  for (int64_t g0 = 0; g0 < groups; g0 += groups_per_block)
-    for (int64_t n = 0; n < N; ++n)
-      for_each_lane(W + n * K, K, g0, std::min(groups, g0 + groups_per_block), config, table, delta,
-                    [&](int64_t k, uint32_t variants) { needed[k] |= variants; });
-  // Segments, and the column of every (lane, variant) pair.
-  std::vector<int32_t> column(k_pad * kVariants, -1);
-  int32_t columns = 0;
-  for (int64_t k0 = 0; k0 < k_pad; k0 += kBlock)
+  const ExpandKernels& kernels = expand_kernels().active();
+  const int T = config.threads;
+  const bool act = config.idle == IdleRule::kAct;
+  const int64_t blocks = (K + kBlock - 1) / kBlock, masks = blocks * kVariants;
+  // Which lanes use each variant, over all output channels.
+  std::vector<uint64_t> needed(masks, 0);
+#pragma omp parallel
+  {
+    std::vector<uint64_t> mine(masks, 0), row(masks);
+#pragma omp for schedule(static) nowait
+    for (int64_t n = 0; n < N; ++n) {
+      kernels.w_variants(W + n * K, K, T, act, row.data());
+      for (int64_t i = 0; i < masks; ++i) mine[i] |= row[i];
+    }
+#pragma omp critical
+    for (int64_t i = 0; i < masks; ++i) needed[i] |= mine[i];
+  }
+  // One segment per (block, variant) some lane uses: the expanded row's columns, in order.
+  int64_t columns = 0;
+  for (int64_t b = 0; b < blocks; ++b)
     for (int v = 0; v < kVariants; ++v) {
+      const uint64_t lanes = needed[b * kVariants + v];
+      if (lanes == 0) continue;
       Segment seg{};
-      seg.k0 = k0;
+      seg.k0 = b * kBlock;
       seg.offset = columns;
       seg.variant = v;
-      for (int64_t i = 0; i < kBlock; ++i) {
-        if (!((needed[k0 + i] >> v) & 1)) continue;
-        column[(k0 + i) * kVariants + v] = columns++;
-        seg.perm[seg.count++] = static_cast<uint8_t>(i);
-      }
-      if (seg.count > 0) impl->segments.push_back(seg);
+      for (int i = 0; i < kBlock; ++i)
+        if ((lanes >> i) & 1) seg.perm[seg.count++] = static_cast<uint8_t>(i);
+      columns += seg.count;
+      impl->segments.push_back(seg);
     }
   auto plan = std::make_unique<Plan>();
-  plan->T = config.threads;
+  plan->T = T;
   plan->columns = columns;
   plan->segments = impl->segments.data();
   plan->n_segments = static_cast<int64_t>(impl->segments.size());
   for (int x = 0; x < 256; ++x)
     plan->rx[x] = static_cast<uint8_t>(reduce_activation4(x, config.rounding));
-  impl->plan = std::move(plan);
-  // Weight side: w in the lane's kind-1 column, R4w(w) - w in its kind-2 column.
+  for (int w = -128; w < 128; ++w)
+    plan->delta[static_cast<uint8_t>(w)] = static_cast<int8_t>(reduce_weight4(w, config.rounding) - w);
+  // Weight side, every column written (0 where the channel does not use it).
   impl->ld = columns;
-  impl->w_ext.assign(static_cast<size_t>(N * columns), 0);
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
-    const int8_t* w_row = W + n * K;
-    int8_t* out = impl->w_ext.data() + n * columns;
-    for_each_lane(w_row, K, 0, groups, config, table, delta, [&](int64_t k, uint32_t variants) {
-      const int32_t* col = column.data() + k * kVariants;
-      const int v1 = __builtin_ctz(variants);  // the kind-1 variant (bits 0..7)
-      out[col[v1]] = w_row[k];
-      if (variants >> kSecondKind) {
-        const int v2 = kSecondKind + __builtin_ctz(variants >> kSecondKind);
-        out[col[v2]] = delta[static_cast<uint8_t>(w_row[k])];
-      }
-    });
+  impl->w_ext.resize(static_cast<size_t>(N * columns));
+#pragma omp parallel
+  {
+    std::vector<uint64_t> row(masks);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      kernels.w_variants(W + n * K, K, T, act, row.data());
+      kernels.w_row(*plan, W + n * K, K, row.data(), impl->w_ext.data() + n * columns);
+    }
   }
+  impl->plan = std::move(plan);
   impl_ = std::move(impl);
 }
 
@@ -268,7 +227,7 @@ void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& we
   if (a_ext.size() < static_cast<size_t>(std::min(chunk, M) * ld))
     a_ext.resize(static_cast<size_t>(std::min(chunk, M) * ld));
   uint8_t* const a_buf = a_ext.data();  // named inside the parallel loop, a_ext is the worker's own
-  const ExpandActivationRow expand_a_row = expand_kernels().active();
+  const ExpandActivationRow expand_a_row = expand_kernels().active().a_row;
   for (int64_t m0 = 0; m0 < M; m0 += chunk) {
     const int64_t rows = std::min(chunk, M - m0);
 #pragma omp parallel for schedule(static)
