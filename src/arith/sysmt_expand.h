@@ -1,6 +1,7 @@
 // Internal: the expansion plan shared by sysmt_gemm.cpp (which builds it from the weights) and
-// the activation row kernels (sysmt_expand_portable.cpp, sysmt_expand_avx512.cpp, chosen at run
-// time). See sysmt_gemm.cpp for why the expanded GEMM is exact.
+// the row kernels that expand activations and weights by it (sysmt_expand_portable.cpp,
+// sysmt_expand_avx512.cpp, chosen at run time). See sysmt_gemm.cpp for why the expanded GEMM is
+// exact.
 //
 // Everything here is plain data or `static inline`: the AVX-512 translation unit includes this
 // header too, and an externally visible inline function compiled there could replace the portable

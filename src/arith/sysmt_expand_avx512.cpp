@@ -1,5 +1,5 @@
-// AVX-512 (F + BW + VBMI) activation row expansion for the fast SySMT GEMM: 64 lanes per
-// register, R4a by vpermi2b table lookups, each segment's lanes gathered to the front by vpermb.
+// AVX-512 (F + BW + VBMI) row expansion for the fast SySMT GEMM: 64 lanes per register, R4a and
+// R4w by vpermi2b table lookups, each segment's lanes gathered to the front by vpermb.
 // Compiled with per-file flags (cmake/kernel_isa.cmake) and called only after a CPU check
 // (sysmt_gemm.cpp's dispatch table); without those flags this file is empty. No std:: templates
 // here (see dispatch_variants.h).
@@ -34,6 +34,14 @@ struct Table {
   }
 };
 
+// Writes the segment's lanes of v (one value per lane of its block) to its columns of out.
+void store_segment(const Segment& seg, __m512i v, void* out) {
+  const __mmask64 head = seg.count >= kBlock ? ~0ULL : ((1ULL << seg.count) - 1);
+  // (maskz: GCC 12 warns about the unmasked form's undefined pass-through operand)
+  const __m512i gathered = _mm512_maskz_permutexvar_epi8(head, _mm512_load_si512(seg.perm), v);
+  _mm512_mask_storeu_epi8(static_cast<char*>(out) + seg.offset, head, gathered);
+}
+
 }  // namespace
 
 void expand_a_row_avx512(const Plan& p, const uint8_t* x, int64_t K, uint8_t* out) {
@@ -47,11 +55,7 @@ void expand_a_row_avx512(const Plan& p, const uint8_t* x, int64_t K, uint8_t* ou
     const Others o = others_of(_mm512_test_epi8_mask(xv, xv), p.T);
     for (; seg != end && seg->k0 == k0; ++seg) {
       const __m512i off = (seg->variant & kSecondKind) ? _mm512_setzero_si512() : xv;
-      const __m512i v = _mm512_mask_blend_epi8(variant_on(seg->variant, o), off, rx);
-      const __mmask64 head = seg->count >= kBlock ? ~0ULL : ((1ULL << seg->count) - 1);
-      // (maskz: GCC 12 warns about the unmasked form's undefined pass-through operand)
-      const __m512i gathered = _mm512_maskz_permutexvar_epi8(head, _mm512_load_si512(seg->perm), v);
-      _mm512_mask_storeu_epi8(out + seg->offset, head, gathered);
+      store_segment(*seg, _mm512_mask_blend_epi8(variant_on(seg->variant, o), off, rx), out);
     }
   }
 }
@@ -80,10 +84,7 @@ void expand_w_row_avx512(const Plan& p, const int8_t* w, int64_t K, const uint64
     const uint64_t* lanes = variants + k0 / kBlock * kVariants;
     for (; seg != end && seg->k0 == k0; ++seg) {
       const __m512i values = (seg->variant & kSecondKind) ? delta : wv;
-      const __m512i v = _mm512_maskz_mov_epi8(lanes[seg->variant], values);
-      const __mmask64 head = seg->count >= kBlock ? ~0ULL : ((1ULL << seg->count) - 1);
-      const __m512i gathered = _mm512_maskz_permutexvar_epi8(head, _mm512_load_si512(seg->perm), v);
-      _mm512_mask_storeu_epi8(out + seg->offset, head, gathered);
+      store_segment(*seg, _mm512_maskz_mov_epi8(lanes[seg->variant], values), out);
     }
   }
 }
