@@ -90,9 +90,7 @@ void BM_Forward(benchmark::State& state, ModelCase m, std::string arithmetic) {
     state.counters[bnrecal::stage_name(static_cast<bnrecal::Stage>(i))] = seconds[i] / wall.count();
   }
   state.counters["other"] = 1.0 - staged / wall.count();
-  const bnrecal::IntegerMacs macs = bnrecal::integer_macs();
-  state.counters["gemm_work"] =
-      macs.exact > 0 ? static_cast<double>(macs.run) / static_cast<double>(macs.exact) : 0.0;
+  state.counters["gemm_work"] = bnrecal::integer_macs().work();
 }
 
 const bool registered = [] {

@@ -39,11 +39,14 @@ void check_tile(const Im2colShape& s, int64_t group, int64_t row0, int64_t rows)
                             std::to_string(s.rows()));
 }
 
+// A kernel row's taps are adjacent in the NHWC codes: one run of kw * C bytes.
+bool contiguous_kernel_rows(const Im2colShape& s) { return s.groups == 1 && s.dilation_w == 1; }
+
 // Kernel row i of output pixel (n, oh, ow): kw taps of cg channels each, from input row
 // `src_row` (pixel (n, ih, 0), channel g*cg). Taps left or right of the input are zero.
 void copy_kernel_row(const Im2colShape& s, const uint8_t* src_row, int64_t iw0, uint8_t* dst) {
   const int64_t C = s.c, cg = s.channels_per_group(), dw = s.dilation_w;
-  if (cg == C && dw == 1) {  // the taps' channels are adjacent: one run, zeros around it
+  if (contiguous_kernel_rows(s)) {  // one run, zeros around it
     const int64_t j_lo = std::clamp<int64_t>(-iw0, 0, s.kw);
     const int64_t j_hi = std::clamp<int64_t>(s.w - iw0, j_lo, s.kw);
     std::memset(dst, 0, static_cast<size_t>(j_lo * C));
@@ -139,8 +142,8 @@ VariantSet& im2col_variants() { return im2col_kernels(); }
 void im2col_u8(const uint8_t* x_nhwc, const Im2colShape& shape, int64_t group, int64_t row0,
                int64_t rows, uint8_t* out) {
   check_tile(shape, group, row0, rows);
-  const bool contiguous = shape.groups == 1 && shape.dilation_w == 1;
-  const Im2colRows fill = contiguous ? im2col_kernels().active() : im2col_rows_portable;
+  const Im2colRows fill =
+      contiguous_kernel_rows(shape) ? im2col_kernels().active() : im2col_rows_portable;
   fill(x_nhwc, shape, group, row0, rows, out);
 }
 

@@ -29,7 +29,6 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
-#include <stdexcept>
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.h"

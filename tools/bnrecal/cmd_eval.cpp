@@ -40,10 +40,9 @@ void print_stage_profile(double wall_seconds) {
     std::printf(" %s %.1f %%,", stage_name(static_cast<Stage>(i)), 100.0 * s[i] / wall_seconds);
   }
   std::printf(" other %.1f %% of %.2f s\n", 100.0 * (wall_seconds - staged) / wall_seconds, wall_seconds);
-  const IntegerMacs macs = integer_macs();
-  if (macs.exact > 0)
+  if (const double work = integer_macs().work(); work > 0)
     std::printf("gemm   %.2fx the integer layers' multiply-accumulates (SySMT's operand expansion)\n",
-                static_cast<double>(macs.run) / static_cast<double>(macs.exact));
+                work);
 }
 
 // The perturbation to evaluate under: the flags when any is given (refining the model's own

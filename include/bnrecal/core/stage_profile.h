@@ -34,6 +34,8 @@ void reset_stage_profile();
 struct IntegerMacs {
   int64_t exact = 0;
   int64_t run = 0;
+  // run / exact, or 0 when no integer GEMM ran.
+  double work() const { return exact > 0 ? static_cast<double>(run) / static_cast<double>(exact) : 0.0; }
 };
 void count_integer_macs(int64_t exact, int64_t run);
 IntegerMacs integer_macs();
