@@ -56,6 +56,7 @@ detail::VariantSet& variants(Kernel kernel) {
     case Kernel::kChannelMoments: return detail::channel_moments_variants();
     case Kernel::kActivationCodes: return detail::activation_codes_variants();
     case Kernel::kIm2col: return detail::im2col_variants();
+    case Kernel::kDirectConv: return detail::direct_conv_variants();
   }
   throw std::logic_error("invalid Kernel value");
 }
@@ -67,6 +68,7 @@ std::string to_string(Kernel kernel) {
     case Kernel::kChannelMoments: return "channel_moments";
     case Kernel::kActivationCodes: return "activation_codes";
     case Kernel::kIm2col: return "im2col";
+    case Kernel::kDirectConv: return "direct_conv";
   }
   throw std::logic_error("invalid Kernel value");
 }

@@ -79,6 +79,7 @@ class Variants : public VariantSet {
 VariantSet& sysmt_expand_variants();
 VariantSet& activation_codes_variants();
 VariantSet& im2col_variants();
+VariantSet& direct_conv_variants();
 VariantSet& channel_moments_variants();
 
 }  // namespace bnrecal::arith::detail

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "bnrecal/arith/activation_codes.h"
+#include "bnrecal/arith/direct_conv.h"
 #include "bnrecal/arith/im2col.h"
 #include "bnrecal/arith/parallel_tiles.h"
 #include "bnrecal/core/error.h"
@@ -29,6 +30,13 @@ template <typename T>
 T* scratch(std::vector<T>& v, int64_t size) {
   if (v.size() < static_cast<size_t>(size)) v.resize(static_cast<size_t>(size));
   return v.data();
+}
+
+bool same_geometry(const arith::Im2colShape& a, const arith::Im2colShape& b) {
+  return a.h == b.h && a.w == b.w && a.c == b.c && a.kh == b.kh && a.kw == b.kw &&
+         a.stride_h == b.stride_h && a.stride_w == b.stride_w && a.pad_h == b.pad_h &&
+         a.pad_w == b.pad_w && a.dilation_h == b.dilation_h && a.dilation_w == b.dilation_w &&
+         a.groups == b.groups;
 }
 
 // Output rows per tile: about 1 MB of im2col codes (a core's cache), within [256, 4096].
@@ -95,13 +103,22 @@ const IntegerGemm::Packed& IntegerGemm::packed_for(const at::Tensor& weight, int
   p.version = version;
   const at::Tensor scales = wc.scales.contiguous();
   p.scales.assign(scales.data_ptr<float>(), scales.data_ptr<float>() + O);
+  p.codes = codes;
   for (int64_t g = 0; g < groups; ++g) {
-    at::Tensor wg = codes.narrow(0, g * og, og).contiguous();
+    at::Tensor wg = codes.narrow(0, g * og, og);  // rows of a contiguous tensor: contiguous
     p.packed.emplace_back(wg.data_ptr<int8_t>(), og, K, config_);
     p.w.push_back(wg);
   }
   packed_ = std::move(p);
   return packed_;
+}
+
+const arith::Int8DirectConv& IntegerGemm::direct_conv_for(const arith::Im2colShape& shape) {
+  if (!packed_.direct || !same_geometry(packed_.direct->shape(), shape)) {
+    packed_.direct = std::make_unique<arith::Int8DirectConv>(
+        shape, packed_.codes.data_ptr<int8_t>(), packed_.codes.size(0));
+  }
+  return *packed_.direct;
 }
 
 std::vector<double> IntegerGemm::Packed::output_scales(float x_scale) const {
@@ -166,6 +183,24 @@ at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::
   at::Tensor out = at::empty({shape.n, O, shape.out_h(), shape.out_w()}, x.options());
   float* od = out.data_ptr<float>();
   const uint8_t* xs = codes.data_ptr<uint8_t>();
+  if (config_.threads == 1 && !observe && arith::Int8DirectConv::active()) {
+    // Exact products: oneDNN's direct convolution replaces im2col + GEMM (same int32 sums), a
+    // tile of whole images at a time.
+    const arith::Int8DirectConv& conv = direct_conv_for(shape);
+    const int64_t image_codes = shape.h * shape.w * shape.c;
+    arith::for_each_tile(shape.n, std::max<int64_t>(1, tile_rows(K) / hw), [&](int64_t n0, int64_t images) {
+      const int64_t rows = images * hw;
+      int32_t* acc = scratch(t_scratch.acc, rows * O);
+      {
+        const StageTimer timer(Stage::kKernel);
+        conv.run(xs + n0 * image_codes, images, acc);
+      }
+      count_integer_macs(rows * O * K, rows * O * K);
+      const StageTimer timer(Stage::kRescale);
+      arith::rescale_rows_to_nchw(acc, rows, O, n0 * hw, hw, O, 0, out_scales.data(), b, od);
+    });
+    return out;
+  }
   // A 1x1 stride-1 unpadded conv reads each input pixel once, in order: no im2col needed.
   const bool rows_are_pixels = shape.kh == 1 && shape.kw == 1 && shape.stride_h == 1 &&
                                shape.stride_w == 1 && shape.pad_h == 0 && shape.pad_w == 0 &&

@@ -67,10 +67,14 @@ TEST_P(DispatchTest, SupportMatchesCpuFeatures) {
   const bool vbmi = avx512 && __builtin_cpu_supports("avx512bw") &&
                     __builtin_cpu_supports("avx512vbmi");
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  // oneDNN's exact int8 convolution needs VNNI (AVX-512 or AVX) dot products.
+  const bool vnni = (avx512 && __builtin_cpu_supports("avx512vnni")) ||
+                    __builtin_cpu_supports("avxvnni");
   for (const Implementation& impl : implementations(GetParam())) {
     if (impl.name == "avx512_vbmi") EXPECT_EQ(impl.supported, vbmi);
     else if (impl.name == "avx512") EXPECT_EQ(impl.supported, avx512);
     else if (impl.name == "avx2_fma") EXPECT_EQ(impl.supported, avx2);
+    else if (impl.name == "onednn_vnni") EXPECT_EQ(impl.supported, vnni);
     else EXPECT_EQ(impl.name, "portable");
   }
 }
@@ -78,7 +82,8 @@ TEST_P(DispatchTest, SupportMatchesCpuFeatures) {
 
 INSTANTIATE_TEST_SUITE_P(Kernels, DispatchTest,
                          ::testing::Values(Kernel::kSysmtExpand, Kernel::kChannelMoments,
-                                           Kernel::kActivationCodes, Kernel::kIm2col),
+                                           Kernel::kActivationCodes, Kernel::kIm2col,
+                                           Kernel::kDirectConv),
                          [](const ::testing::TestParamInfo<Kernel>& info) {
                            return to_string(info.param);
                          });
@@ -88,6 +93,7 @@ TEST(Dispatch, KernelNames) {
   EXPECT_EQ(to_string(Kernel::kChannelMoments), "channel_moments");
   EXPECT_EQ(to_string(Kernel::kActivationCodes), "activation_codes");
   EXPECT_EQ(to_string(Kernel::kIm2col), "im2col");
+  EXPECT_EQ(to_string(Kernel::kDirectConv), "direct_conv");
 }
 
 }  // namespace

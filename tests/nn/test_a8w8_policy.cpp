@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "bnrecal/arith/dispatch.h"
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "sysmt_test_support.h"
@@ -21,30 +22,38 @@ at::Tensor reference_conv(const at::Tensor& x, const at::Tensor& w, const at::Te
 }
 }  // namespace
 
+// Both ways of running a conv: oneDNN's direct convolution (where exact on this CPU) and
+// im2col + GEMM.
 TEST(A8W8Policy, IntegerPathEqualsTheIntegerReferenceOnEveryConvShape) {
-  torch::manual_seed(5);
   struct Shape {
     int64_t cin, kernel, stride, padding, dilation, size;
   };
   // 1x1 stride 1 (no im2col), 1x1 stride 2, 3x3 with K = 45 and K = 576, 5x5 dilated, and an
   // image large enough for several row tiles.
-  for (const Shape& s : {Shape{8, 1, 1, 0, 1, 6}, Shape{8, 1, 2, 0, 1, 7}, Shape{5, 3, 1, 1, 1, 6},
-                         Shape{64, 3, 2, 1, 1, 6}, Shape{3, 5, 1, 2, 2, 9}, Shape{4, 1, 1, 0, 1, 70}}) {
-    SCOPED_TRACE(std::to_string(s.cin) + " channels, " + std::to_string(s.kernel) + "x" +
-                 std::to_string(s.kernel) + " stride " + std::to_string(s.stride));
-    at::Tensor x = torch::rand({2, s.cin, s.size, s.size}) * 3;
-    at::Tensor w = torch::randn({5, s.cin, s.kernel, s.kernel});
-    at::Tensor b = torch::randn({5});
-    ConvGeometry g;
-    g.stride = {s.stride, s.stride};
-    g.padding = {s.padding, s.padding};
-    g.dilation = {s.dilation, s.dilation};
-    A8W8Policy policy = bnrecal::testing::make_a8w8_policy(2.5);
-    for (const at::Tensor& bias : {b, at::Tensor()}) {
-      at::Tensor y = policy.conv2d(x, w, bias, g);
-      EXPECT_TRUE(y.equal(reference_conv(x, w, bias, 2.5, g)));
+  for (const arith::Implementation& conv : arith::implementations(arith::Kernel::kDirectConv)) {
+    if (!conv.supported) continue;
+    const arith::ScopedImplementation use(arith::Kernel::kDirectConv, conv.name);
+    torch::manual_seed(5);
+    for (const Shape& s : {Shape{8, 1, 1, 0, 1, 6}, Shape{8, 1, 2, 0, 1, 7}, Shape{5, 3, 1, 1, 1, 6},
+                           Shape{64, 3, 2, 1, 1, 6}, Shape{3, 5, 1, 2, 2, 9},
+                           Shape{4, 1, 1, 0, 1, 70}}) {
+      SCOPED_TRACE(conv.name + ": " + std::to_string(s.cin) + " channels, " +
+                   std::to_string(s.kernel) + "x" + std::to_string(s.kernel) + " stride " +
+                   std::to_string(s.stride));
+      at::Tensor x = torch::rand({2, s.cin, s.size, s.size}) * 3;
+      at::Tensor w = torch::randn({5, s.cin, s.kernel, s.kernel});
+      at::Tensor b = torch::randn({5});
+      ConvGeometry g;
+      g.stride = {s.stride, s.stride};
+      g.padding = {s.padding, s.padding};
+      g.dilation = {s.dilation, s.dilation};
+      A8W8Policy policy = bnrecal::testing::make_a8w8_policy(2.5);
+      for (const at::Tensor& bias : {b, at::Tensor()}) {
+        at::Tensor y = policy.conv2d(x, w, bias, g);
+        EXPECT_TRUE(y.equal(reference_conv(x, w, bias, 2.5, g)));
+      }
+      EXPECT_EQ(policy.float64_forwards(), 0);
     }
-    EXPECT_EQ(policy.float64_forwards(), 0);
   }
   // Close to float conv on the fake-quantized values (only float rounding differs).
   at::Tensor x = torch::rand({2, 4, 6, 6}) * 3;
@@ -54,6 +63,19 @@ TEST(A8W8Policy, IntegerPathEqualsTheIntegerReferenceOnEveryConvShape) {
   at::Tensor fq = at::conv2d(dequantize_activations(quantize_activations(x, 2.5, "c")),
                              fake_quantize_weights(w), {}, g.stride, g.padding);
   EXPECT_TRUE(at::allclose(bnrecal::testing::make_a8w8_policy(2.5).conv2d(x, w, {}, g), fq, 1e-4, 1e-4));
+}
+
+TEST(A8W8Policy, OneLayerServesInputsOfSeveralSizes) {
+  // The prepared convolution belongs to one input geometry; another size must not reuse it.
+  torch::manual_seed(7);
+  at::Tensor w = torch::randn({6, 4, 3, 3});
+  ConvGeometry g;
+  g.padding = {1, 1};
+  A8W8Policy policy = bnrecal::testing::make_a8w8_policy(2.5);
+  for (int64_t size : {6, 9, 6, 5}) {
+    at::Tensor x = torch::rand({3, 4, size, size}) * 3;
+    EXPECT_TRUE(policy.conv2d(x, w, {}, g).equal(reference_conv(x, w, {}, 2.5, g))) << size;
+  }
 }
 
 TEST(A8W8Policy, SignedActivationsUseFloat64ForLargeReductionsAndStayExact) {

@@ -14,8 +14,10 @@
 // ISA-specific build lives in its own translation unit with its own target flags, and the first
 // implementation this CPU supports is chosen once, at the kernel's first use. All implementations
 // of a kernel compute the same results (bit for bit for the SySMT expansion, the activation
-// codes passes and im2col; within the tested float tolerance for channel moments, whose
-// summation order depends on the vector width).
+// codes passes, im2col and the direct convolution; within the tested float tolerance for channel
+// moments, whose summation order depends on the vector width). The direct convolution's choice is
+// oneDNN's code, not ours: "onednn_vnni" is supported where oneDNN's int8 convolution accumulates
+// exactly, and "portable" means the caller's im2col + GEMM.
 #pragma once
 #include <string>
 #include <vector>
@@ -27,9 +29,10 @@ enum class Kernel {
   kChannelMoments,  // channel_moments (BatchNorm batch statistics)
   kActivationCodes, // quantize_to_nhwc_u8 and rescale_rows_to_nchw (around every integer GEMM)
   kIm2col,          // im2col_u8 of shapes with contiguous kernel rows
+  kDirectConv,      // Int8DirectConv: oneDNN's exact int8 convolution, or im2col + GEMM
 };
 
-// "sysmt_expand", "channel_moments", "activation_codes", "im2col".
+// "sysmt_expand", "channel_moments", "activation_codes", "im2col", "direct_conv".
 std::string to_string(Kernel kernel);
 
 struct Implementation {

@@ -7,6 +7,9 @@
 //   3. sysmt_gemm_packed with the int8 per-channel weight codes, packed once per weight version;
 //   4. rescale: y = float(double(acc) * (double(s_w[o]) * double(s_x))) + bias[o], written
 //      straight into the NCHW output (the docs/sysmt-arithmetic.md section 7 rescale).
+// For T = 1 convs, passes 2 and 3 are one oneDNN direct convolution of the NHWC codes where it
+// is exact on this CPU (bnrecal/arith/direct_conv.h; the same int32 sums without the im2col
+// copy), tiles of whole images at a time; not when an observer wants the GEMM tiles.
 //
 //   IntegerGemm gemm("layer1.0.conv1", config, {});            // identity channel order
 //   at::Tensor y = gemm.conv2d(x, /*a_max=*/3.7, w, b, geometry, [&](const GemmTile& t) {...});
@@ -21,9 +24,11 @@
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "bnrecal/arith/direct_conv.h"
 #include "bnrecal/arith/sysmt.h"
 #include "bnrecal/nn/arith_policy.h"
 
@@ -60,12 +65,16 @@ class IntegerGemm {
     const void* data = nullptr;
     int64_t version = -1;
     std::vector<double> scales;                     // s_w[o], float32 values as double
-    std::vector<at::Tensor> w;                      // per group: int8 [O/groups, K], lane order
+    at::Tensor codes;                               // int8 [O, K], lane order
+    std::vector<at::Tensor> w;                      // per group: its rows of codes
     std::vector<sysmt::SysmtPackedWeights> packed;  // per group
     // double(s_w[o]) * double(s_x) for every output channel: the rescale factors of one forward.
     std::vector<double> output_scales(float x_scale) const;
+    std::unique_ptr<arith::Int8DirectConv> direct;  // T = 1 convs, for the last input geometry
   };
   const Packed& packed_for(const at::Tensor& weight, int64_t groups);
+  // packed_'s direct convolution for this geometry (made or remade on demand).
+  const arith::Int8DirectConv& direct_conv_for(const arith::Im2colShape& shape);
   // x float [images, channels, hw] contiguous -> uint8 codes [images * hw, channels] (NHWC),
   // channels permuted into lane order within each of `groups` groups.
   at::Tensor quantize(const at::Tensor& x, int64_t images, int64_t channels, int64_t hw,
