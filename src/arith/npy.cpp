@@ -228,11 +228,13 @@ NpyArray read_npy(const std::string& path) {
   return a;
 }
 
-void write_npy(const std::string& path, NpyDtype dtype, const std::vector<int64_t>& shape,
-               const void* data) {
+namespace {
+
+// The magic, version, header length and the header dict, padded with spaces so that the data
+// starts on a 64-byte boundary, as NumPy writes it.
+std::string npy_preamble_and_header(NpyDtype dtype, const std::vector<int64_t>& shape) {
   std::string header = "{'descr': '" + npy_descr(dtype) + "', 'fortran_order': False, 'shape': " +
                        shape_literal(shape) + ", }";
-  // Pad with spaces so the data starts on a 64-byte boundary, as NumPy does.
   const bool v2 = header.size() + 1 + 10 > 65535;
   const size_t preamble_len = v2 ? 12 : 10;
   const size_t total = (preamble_len + header.size() + 1 + 63) / 64 * 64;
@@ -243,11 +245,38 @@ void write_npy(const std::string& path, NpyDtype dtype, const std::vector<int64_
   preamble += '\0';
   const uint64_t len = header.size();
   for (size_t i = 0; i < (v2 ? 4u : 2u); ++i) preamble += static_cast<char>((len >> (8 * i)) & 0xFF);
+  return preamble + header;
+}
 
+}  // namespace
+
+NpyWriter::NpyWriter(const std::string& path, NpyDtype dtype, const std::vector<int64_t>& shape,
+                     bool sync)
+    : file_(path, sync), dtype_(dtype), remaining_(1) {
+  for (int64_t d : shape) remaining_ *= d;
+  file_.append(npy_preamble_and_header(dtype, shape));
+}
+
+void NpyWriter::append(const void* data, int64_t elements) {
+  if (elements < 0 || elements > remaining_)
+    throw std::logic_error("NpyWriter: more elements appended than the shape holds");
+  file_.append(std::string_view(static_cast<const char*>(data),
+                                static_cast<size_t>(elements * npy_dtype_size(dtype_))));
+  remaining_ -= elements;
+}
+
+void NpyWriter::commit() {
+  if (remaining_ != 0) throw std::logic_error("NpyWriter: commit before every element was appended");
+  file_.commit();
+}
+
+void write_npy(const std::string& path, NpyDtype dtype, const std::vector<int64_t>& shape,
+               const void* data) {
+  NpyWriter out(path, dtype, shape);
   int64_t numel = 1;
   for (int64_t d : shape) numel *= d;
-  const auto* bytes = static_cast<const char*>(data);
-  write_file_atomic(path, {preamble, header, std::string_view(bytes, numel * npy_dtype_size(dtype))});
+  out.append(data, numel);
+  out.commit();
 }
 
 }  // namespace bnrecal

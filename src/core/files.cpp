@@ -1,5 +1,6 @@
 #include "bnrecal/core/files.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <sys/stat.h>
 
 #include "bnrecal/core/error.h"
@@ -55,23 +57,60 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 }
 
 void write_file_atomic(const std::string& path, std::initializer_list<std::string_view> pieces) {
-  remove_stale_temporaries(path);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw InputError("cannot write '" + tmp + "': " + std::strerror(errno));
-  bool written = true;
-  for (std::string_view piece : pieces) written = written && std::fwrite(piece.data(), 1, piece.size(), f) == piece.size();
-  // fsync before rename so a crash cannot leave a renamed but empty file.
-  const bool flushed = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  const bool closed = std::fclose(f) == 0;
-  if (!written || !flushed || !closed) {
-    std::remove(tmp.c_str());
-    throw InputError("failed writing '" + tmp + "' (disk full?)");
+  AtomicFileWriter out(path);
+  for (std::string_view piece : pieces) out.append(piece);
+  out.commit();
+}
+
+AtomicFileWriter::AtomicFileWriter(std::string path, bool sync)
+    : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())), sync_(sync) {
+  remove_stale_temporaries(path_);
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError("cannot write '" + tmp_ + "': " + std::strerror(errno));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ < 0) return;  // committed, or failed and cleaned up
+  ::close(fd_);
+  std::remove(tmp_.c_str());
+}
+
+void AtomicFileWriter::append(std::string_view bytes) {
+  if (fd_ < 0) throw std::logic_error("AtomicFileWriter: append after commit or failure");
+  const int64_t start = offset_;
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string reason = n < 0 ? std::strerror(errno) : "no progress";
+      ::close(fd_);
+      fd_ = -1;
+      std::remove(tmp_.c_str());
+      throw InputError("failed writing '" + tmp_ + "' (disk full?): " + reason);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+    offset_ += n;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+#ifdef __linux__
+  // Start the disk on these bytes now (asynchronously); commit's fsync then waits for less.
+  if (sync_ && offset_ > start) ::sync_file_range(fd_, start, offset_ - start, SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
+void AtomicFileWriter::commit() {
+  if (fd_ < 0) throw std::logic_error("AtomicFileWriter: commit twice or after a failure");
+  // fsync before rename so a crash cannot leave a renamed but empty file.
+  const bool flushed = !sync_ || ::fsync(fd_) == 0;
+  const bool closed = ::close(fd_) == 0;
+  fd_ = -1;
+  if (!flushed || !closed) {
+    std::remove(tmp_.c_str());
+    throw InputError("failed writing '" + tmp_ + "' (disk full?)");
+  }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw InputError("cannot rename '" + tmp + "' to '" + path + "': " + reason);
+    std::remove(tmp_.c_str());
+    throw InputError("cannot rename '" + tmp_ + "' to '" + path_ + "': " + reason);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,37 @@ TEST(Npy, WriteIsAtomicAndLeavesNoTempFile) {
   EXPECT_EQ(read_npy(path).numel(), 3);
   std::remove(path.c_str());
   EXPECT_THROW(write_npy("/nonexistent_dir_bnrecal/x.npy", NpyDtype::kUint8, {3}, v), InputError);
+}
+
+TEST(Npy, WriterInBlocksEqualsOneWrite) {
+  const std::string whole = temp_path("whole.npy"), blocks = temp_path("blocks.npy");
+  std::vector<int32_t> y(7 * 3);
+  for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<int32_t>(i * 977) - 5000;
+  write_npy(whole, NpyDtype::kInt32, {7, 3}, y.data());
+  for (const bool sync : {true, false}) {
+    NpyWriter out(blocks, NpyDtype::kInt32, {7, 3}, sync);
+    out.append(y.data(), 6);  // rows 0-1
+    out.append(y.data() + 6, 0);
+    EXPECT_FALSE(std::ifstream(blocks).good());  // nothing under the name before commit
+    out.append(y.data() + 6, 15);
+    out.commit();
+    EXPECT_EQ(read_file(blocks), read_file(whole));
+    std::remove(blocks.c_str());
+  }
+  std::remove(whole.c_str());
+}
+
+TEST(Npy, WriterRefusesTheWrongElementCountAndLeavesNothing) {
+  const std::string path = temp_path("short.npy");
+  const std::vector<int64_t> v(4, 1);
+  {
+    NpyWriter out(path, NpyDtype::kInt64, {2, 2});
+    out.append(v.data(), 3);
+    EXPECT_THROW(out.append(v.data(), 2), std::logic_error);  // 5 > 4
+    EXPECT_THROW(out.commit(), std::logic_error);             // 3 < 4
+  }  // destroyed without a commit: the temporary is removed
+  EXPECT_FALSE(std::ifstream(path).good());
+  EXPECT_FALSE(std::ifstream(path + ".tmp." + std::to_string(::getpid())).good());
 }
 
 }  // namespace

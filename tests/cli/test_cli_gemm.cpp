@@ -64,6 +64,36 @@ TEST(GemmCli, MatchesTheReferenceKernel) {
   EXPECT_EQ(help.output.find("idle=either"), std::string::npos) << help.output;
 }
 
+TEST(GemmCli, LargeOutputsAreWrittenInBlocks) {
+  // The output is computed and written in ~1 MB row blocks: with N = 2048 (256 rows per block)
+  // M = 700 makes two whole blocks and a partial one, for int32 and int64, synced or not, and
+  // with the reference kernel.
+  const std::string dir = testing::temp_dir() + "/gemm_cli_blocks";
+  std::filesystem::create_directories(dir);
+  const int64_t M = 700, N = 2048, K = 9;
+  std::vector<uint8_t> a;
+  std::vector<int8_t> w;
+  write_operands(dir + "/A.npy", dir + "/W.npy", M, N, K, a, w);
+  sysmt::SysmtConfig config;
+  config.threads = 4;
+  std::vector<int32_t> expected(static_cast<size_t>(M * N));
+  sysmt::sysmt_gemm_ref(a.data(), w.data(), expected.data(), M, N, K, config);
+  for (const char* flags : {"", " --out-dtype int64 --no-sync", " --ref --timing"}) {
+    const std::string out = dir + "/Y.npy";
+    const auto r = gemm("--a " + dir + "/A.npy --w " + dir + "/W.npy -o " + out + " --smt 4" + flags);
+    ASSERT_EQ(r.exit_code, 0) << flags << "\n" << r.output;
+    const NpyArray y = read_npy(out);
+    ASSERT_EQ(y.shape, (std::vector<int64_t>{M, N}));
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const int64_t got = y.dtype == NpyDtype::kInt64 ? y.data_as<int64_t>()[i] : y.data_as<int32_t>()[i];
+      ASSERT_EQ(got, expected[i]) << flags << " at " << i;
+    }
+    EXPECT_EQ(y.dtype == NpyDtype::kInt64, std::string(flags).find("int64") != std::string::npos);
+    if (std::string(flags).find("timing") != std::string::npos)
+      EXPECT_NE(r.output.find("read to output"), std::string::npos) << r.output;
+  }
+}
+
 TEST(GemmCli, BadFlagsAreUsageErrorsAndBadFilesDataErrors) {
   const std::string dir = testing::temp_dir() + "/gemm_cli_bad";
   std::filesystem::create_directories(dir);

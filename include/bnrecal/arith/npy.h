@@ -6,6 +6,10 @@
 //   const uint8_t* x = a.data_as<uint8_t>();
 //   bnrecal::write_npy("Y.npy", bnrecal::NpyDtype::kInt32, {M, N}, y.data());
 //
+//   bnrecal::NpyWriter out("Y.npy", bnrecal::NpyDtype::kInt32, {M, N});  // or in row blocks,
+//   for (...) out.append(block.data(), rows * N);  // each written (and sent to disk) at once
+//   out.commit();
+//
 // read_npy maps the file instead of copying it (a 29 MB operand: 15 ms instead of 180 ms on a
 // machine where fresh memory is expensive), so the file must not be truncated while the array is
 // in use (the same contract as numpy.load(mmap_mode='r')).
@@ -14,6 +18,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "bnrecal/core/files.h"
 
 namespace bnrecal {
 
@@ -40,6 +46,23 @@ struct NpyArray {
 // file, bad magic, unsupported version, fortran_order True, an unsupported
 // dtype, a malformed header or truncated data.
 NpyArray read_npy(const std::string& path);
+
+// A .npy file written as its elements are produced (C order), atomically: nothing appears under
+// path until commit() (bnrecal/core/files.h's AtomicFileWriter, whose `sync` it passes on).
+// InputError when the file cannot be written; std::logic_error for appending more elements than
+// the shape holds, or committing fewer.
+class NpyWriter {
+ public:
+  NpyWriter(const std::string& path, NpyDtype dtype, const std::vector<int64_t>& shape,
+            bool sync = true);
+  void append(const void* data, int64_t elements);
+  void commit();
+
+ private:
+  AtomicFileWriter file_;
+  NpyDtype dtype_;
+  int64_t remaining_;  // elements still to append
+};
 
 // Writes atomically: to path + ".tmp.<pid>", then rename(). Throws InputError
 // when the file cannot be written.
