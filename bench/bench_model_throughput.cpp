@@ -2,6 +2,7 @@
 // >= 1.5x, sysmt 2T >= 0.7x, 4T >= 0.3x), with the per-stage split of the wall time.
 //
 //   BM_Forward/<arch>/<arithmetic>/threads:T   no-grad forwards of one fixed batch
+//   ("a8w8 im2col": a8w8 with im2col + GEMM instead of oneDNN's direct convolution)
 //
 // Models: resnet20 (28x28, one channel, batch 256) and resnet18 / resnet50 (224x224, RGB, batch
 // 32), seed-0 random weights, BN statistics and activation ranges set from the benchmark batch
@@ -20,8 +21,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "bnrecal/arith/dispatch.h"
 #include "bnrecal/core/allocator.h"
 #include "bnrecal/core/stage_profile.h"
 #include "bnrecal/nn/calibration.h"
@@ -38,7 +41,17 @@ struct ModelCase {
 };
 
 const ModelCase kModels[] = {{"resnet20", 1, 28, 256}, {"resnet18", 3, 224, 32}, {"resnet50", 3, 224, 32}};
-const char* const kArithmetics[] = {"fp32", "a8w8", "sysmt smt=2", "sysmt smt=4"};
+struct Arithmetic {
+  const char* label;
+  const char* policy;
+  const char* direct_conv;  // Kernel::kDirectConv implementation to force, or null (automatic)
+};
+// "a8w8 im2col" is a8w8 without oneDNN's direct convolution: the same run's comparison.
+const Arithmetic kArithmetics[] = {{"fp32", "fp32", nullptr},
+                                   {"a8w8", "a8w8", nullptr},
+                                   {"a8w8 im2col", "a8w8", "portable"},
+                                   {"sysmt smt=2", "sysmt smt=2", nullptr},
+                                   {"sysmt smt=4", "sysmt smt=4", nullptr}};
 
 // One calibrated model and batch per architecture, built on first use.
 struct Prepared {
@@ -69,11 +82,13 @@ Prepared& prepared(const ModelCase& m) {
   return cache.emplace(m.arch, std::move(p)).first->second;
 }
 
-void BM_Forward(benchmark::State& state, ModelCase m, std::string arithmetic) {
+void BM_Forward(benchmark::State& state, ModelCase m, Arithmetic arithmetic) {
   bnrecal::tune_allocator();
   at::set_num_threads(static_cast<int>(state.range(0)));
+  std::optional<bnrecal::arith::ScopedImplementation> conv;
+  if (arithmetic.direct_conv) conv.emplace(bnrecal::arith::Kernel::kDirectConv, arithmetic.direct_conv);
   Prepared& p = prepared(m);
-  bnrecal::apply_policy(*p.net, bnrecal::PolicySpec::parse(arithmetic), 0, p.calibration);
+  bnrecal::apply_policy(*p.net, bnrecal::PolicySpec::parse(arithmetic.policy), 0, p.calibration);
   torch::NoGradGuard no_grad;
   p.net->forward(p.batch);  // packs the weights once, as the first batch of an evaluation does
   bnrecal::reset_stage_profile();
@@ -95,9 +110,9 @@ void BM_Forward(benchmark::State& state, ModelCase m, std::string arithmetic) {
 
 const bool registered = [] {
   for (const ModelCase& m : kModels)
-    for (const char* arithmetic : kArithmetics) {
-      const std::string name = "BM_Forward/" + m.arch + "/" + std::string(arithmetic);
-      benchmark::RegisterBenchmark(name.c_str(), BM_Forward, m, std::string(arithmetic))
+    for (const Arithmetic& arithmetic : kArithmetics) {
+      const std::string name = "BM_Forward/" + m.arch + "/" + arithmetic.label;
+      benchmark::RegisterBenchmark(name.c_str(), BM_Forward, m, arithmetic)
           ->ArgName("threads")
           ->Arg(1)
           ->Arg(2)
