@@ -2,7 +2,10 @@
 // (channel_moments_kernel.h), plus the float64 two-pass reference.
 #include "bnrecal/arith/channel_moments.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <vector>
 
 #include "channel_moments_kernel.h"
 #include "dispatch_variants.h"
@@ -39,8 +42,7 @@ arith::detail::Variants<ChunkKernel>& chunk_kernels() {
   return table;
 }
 
-void merge_chunk(ChannelMoments& total, ChunkKernel kernel, const Chunk& chunk) {
-  const ChunkMoments m = kernel(chunk);
+void merge_chunk(ChannelMoments& total, const ChunkMoments& m) {
   ChannelMoments part;
   part.count = m.count;
   part.mean = m.mean;
@@ -55,29 +57,77 @@ namespace arith::detail {
 VariantSet& channel_moments_variants() { return moments::chunk_kernels(); }
 }  // namespace arith::detail
 
-ChannelMoments channel_moments(const float* x, int64_t batch, int64_t channels, int64_t plane,
-                               int64_t c) {
-  using moments::kChunk;
-  ChannelMoments total;
-  if (plane == 0) return total;
-  const moments::ChunkKernel kernel = moments::chunk_kernels().active();
-  const int64_t stride = channels * plane;
-  const float* channel = x + c * plane;
-  if (plane >= kChunk) {  // large planes: pieces of one plane
-    for (int64_t b = 0; b < batch; ++b) {
-      for (int64_t off = 0; off < plane; off += kChunk) {
-        const int64_t length = std::min(kChunk, plane - off);
-        moments::merge_chunk(total, kernel, {channel + b * stride + off, 1, length, 0});
-      }
-    }
-  } else {  // small planes: several whole planes of the channel per chunk
-    const int64_t per_chunk = kChunk / plane;
-    for (int64_t b = 0; b < batch; b += per_chunk) {
-      const int64_t planes = std::min(per_chunk, batch - b);
-      moments::merge_chunk(total, kernel, {channel + b * stride, planes, plane, stride});
+namespace {
+
+// The chunks a channel is read in, as a grid: row r of channel c is its r-th chunk, and a channel's
+// moments are its chunks' merged in row order. Small planes: several whole planes of the channel
+// per chunk (row r = planes r*per_chunk ...); large planes: pieces of one plane (row r = image
+// r / pieces, piece r % pieces).
+struct ChunkGrid {
+  const float* x;
+  int64_t batch, channels, plane;
+  int64_t per_chunk = 0, pieces = 0, rows = 0;
+
+  ChunkGrid(const float* x_, int64_t batch_, int64_t channels_, int64_t plane_)
+      : x(x_), batch(batch_), channels(channels_), plane(plane_) {
+    using moments::kChunk;
+    if (plane >= kChunk) {
+      pieces = (plane + kChunk - 1) / kChunk;
+      rows = batch * pieces;
+    } else if (plane > 0) {
+      per_chunk = kChunk / plane;
+      rows = (batch + per_chunk - 1) / per_chunk;
     }
   }
+
+  moments::Chunk at(int64_t r, int64_t c) const {
+    using moments::kChunk;
+    const int64_t stride = channels * plane;
+    const float* channel = x + c * plane;
+    if (pieces > 0) {
+      const int64_t b = r / pieces, off = (r % pieces) * kChunk;
+      return {channel + b * stride + off, 1, std::min(kChunk, plane - off), 0};
+    }
+    const int64_t b = r * per_chunk;
+    return {channel + b * stride, std::min(per_chunk, batch - b), plane, stride};
+  }
+};
+
+}  // namespace
+
+ChannelMoments channel_moments(const float* x, int64_t batch, int64_t channels, int64_t plane,
+                               int64_t c) {
+  ChannelMoments total;
+  const ChunkGrid grid(x, batch, channels, plane);
+  const moments::ChunkKernel kernel = moments::chunk_kernels().active();
+  for (int64_t r = 0; r < grid.rows; ++r) moments::merge_chunk(total, kernel(grid.at(r, c)));
   return total;
+}
+
+void all_channel_moments(const float* x, int64_t batch, int64_t channels, int64_t plane,
+                         ChannelMoments* out) {
+  const ChunkGrid grid(x, batch, channels, plane);
+  const moments::ChunkKernel kernel = moments::chunk_kernels().active();
+  // Tiles of (row, block of channels), in memory order: within a row, channel after channel, each
+  // chunk's planes continue where the previous channel's ended, so the reads stream. Enough tiles
+  // for every thread even when a batch of small planes is a single row.
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int64_t blocks = std::clamp<int64_t>((4 * threads + grid.rows - 1) / std::max<int64_t>(grid.rows, 1),
+                                             1, std::max<int64_t>(channels, 1));
+  const int64_t block = (channels + blocks - 1) / blocks;
+  std::vector<moments::ChunkMoments> parts(static_cast<size_t>(grid.rows * channels));
+  const int64_t tiles = grid.rows * blocks;
+  const bool parallel = threads > 1 && tiles > 1 && batch * channels * plane >= (int64_t{1} << 16);
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t r = t / blocks, c_end = std::min(channels, (t % blocks + 1) * block);
+    for (int64_t c = (t % blocks) * block; c < c_end; ++c) parts[r * channels + c] = kernel(grid.at(r, c));
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    ChannelMoments total;
+    for (int64_t r = 0; r < grid.rows; ++r) moments::merge_chunk(total, parts[r * channels + c]);
+    out[c] = total;
+  }
 }
 
 ChannelMoments channel_moments_ref(const float* x, int64_t batch, int64_t channels, int64_t plane,

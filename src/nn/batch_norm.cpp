@@ -2,10 +2,10 @@
 
 #include "bnrecal/core/stage_profile.h"
 
-#include <ATen/Parallel.h>
 #include <torch/nn/init.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "bnrecal/arith/channel_moments.h"
 
@@ -23,13 +23,12 @@ BatchMoments batch_moments(const at::Tensor& x) {
     double* mean = m.mean.data_ptr<double>();
     double* m2 = m.m2.data_ptr<double>();
     const int64_t batch = x.size(0), plane = m.count / std::max<int64_t>(batch, 1);
-    at::parallel_for(0, channels, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t c = begin; c < end; ++c) {
-        const ChannelMoments cm = channel_moments(data, batch, channels, plane, c);
-        mean[c] = cm.mean;
-        m2[c] = cm.m2;
-      }
-    });
+    std::vector<ChannelMoments> per_channel(static_cast<size_t>(channels));
+    all_channel_moments(data, batch, channels, plane, per_channel.data());
+    for (int64_t c = 0; c < channels; ++c) {
+      mean[c] = per_channel[c].mean;
+      m2[c] = per_channel[c].m2;
+    }
     return m;
   }
   std::vector<int64_t> dims = {0};

@@ -90,6 +90,28 @@ INSTANTIATE_TEST_SUITE_P(AllImplementations, ChannelMomentsEdges,
                              Kernel::kChannelMoments)),
                          testing_support::implementation_name);
 
+// all_channel_moments reads in another order and with threads, but must merge the same chunks in
+// the same order: equal to channel_moments bit for bit (recalibrated statistics do not change).
+TEST(AllChannelMoments, EqualsChannelMomentsBitForBit) {
+  struct Shape {
+    int64_t batch, channels, plane;
+  };
+  // Small planes in many rows, one row with many channels (a batch smaller than a chunk's planes),
+  // planes larger than a chunk, odd sizes, a single channel, and empty planes.
+  for (const Shape& s : {Shape{256, 16, 784}, Shape{32, 512, 49}, Shape{3, 7, 5000},
+                         Shape{5, 3, 4096}, Shape{33, 5, 17}, Shape{9, 1, 100}, Shape{4, 6, 0}}) {
+    const std::vector<float> x = normal_values(s.batch * s.channels * s.plane, 0.3, 1.7, 11);
+    std::vector<ChannelMoments> all(static_cast<size_t>(s.channels));
+    all_channel_moments(x.data(), s.batch, s.channels, s.plane, all.data());
+    for (int64_t c = 0; c < s.channels; ++c) {
+      const ChannelMoments one = channel_moments(x.data(), s.batch, s.channels, s.plane, c);
+      ASSERT_EQ(all[c].count, one.count) << s.batch << "x" << s.channels << "x" << s.plane;
+      ASSERT_EQ(all[c].mean, one.mean) << s.batch << "x" << s.channels << "x" << s.plane << " c" << c;
+      ASSERT_EQ(all[c].m2, one.m2) << s.batch << "x" << s.channels << "x" << s.plane << " c" << c;
+    }
+  }
+}
+
 TEST(ChannelMoments, MergeEqualsMomentsOfTheUnion) {
   // Two batches of the same channel merged == the reference over both batches at once.
   const std::vector<float> x = normal_values(10 * 2 * 9, 1.5, 2.0, 3);

@@ -26,6 +26,12 @@ struct ChannelMoments {
 // x: contiguous [batch, channels, plane] float32 (plane = H*W); statistics of channel c.
 ChannelMoments channel_moments(const float* x, int64_t batch, int64_t channels, int64_t plane,
                                int64_t c);
+// Every channel's moments into out[0 .. channels): each equal bit for bit to channel_moments(...,
+// c) (the same chunks, merged in the same order), but read in memory order, all channels of a
+// few images at a time, and shared among the OpenMP threads (unless called inside a parallel
+// region): the reads stream through memory instead of hopping between one channel's planes.
+void all_channel_moments(const float* x, int64_t batch, int64_t channels, int64_t plane,
+                         ChannelMoments* out);
 // Float64 two-pass reference: mean first, then squared deviations from it.
 ChannelMoments channel_moments_ref(const float* x, int64_t batch, int64_t channels, int64_t plane,
                                    int64_t c);
