@@ -25,18 +25,29 @@ void write_operands(const std::string& a_path, const std::string& w_path, int64_
   write_npy(w_path, NpyDtype::kInt8, {N, K}, w.data());
 }
 
+// A fresh folder with A.npy [M, K] and W.npy [N, K] from write_operands.
+struct Operands {
+  std::string dir;
+  std::vector<uint8_t> a;
+  std::vector<int8_t> w;
+};
+
+Operands operands(const std::string& name, int64_t M, int64_t N, int64_t K) {
+  Operands o;
+  o.dir = testing::temp_dir() + "/" + name;
+  std::filesystem::create_directories(o.dir);
+  write_operands(o.dir + "/A.npy", o.dir + "/W.npy", M, N, K, o.a, o.w);
+  return o;
+}
+
 // `bnrecal gemm` has no --quiet, so not testing::bnrecal_cli.
 testing::CommandResult gemm(const std::string& args) {
   return testing::run_command(testing::cli_path() + " gemm " + args + " --threads 2 2>&1");
 }
 
 TEST(GemmCli, MatchesTheReferenceKernel) {
-  const std::string dir = testing::temp_dir() + "/gemm_cli";
-  std::filesystem::create_directories(dir);
   const int64_t M = 7, N = 5, K = 37;
-  std::vector<uint8_t> a;
-  std::vector<int8_t> w;
-  write_operands(dir + "/A.npy", dir + "/W.npy", M, N, K, a, w);
+  const auto [dir, a, w] = operands("gemm_cli", M, N, K);
   // The last one in the policy-spec form, which the flags accept too.
   for (const char* flags : {"--smt 1", "--smt 2", "--smt 4 --idle act --round trunc", "--smt 4 --round half_up",
                             "--smt smt=4 --idle idle=act --round round=trunc"}) {
@@ -68,12 +79,8 @@ TEST(GemmCli, LargeOutputsAreWrittenInBlocks) {
   // The output is computed and written in ~1 MB row blocks: with N = 2048 (256 rows per block)
   // M = 700 makes two whole blocks and a partial one, for int32 and int64, synced or not, and
   // with the reference kernel.
-  const std::string dir = testing::temp_dir() + "/gemm_cli_blocks";
-  std::filesystem::create_directories(dir);
   const int64_t M = 700, N = 2048, K = 9;
-  std::vector<uint8_t> a;
-  std::vector<int8_t> w;
-  write_operands(dir + "/A.npy", dir + "/W.npy", M, N, K, a, w);
+  const auto [dir, a, w] = operands("gemm_cli_blocks", M, N, K);
   sysmt::SysmtConfig config;
   config.threads = 4;
   std::vector<int32_t> expected(static_cast<size_t>(M * N));
@@ -95,11 +102,7 @@ TEST(GemmCli, LargeOutputsAreWrittenInBlocks) {
 }
 
 TEST(GemmCli, BadFlagsAreUsageErrorsAndBadFilesDataErrors) {
-  const std::string dir = testing::temp_dir() + "/gemm_cli_bad";
-  std::filesystem::create_directories(dir);
-  std::vector<uint8_t> a;
-  std::vector<int8_t> w;
-  write_operands(dir + "/A.npy", dir + "/W.npy", 3, 2, 8, a, w);
+  const std::string dir = operands("gemm_cli_bad", 3, 2, 8).dir;
   const std::string out = dir + "/never.npy";
   const std::string files = "--a " + dir + "/A.npy --w " + dir + "/W.npy -o " + out;
   for (const char* flags : {"--smt 3", "--smt 2 --idle sometimes", "--smt 2 --round up", "--smt 2,4", ""}) {
