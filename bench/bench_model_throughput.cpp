@@ -86,7 +86,8 @@ void BM_Forward(benchmark::State& state, ModelCase m, Arithmetic arithmetic) {
   bnrecal::tune_allocator();
   at::set_num_threads(static_cast<int>(state.range(0)));
   std::optional<bnrecal::arith::ScopedImplementation> conv;
-  if (arithmetic.direct_conv) conv.emplace(bnrecal::arith::Kernel::kDirectConv, arithmetic.direct_conv);
+  if (arithmetic.direct_conv)
+    conv.emplace(bnrecal::arith::Kernel::kDirectConv, arithmetic.direct_conv);
   Prepared& p = prepared(m);
   bnrecal::apply_policy(*p.net, bnrecal::PolicySpec::parse(arithmetic.policy), 0, p.calibration);
   torch::NoGradGuard no_grad;

@@ -112,8 +112,9 @@ void all_channel_moments(const float* x, int64_t batch, int64_t channels, int64_
   // chunk's planes continue where the previous channel's ended, so the reads stream. Enough tiles
   // for every thread even when a batch of small planes is a single row.
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const int64_t blocks = std::clamp<int64_t>((4 * threads + grid.rows - 1) / std::max<int64_t>(grid.rows, 1),
-                                             1, std::max<int64_t>(channels, 1));
+  const int64_t rows = std::max<int64_t>(grid.rows, 1);
+  const int64_t blocks =
+      std::clamp<int64_t>((4 * threads + rows - 1) / rows, 1, std::max<int64_t>(channels, 1));
   const int64_t block = (channels + blocks - 1) / blocks;
   std::vector<moments::ChunkMoments> parts(static_cast<size_t>(grid.rows * channels));
   const int64_t tiles = grid.rows * blocks;
@@ -121,7 +122,8 @@ void all_channel_moments(const float* x, int64_t batch, int64_t channels, int64_
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
   for (int64_t t = 0; t < tiles; ++t) {
     const int64_t r = t / blocks, c_end = std::min(channels, (t % blocks + 1) * block);
-    for (int64_t c = (t % blocks) * block; c < c_end; ++c) parts[r * channels + c] = kernel(grid.at(r, c));
+    for (int64_t c = (t % blocks) * block; c < c_end; ++c)
+      parts[r * channels + c] = kernel(grid.at(r, c));
   }
   for (int64_t c = 0; c < channels; ++c) {
     ChannelMoments total;

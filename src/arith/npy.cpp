@@ -266,7 +266,8 @@ void NpyWriter::append(const void* data, int64_t elements) {
 }
 
 void NpyWriter::commit() {
-  if (remaining_ != 0) throw std::logic_error("NpyWriter: commit before every element was appended");
+  if (remaining_ != 0)
+    throw std::logic_error("NpyWriter: commit before every element was appended");
   file_.commit();
 }
 

@@ -188,7 +188,8 @@ at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::
     // tile of whole images at a time.
     const arith::Int8DirectConv& conv = direct_conv_for(shape);
     const int64_t image_codes = shape.h * shape.w * shape.c;
-    arith::for_each_tile(shape.n, std::max<int64_t>(1, tile_rows(K) / hw), [&](int64_t n0, int64_t images) {
+    const int64_t images_per_tile = std::max<int64_t>(1, tile_rows(K) / hw);
+    arith::for_each_tile(shape.n, images_per_tile, [&](int64_t n0, int64_t images) {
       const int64_t rows = images * hw;
       int32_t* acc = scratch(t_scratch.acc, rows * O);
       {
