@@ -204,6 +204,21 @@ SysmtPackedWeights::SysmtPackedWeights(const int8_t* W, int64_t N, int64_t K,
 
 int64_t SysmtPackedWeights::expanded_depth() const { return impl_->ld; }
 
+const int8_t* SysmtPackedWeights::expanded_weights() const { return impl_->w_ext.data(); }
+
+void SysmtPackedWeights::expand_activations(const uint8_t* A, int64_t M, uint8_t* out) const {
+  const int64_t K = K_, ld = impl_->ld;
+  if (!impl_->plan) {  // T = 1 (or K = 0): the rows themselves
+    std::copy(A, A + M * K, out);
+    return;
+  }
+  if (ld == 0) return;
+  const Plan& plan = *impl_->plan;
+  const ExpandActivationRow expand_a_row = expand_kernels().active().a_row;
+#pragma omp parallel for schedule(static) if (M * ld >= (int64_t{1} << 16))
+  for (int64_t r = 0; r < M; ++r) expand_a_row(plan, A + r * K, K, out + r * ld);
+}
+
 void sysmt_gemm_packed(const uint8_t* A, int64_t M, const SysmtPackedWeights& weights,
                        int32_t* Y) {
   const SysmtPackedWeights::Impl& w = *weights.impl_;

@@ -113,12 +113,30 @@ const IntegerGemm::Packed& IntegerGemm::packed_for(const at::Tensor& weight, int
   return packed_;
 }
 
-const arith::Int8DirectConv& IntegerGemm::direct_conv_for(const arith::Im2colShape& shape) {
-  if (!packed_.direct || !same_geometry(packed_.direct->shape(), shape)) {
-    packed_.direct = std::make_unique<arith::Int8DirectConv>(
-        shape, packed_.codes.data_ptr<int8_t>(), packed_.codes.size(0));
+const IntegerGemm::Packed::DirectConv* IntegerGemm::direct_conv_for(const arith::Im2colShape& shape) {
+  const int T = config_.threads;
+  if (!arith::Int8DirectConv::active()) return nullptr;
+  // SySMT's lane groups are T consecutive k = (tap, channel) columns; they stay within one tap,
+  // so within one pixel, only when a group's channels divide into them.
+  if (T > 1 && (shape.groups != 1 || shape.c % T != 0)) return nullptr;
+  Packed::DirectConv& d = packed_.direct;
+  if (d.conv && same_geometry(d.input, shape)) return &d;
+  d = Packed::DirectConv{};
+  d.input = shape;
+  const int64_t O = packed_.codes.size(0);
+  const int8_t* weights = packed_.codes.data_ptr<int8_t>();
+  arith::Im2colShape expanded = shape;
+  if (T > 1) {
+    // Each (output channel, tap) weight row over the C input channels is a SySMT row of depth C:
+    // planned together, they give every pixel one expansion that serves all taps and outputs.
+    const int64_t taps = shape.kh * shape.kw;
+    d.pixels = std::make_unique<sysmt::SysmtPackedWeights>(weights, O * taps, shape.c, config_);
+    if (d.pixels->expanded_depth() == 0) return nullptr;  // all weights zero: the GEMM path
+    expanded.c = d.pixels->expanded_depth();
+    weights = d.pixels->expanded_weights();  // [O, kh, kw, C'], the conv's OHWI weights
   }
-  return *packed_.direct;
+  d.conv = std::make_unique<arith::Int8DirectConv>(expanded, weights, O);
+  return &d;
 }
 
 std::vector<double> IntegerGemm::Packed::output_scales(float x_scale) const {
@@ -183,20 +201,25 @@ at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::
   at::Tensor out = at::empty({shape.n, O, shape.out_h(), shape.out_w()}, x.options());
   float* od = out.data_ptr<float>();
   const uint8_t* xs = codes.data_ptr<uint8_t>();
-  if (config_.threads == 1 && !observe && arith::Int8DirectConv::active()) {
-    // Exact products: oneDNN's direct convolution replaces im2col + GEMM (same int32 sums), a
-    // tile of whole images at a time.
-    const arith::Int8DirectConv& conv = direct_conv_for(shape);
-    const int64_t image_codes = shape.h * shape.w * shape.c;
+  if (const Packed::DirectConv* direct = observe ? nullptr : direct_conv_for(shape)) {
+    // oneDNN's direct convolution replaces im2col + GEMM (the same int32 sums), a tile of whole
+    // images at a time; under SySMT on the pixels' expanded codes.
+    const int64_t pixels = shape.h * shape.w, depth = direct->conv->shape().c;
     const int64_t images_per_tile = std::max<int64_t>(1, tile_rows(K) / hw);
     arith::for_each_tile(shape.n, images_per_tile, [&](int64_t n0, int64_t images) {
       const int64_t rows = images * hw;
       int32_t* acc = scratch(t_scratch.acc, rows * O);
       {
         const StageTimer timer(Stage::kKernel);
-        conv.run(xs + n0 * image_codes, images, acc);
+        const uint8_t* input = xs + n0 * pixels * shape.c;
+        if (direct->pixels) {
+          uint8_t* expanded = scratch(t_scratch.rows, images * pixels * depth);
+          direct->pixels->expand_activations(input, images * pixels, expanded);
+          input = expanded;
+        }
+        direct->conv->run(input, images, acc);
       }
-      count_integer_macs(rows * O * K, rows * O * K);
+      count_integer_macs(rows * O * K, rows * O * shape.kh * shape.kw * depth);
       const StageTimer timer(Stage::kRescale);
       arith::rescale_rows_to_nchw(acc, rows, O, n0 * hw, hw, O, 0, out_scales.data(), b, od);
     });

@@ -84,32 +84,42 @@ void SysmtPolicy::reset_statistics() {
   cost_.threads = params_.config.threads;
 }
 
-void SysmtPolicy::record(const GemmTile& t) {
-  if (params_.collect_diagnostics) {
-    sysmt::SysmtDiagnostics d = sysmt::sysmt_diagnostics(t.a, t.w, t.rows, t.n, t.k, params_.config);
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    diagnostics_.merge(d);
-  }
+void SysmtPolicy::record_diagnostics(const GemmTile& t) {
+  sysmt::SysmtDiagnostics d = sysmt::sysmt_diagnostics(t.a, t.w, t.rows, t.n, t.k, params_.config);
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  diagnostics_.merge(d);
+}
+
+void SysmtPolicy::record_cost(int64_t outputs, int64_t k) {
   const int64_t T = params_.config.threads;
   std::lock_guard<std::mutex> lock(stats_mutex_);
-  cost_.k = t.k;
-  cost_.outputs += t.rows * t.n;
-  cost_.macs += t.rows * t.n * t.k;
-  cost_.cycles += t.rows * t.n * ((t.k + T - 1) / T);
+  cost_.k = k;
+  cost_.outputs += outputs;
+  cost_.macs += outputs * k;
+  cost_.cycles += outputs * ((k + T - 1) / T);
+}
+
+IntegerGemm::TileObserver SysmtPolicy::diagnostics_observer() {
+  // Only the diagnostics read the GEMM tiles' codes; without them the layer may skip building
+  // the tiles (the direct convolution).
+  if (!params_.collect_diagnostics) return {};
+  return [this](const GemmTile& t) { record_diagnostics(t); };
 }
 
 at::Tensor SysmtPolicy::conv2d(const at::Tensor& input, const at::Tensor& weight,
                                const at::Tensor& bias, const ConvGeometry& g) {
   require_calibrated_range(layer_, params_.a8w8.a_max, "sysmt");
-  return gemm_.conv2d(input, params_.a8w8.a_max, weight, bias, g,
-                      [this](const GemmTile& t) { record(t); });
+  at::Tensor y = gemm_.conv2d(input, params_.a8w8.a_max, weight, bias, g, diagnostics_observer());
+  record_cost(y.numel(), weight.size(1) * weight.size(2) * weight.size(3));
+  return y;
 }
 
 at::Tensor SysmtPolicy::linear(const at::Tensor& input, const at::Tensor& weight,
                                const at::Tensor& bias) {
   require_calibrated_range(layer_, params_.a8w8.a_max, "sysmt");
-  return gemm_.linear(input, params_.a8w8.a_max, weight, bias,
-                      [this](const GemmTile& t) { record(t); });
+  at::Tensor y = gemm_.linear(input, params_.a8w8.a_max, weight, bias, diagnostics_observer());
+  record_cost(y.numel(), weight.size(1));
+  return y;
 }
 
 PolicyEntry sysmt_policy_entry() {

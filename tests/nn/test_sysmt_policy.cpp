@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "bnrecal/arith/dispatch.h"
 #include "bnrecal/core/error.h"
 #include "bnrecal/nn/a8w8_policy.h"
 #include "bnrecal/nn/calibration.h"
@@ -36,6 +37,40 @@ TEST(SysmtPolicy, ConvEqualsExplicitIm2colAndReferenceGemm) {
           const int64_t oh = stride == 1 ? 7 : 4;
           EXPECT_EQ(policy.cost().outputs, 2 * oh * oh * 6);
           EXPECT_EQ(policy.cost().cycles, policy.cost().outputs * ((45 + t - 1) / t));
+        }
+      }
+    }
+  }
+}
+
+// With C divisible by T a lane group never leaves a pixel, so the layer expands each pixel once and
+// runs oneDNN's direct convolution over the expanded codes (where that is exact on this CPU). Its
+// result must equal the reference, and im2col + GEMM (the "portable" choice) with dilation too.
+// Weights 25 % zero, so that the lanes' variant sets differ between taps and output channels.
+TEST(SysmtPolicy, DirectConvolutionOfExpandedPixelsEqualsTheReference) {
+  torch::manual_seed(21);
+  for (int64_t channels : {8, 12}) {
+    at::Tensor x = torch::rand({2, channels, 7, 6}) * 2;
+    x.masked_fill_(torch::rand_like(x) < 0.3, 0);
+    at::Tensor w = torch::randn({10, channels, 3, 3});
+    w.masked_fill_(torch::rand_like(w) < 0.25, 0);
+    at::Tensor b = torch::randn({10});
+    for (const auto [stride, padding, dilation] : {std::tuple{1, 1, 1}, {2, 1, 1}, {1, 0, 1}, {1, 2, 2}}) {
+      const ConvGeometry g = conv_geometry(/*groups=*/1, stride, padding);
+      ConvGeometry dilated = g;
+      dilated.dilation = {dilation, dilation};
+      for (int t : {2, 4}) {
+        for (auto idle : {sysmt::IdleRule::kEither, sysmt::IdleRule::kAct}) {
+          for (auto r : {sysmt::Rounding::kRne, sysmt::Rounding::kTrunc}) {
+            const sysmt::SysmtConfig config = sysmt_config(t, idle, r);
+            SCOPED_TRACE(std::to_string(channels) + " channels, stride " + std::to_string(stride) +
+                         " padding " + std::to_string(padding) + " dilation " +
+                         std::to_string(dilation) + " " + sysmt::to_string(config));
+            at::Tensor y = make_sysmt_policy(1.5, config).conv2d(x, w, b, dilated);
+            if (dilation == 1) EXPECT_TRUE(y.equal(reference_sysmt_conv(x, w, b, 1.5, g, config)));
+            const arith::ScopedImplementation im2col(arith::Kernel::kDirectConv, "portable");
+            EXPECT_TRUE(y.equal(make_sysmt_policy(1.5, config).conv2d(x, w, b, dilated)));
+          }
         }
       }
     }

@@ -76,6 +76,11 @@ class SysmtPackedWeights {
   // Depth of the expanded integer GEMM (K at T = 1, at most 2K at T = 2; at T = 4 at most
   // 2K for weights without zeros, up to 12K; see sysmt_gemm.cpp): its cost against the exact GEMM.
   int64_t expanded_depth() const;
+  // The expanded operands, whose exact int8 GEMM sysmt_gemm_packed computes: the weights
+  // [N, expanded_depth()] (W itself at T = 1), and rows of activations A [M, K] expanded to match
+  // into out [M, expanded_depth()] (OpenMP over rows unless called inside a parallel region).
+  const int8_t* expanded_weights() const;
+  void expand_activations(const uint8_t* A, int64_t M, uint8_t* out) const;
 
  private:
   friend void sysmt_gemm_packed(const uint8_t*, int64_t, const SysmtPackedWeights&, int32_t*);

@@ -7,9 +7,12 @@
 //   3. sysmt_gemm_packed with the int8 per-channel weight codes, packed once per weight version;
 //   4. rescale: y = float(double(acc) * (double(s_w[o]) * double(s_x))) + bias[o], written
 //      straight into the NCHW output (the docs/sysmt-arithmetic.md section 7 rescale).
-// For T = 1 convs, passes 2 and 3 are one oneDNN direct convolution of the NHWC codes where it
-// is exact on this CPU (bnrecal/arith/direct_conv.h; the same int32 sums without the im2col
-// copy), tiles of whole images at a time; not when an observer wants the GEMM tiles.
+// Where oneDNN's int8 convolution is exact on this CPU (bnrecal/arith/direct_conv.h), passes 2
+// and 3 of a conv are one direct convolution instead, tiles of whole images at a time, with the
+// same int32 sums and no im2col copy: at T = 1 of the NHWC codes; at T = 2, 4 (groups 1, C a
+// multiple of T, so that no lane group leaves a pixel) of each pixel's SySMT-expanded codes,
+// planned from all (output channel, tap) weight rows at once. Not when an observer wants the
+// GEMM tiles (the sysmt policy's diagnostics).
 //
 //   IntegerGemm gemm("layer1.0.conv1", config, {});            // identity channel order
 //   at::Tensor y = gemm.conv2d(x, /*a_max=*/3.7, w, b, geometry, [&](const GemmTile& t) {...});
@@ -70,11 +73,18 @@ class IntegerGemm {
     std::vector<sysmt::SysmtPackedWeights> packed;  // per group
     // double(s_w[o]) * double(s_x) for every output channel: the rescale factors of one forward.
     std::vector<double> output_scales(float x_scale) const;
-    std::unique_ptr<arith::Int8DirectConv> direct;  // T = 1 convs, for the last input geometry
+    // The direct convolution for the last input geometry (groups 1 and C % T == 0 under SySMT).
+    struct DirectConv {
+      arith::Im2colShape input;
+      std::unique_ptr<sysmt::SysmtPackedWeights> pixels;  // T > 1: the per-pixel expansion
+      std::unique_ptr<arith::Int8DirectConv> conv;        // over the (expanded) codes
+    } direct;
   };
   const Packed& packed_for(const at::Tensor& weight, int64_t groups);
-  // packed_'s direct convolution for this geometry (made or remade on demand).
-  const arith::Int8DirectConv& direct_conv_for(const arith::Im2colShape& shape);
+  // packed_'s direct convolution for this geometry (made or remade on demand), or null where
+  // the layer runs im2col + GEMM (no exact oneDNN convolution here, or SySMT lane groups that
+  // straddle taps).
+  const Packed::DirectConv* direct_conv_for(const arith::Im2colShape& shape);
   // x float [images, channels, hw] contiguous -> uint8 codes [images * hw, channels] (NHWC),
   // channels permuted into lane order within each of `groups` groups.
   at::Tensor quantize(const at::Tensor& x, int64_t images, int64_t channels, int64_t hw,

@@ -74,8 +74,10 @@ class SysmtPolicy : public ArithPolicy {
  private:
   // The factory's params with the channel order validated (InputError) and identity cleared.
   static SysmtParams validated(const LayerInfo& layer, SysmtParams params);
-  // Counts one computed tile into the cost and, when collected, the diagnostics.
-  void record(const GemmTile& tile);
+  // The diagnostics of one GEMM tile (the observer passed only when they are collected).
+  void record_diagnostics(const GemmTile& tile);
+  void record_cost(int64_t outputs, int64_t k);  // one forward's accumulators of depth k
+  IntegerGemm::TileObserver diagnostics_observer();
 
   LayerInfo layer_;
   SysmtParams params_;
