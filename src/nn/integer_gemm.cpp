@@ -83,7 +83,7 @@ const IntegerGemm::Packed& IntegerGemm::packed_for(const at::Tensor& weight, int
   const void* data = weight.data_ptr();
   const int64_t version = weight._version();
   if (packed_.impl == impl && packed_.data == data && packed_.version == version &&
-      static_cast<int64_t>(packed_.packed.size()) == groups) {
+      static_cast<int64_t>(packed_.w.size()) == groups) {
     return packed_;
   }
   WeightCodes wc = quantize_weights(weight.detach());
@@ -94,7 +94,6 @@ const IntegerGemm::Packed& IntegerGemm::packed_for(const at::Tensor& weight, int
   if (codes.dim() == 4) codes = codes.permute({0, 2, 3, 1});  // OIHW -> O,kh,kw,Cg: k order
   const int64_t O = codes.size(0);
   codes = codes.reshape({O, -1}).contiguous();
-  const int64_t K = codes.size(1);
   require(O % groups == 0, "integer gemm: out channels not divisible by groups");
   const int64_t og = O / groups;
   Packed p;
@@ -105,12 +104,16 @@ const IntegerGemm::Packed& IntegerGemm::packed_for(const at::Tensor& weight, int
   p.scales.assign(scales.data_ptr<float>(), scales.data_ptr<float>() + O);
   p.codes = codes;
   for (int64_t g = 0; g < groups; ++g) {
-    at::Tensor wg = codes.narrow(0, g * og, og);  // rows of a contiguous tensor: contiguous
-    p.packed.emplace_back(wg.data_ptr<int8_t>(), og, K, config_);
-    p.w.push_back(wg);
+    p.w.push_back(codes.narrow(0, g * og, og));  // rows of a contiguous tensor: contiguous
   }
   packed_ = std::move(p);
   return packed_;
+}
+
+void IntegerGemm::pack_for_gemm() {
+  if (!packed_.packed.empty()) return;
+  for (const at::Tensor& wg : packed_.w)
+    packed_.packed.emplace_back(wg.data_ptr<int8_t>(), wg.size(0), wg.size(1), config_);
 }
 
 const IntegerGemm::Packed::DirectConv* IntegerGemm::direct_conv_for(const arith::Im2colShape& shape) {
@@ -225,6 +228,7 @@ at::Tensor IntegerGemm::conv2d(const at::Tensor& input, double a_max, const at::
     });
     return out;
   }
+  pack_for_gemm();
   // A 1x1 stride-1 unpadded conv reads each input pixel once, in order: no im2col needed.
   const bool rows_are_pixels = shape.kh == 1 && shape.kw == 1 && shape.stride_h == 1 &&
                                shape.stride_w == 1 && shape.pad_h == 0 && shape.pad_w == 0 &&
@@ -260,6 +264,7 @@ at::Tensor IntegerGemm::linear(const at::Tensor& input, double a_max, const at::
   const int64_t M = x.size(0);
   const at::Tensor codes = quantize(x, M, K, /*hw=*/1, /*groups=*/1, x_scale);
   const Packed& p = packed_for(weight, 1);
+  pack_for_gemm();
   const std::vector<double> out_scales = p.output_scales(x_scale);
   const at::Tensor bias = float_bias(bias_in);
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;

@@ -70,7 +70,7 @@ class IntegerGemm {
     std::vector<double> scales;                     // s_w[o], float32 values as double
     at::Tensor codes;                               // int8 [O, K], lane order
     std::vector<at::Tensor> w;                      // per group: its rows of codes
-    std::vector<sysmt::SysmtPackedWeights> packed;  // per group
+    std::vector<sysmt::SysmtPackedWeights> packed;  // per group; made by pack_for_gemm
     // double(s_w[o]) * double(s_x) for every output channel: the rescale factors of one forward.
     std::vector<double> output_scales(float x_scale) const;
     // The direct convolution for the last input geometry (groups 1 and C % T == 0 under SySMT).
@@ -81,6 +81,9 @@ class IntegerGemm {
     } direct;
   };
   const Packed& packed_for(const at::Tensor& weight, int64_t groups);
+  // packed_.packed, made on the first forward that runs im2col + GEMM: a layer that always runs
+  // the direct convolution never holds this second expansion of its weights.
+  void pack_for_gemm();
   // packed_'s direct convolution for this geometry (made or remade on demand), or null where
   // the layer runs im2col + GEMM (no exact oneDNN convolution here, or SySMT lane groups that
   // straddle taps).
