@@ -123,7 +123,8 @@ const IntegerGemm::Packed::DirectConv* IntegerGemm::direct_conv_for(const arith:
   // so within one pixel, only when a group's channels divide into them.
   if (T > 1 && (shape.groups != 1 || shape.c % T != 0)) return nullptr;
   Packed::DirectConv& d = packed_.direct;
-  if (d.conv && same_geometry(d.input, shape)) return &d;
+  // Planned for this geometry already, with or without a convolution (all-zero weights).
+  if (same_geometry(d.input, shape)) return d.conv ? &d : nullptr;
   d = Packed::DirectConv{};
   d.input = shape;
   const int64_t O = packed_.codes.size(0);

@@ -4,7 +4,8 @@
 //      one fused pass (bnrecal/arith/activation_codes.h);
 //   2. im2col in the spec's k order (skipped for 1x1 stride-1 unpadded convs: the NHWC codes
 //      already are the GEMM rows), one tile of output rows at a time;
-//   3. sysmt_gemm_packed with the int8 per-channel weight codes, packed once per weight version;
+//   3. sysmt_gemm_packed with the int8 per-channel weight codes, packed once per weight version
+//      (on the first forward that runs this path);
 //   4. rescale: y = float(double(acc) * (double(s_w[o]) * double(s_x))) + bias[o], written
 //      straight into the NCHW output (the docs/sysmt-arithmetic.md section 7 rescale).
 // Where oneDNN's int8 convolution is exact on this CPU (bnrecal/arith/direct_conv.h), passes 2
@@ -75,7 +76,7 @@ class IntegerGemm {
     std::vector<double> output_scales(float x_scale) const;
     // The direct convolution for the last input geometry (groups 1 and C % T == 0 under SySMT).
     struct DirectConv {
-      arith::Im2colShape input;
+      arith::Im2colShape input;  // the geometry planned for (h = 0: none yet)
       std::unique_ptr<sysmt::SysmtPackedWeights> pixels;  // T > 1: the per-pixel expansion
       std::unique_ptr<arith::Int8DirectConv> conv;        // over the (expanded) codes
     } direct;
